@@ -1,0 +1,106 @@
+"""Reading protocol files (YAML or JSON) and turning every failure into an :class:`InputError`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from stimwise.errors import FieldProblem, InputError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+MAX_FILE_BYTES = 1_000_000
+
+
+def problems_from_validation(error: ValidationError) -> list[FieldProblem]:
+    """Translate pydantic's errors into field path / value / expectation triples."""
+    problems = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"]) or "(document)"
+        expected = item["msg"]
+        if expected.startswith("Value error, "):
+            expected = expected[len("Value error, ") :]
+        if item["type"] == "extra_forbidden":
+            expected = "no such field (check the spelling; unknown fields are not allowed)"
+        elif item["type"] == "missing":
+            expected = "a value (this field is required)"
+        value = item.get("input") if item["type"] != "missing" else None
+        if isinstance(value, dict):
+            value = "{...}"
+        problems.append(FieldProblem(path=path, value=value, expected=expected))
+    return problems
+
+
+def validate_model(model: type[ModelT], data: Any, source: str | None = None) -> ModelT:
+    """Validate ``data`` as ``model`` or raise an :class:`InputError` naming every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InputError(problems_from_validation(error), source=source) from None
+
+
+def parse_document(text: str, source: str) -> Any:
+    """Parse YAML or JSON text (JSON is YAML, but JSON is tried first for exact error positions)."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(
+                FieldProblem(
+                    path=f"(line {error.lineno}, column {error.colno})",
+                    value=error.msg,
+                    expected="well-formed JSON",
+                ),
+                source=source,
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"(line {mark.line + 1}, column {mark.column + 1})" if mark else "(document)"
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(
+            FieldProblem(path=where, value=problem, expected="well-formed YAML"), source=source
+        ) from None
+
+
+def read_document(path: Path) -> Any:
+    """Read and parse a YAML/JSON file, with clear errors for missing, huge or binary files."""
+    source = str(path)
+    if not path.is_file():
+        raise InputError(
+            FieldProblem(path="file", value=source, expected="an existing YAML or JSON file"),
+            source=source,
+        )
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            FieldProblem(path="file", value=f"{size} bytes", expected=f"≤ {MAX_FILE_BYTES} bytes"),
+            source=source,
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            FieldProblem(path="file", value="binary data", expected="UTF-8 text"), source=source
+        ) from None
+    data = parse_document(text, source)
+    if not isinstance(data, dict):
+        raise InputError(
+            FieldProblem(
+                path="(document)", value=type(data).__name__, expected="a mapping of fields"
+            ),
+            source=source,
+        )
+    return data
+
+
+def load_model_file(model: type[ModelT], path: str | Path) -> ModelT:
+    """Read a file and validate it as ``model``."""
+    path = Path(path)
+    return validate_model(model, read_document(path), source=str(path))

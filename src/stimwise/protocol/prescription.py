@@ -1,0 +1,73 @@
+"""A prescription: a protocol bound to concrete electrodes, amplitude and session length."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from stimwise.protocol.base import StrictModel
+from stimwise.protocol.models import Channel, Electrode, Protocol
+
+
+class Prescription(StrictModel):
+    """What would actually be delivered: the protocol's waveform with this person's dose.
+
+    The safety verification checks these values (not the protocol's defaults) against the limits
+    and against the ranges of the protocol's own evidence.
+    """
+
+    protocol: Protocol
+    channels: tuple[Channel, ...] = Field(min_length=1, max_length=8)
+    max_amplitude_ma: float = Field(gt=0, le=200)
+    session_duration_min: float = Field(gt=0, le=480)
+
+    @classmethod
+    def from_protocol(
+        cls,
+        protocol: Protocol,
+        *,
+        max_amplitude_ma: float | None = None,
+        electrode_area_cm2: float | None = None,
+        session_duration_min: float | None = None,
+        channels: tuple[Channel, ...] | None = None,
+    ) -> Prescription:
+        """Take the protocol's defaults, replacing those given.
+
+        ``electrode_area_cm2`` resizes every electrode of every channel (the CLI's
+        ``--electrode-area-cm2``)."""
+        chosen = channels if channels is not None else protocol.channels
+        if electrode_area_cm2 is not None:
+            chosen = tuple(
+                c.model_copy(
+                    update={
+                        "electrodes": tuple(
+                            Electrode(site=e.site, area_cm2=electrode_area_cm2)
+                            for e in c.electrodes
+                        )
+                    }
+                )
+                for c in chosen
+            )
+        return cls.model_validate(
+            {
+                "protocol": protocol,
+                "channels": chosen,
+                "max_amplitude_ma": (
+                    max_amplitude_ma
+                    if max_amplitude_ma is not None
+                    else protocol.intensity.max_amplitude_ma
+                ),
+                "session_duration_min": (
+                    session_duration_min
+                    if session_duration_min is not None
+                    else protocol.session.duration_min
+                ),
+            }
+        )
+
+    @property
+    def waveform(self):
+        return self.protocol.waveform
+
+    @property
+    def envelope(self):
+        return self.protocol.envelope

@@ -1,0 +1,1 @@
+"""Exact metrics from a waveform description and bounded-memory sample synthesis."""
