@@ -21,7 +21,9 @@ def library() -> dict[str, Protocol]:
         if not entry.name.endswith((".yaml", ".yml", ".json")):
             continue
         source = f"library/{entry.name}"
-        protocol = validate_model(Protocol, parse_document(entry.read_text("utf-8"), source), source)
+        protocol = validate_model(
+            Protocol, parse_document(entry.read_text("utf-8"), source), source
+        )
         if protocol.id in protocols:
             raise InputError(
                 FieldProblem(path="id", value=protocol.id, expected="a unique library id"), source

@@ -29,7 +29,7 @@ Polarity = Literal["cathodic", "anodic"]
 LeadingPolarity = Literal["cathodic", "anodic", "alternating"]
 IntensityLevel = Literal["subsensory", "sensory", "motor"]
 Confidence = Literal["C", "C-s", "U", "M"]
-"""Evidence marks of shared/reference: C confirmed, C-s secondary source, U unverified, M measured."""
+"""Evidence marks (shared/reference): C confirmed, C-s secondary, U unverified, M measured."""
 
 Goal = Literal[
     "pain_modulation",
@@ -233,7 +233,8 @@ class CarrierTrain(StrictModel):
         lowest = self.lowest_carrier_hz
         if self.sweep is not None and 1 / self.sweep.period_s >= lowest:
             raise ValueError(
-                f"sweep rate {1 / self.sweep.period_s:g} Hz must be below the carrier ({lowest:g} Hz)"
+                f"sweep rate {1 / self.sweep.period_s:g} Hz must be below the carrier "
+                f"({lowest:g} Hz)"
             )
         if self.burst is not None:
             b = self.burst
@@ -249,7 +250,8 @@ class CarrierTrain(StrictModel):
                 )
             if b.burst_duration_ms / 1000 < 1 / self.carrier_frequency_hz:
                 raise ValueError(
-                    f"burst.burst_duration_ms ({b.burst_duration_ms:g}) is shorter than one carrier "
+                    f"burst.burst_duration_ms ({b.burst_duration_ms:g}) is shorter than one "
+                    "carrier "
                     f"cycle ({1000 / self.carrier_frequency_hz:g} ms)"
                 )
         am = self.amplitude_modulation
@@ -442,7 +444,8 @@ class Protocol(StrictModel):
             offsets = [c.label for c in self.channels if c.carrier_frequency_offset_hz != 0]
             if offsets:
                 raise ValueError(
-                    f"carrier_frequency_offset_hz is only meaningful for a carrier; set on {offsets}"
+                    "carrier_frequency_offset_hz is only meaningful for a carrier; "
+                    f"set on {offsets}"
                 )
         else:
             for c in self.channels:

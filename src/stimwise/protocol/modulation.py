@@ -34,7 +34,7 @@ class FrequencyModulation(_Modulation):
 
 
 class AmplitudeModulation(_Modulation):
-    """Amplitude swept between ``low_fraction`` of the prescribed amplitude and the full amplitude."""
+    """Amplitude swept between ``low_fraction`` of the prescribed amplitude and all of it."""
 
     parameter: Literal["amplitude"] = "amplitude"
     low_fraction: float = Field(ge=0, lt=1)

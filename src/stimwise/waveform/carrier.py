@@ -14,7 +14,9 @@ import numpy as np
 from stimwise.protocol.models import CarrierTrain
 
 
-def carrier_phase_cycles(train: CarrierTrain, t_s: np.ndarray, offset_hz: float = 0.0) -> np.ndarray:
+def carrier_phase_cycles(
+    train: CarrierTrain, t_s: np.ndarray, offset_hz: float = 0.0
+) -> np.ndarray:
     """Carrier phase in cycles, φ(t)/2π, including a channel's frequency offset."""
     t = np.asarray(t_s, dtype=float)
     f0 = train.carrier_frequency_hz + offset_hz

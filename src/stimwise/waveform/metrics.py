@@ -137,17 +137,24 @@ def _pulse_train_figures(
     steady = pulse_events(train, None, 0.0, window_s)
     square = shape.square_integral_us * 1e-6  # s, unit amplitude
     amp2 = amplitude_ma**2
-    mean_square = amp2 * square * float(np.sum(steady.amplitude_fraction**2 * steady.width_fraction))
+    mean_square = (
+        amp2 * square * float(np.sum(steady.amplitude_fraction**2 * steady.width_fraction))
+    )
     rms_mean = math.sqrt(mean_square / window_s)
-    dc = amplitude_ma * shape.net_charge_us * 1e-6 * float(
-        np.sum(steady.leading_sign * steady.amplitude_fraction * steady.width_fraction)
+    dc = (
+        amplitude_ma
+        * shape.net_charge_us
+        * 1e-6
+        * float(np.sum(steady.leading_sign * steady.amplitude_fraction * steady.width_fraction))
     )
     if envelope.on_s is None:
         rms_cycle = rms_mean
     else:
         cycle_s = envelope.on_s + envelope.off_s
         cycle = pulse_events(train, envelope, 0.0, cycle_s)
-        cycle_square = amp2 * square * float(np.sum(cycle.amplitude_fraction**2 * cycle.width_fraction))
+        cycle_square = (
+            amp2 * square * float(np.sum(cycle.amplitude_fraction**2 * cycle.width_fraction))
+        )
         rms_cycle = math.sqrt(cycle_square / cycle_s)
     fm = train.frequency_modulation
     if train.burst is not None:
@@ -183,7 +190,9 @@ def _carrier_figures(
     am_mean_square = mean_square_scaled(am.shape, am.low_fraction) if am else 1.0
     am_mean = (am.low_fraction + (1 - am.low_fraction) / 2) if am else 1.0
     cycle_square = amp2 * (0.5 if sine else 1.0) / lowest_hz  # one full cycle, mA²·s
-    half_cycle_charge_mas = amplitude_ma * (1 / (math.pi * lowest_hz) if sine else 1 / (2 * lowest_hz))
+    half_cycle_charge_mas = amplitude_ma * (
+        1 / (math.pi * lowest_hz) if sine else 1 / (2 * lowest_hz)
+    )
     if train.burst is not None:
         fb = train.burst.burst_frequency_hz
         duration_s = train.burst.burst_duration_ms / 1000
@@ -278,7 +287,9 @@ def compute_metrics(prescription: Prescription, load_ohm: float = DEFAULT_LOAD_O
         figures = pulse_figures or _carrier_figures(
             waveform, envelope, amplitude, channel.carrier_frequency_offset_hz
         )
-        channels.append(_channel_metrics(channel, figures, amplitude, load_ohm, envelope.duty_cycle))
+        channels.append(
+            _channel_metrics(channel, figures, amplitude, load_ohm, envelope.duty_cycle)
+        )
     return PlanMetrics(
         load_ohm=load_ohm,
         steady_window_s=window,

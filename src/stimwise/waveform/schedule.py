@@ -149,7 +149,9 @@ class PulseShapeIntegrals:
         if isinstance(p, MonophasicPulse):
             return cls(p.phase_width_us, 0.0, 0.0, 0.0)
         if isinstance(p, AsymmetricBiphasicPulse):
-            return cls(p.phase_width_us, p.second_phase_width_us, p.amplitude_ratio, p.interphase_gap_us)
+            return cls(
+                p.phase_width_us, p.second_phase_width_us, p.amplitude_ratio, p.interphase_gap_us
+            )
         return cls(p.phase_width_us, p.phase_width_us, 1.0, p.interphase_gap_us)
 
     @property

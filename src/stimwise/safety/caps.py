@@ -1,0 +1,31 @@
+"""Patient-specific caps that the clinical screening passes into the safety verification."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from stimwise.protocol.base import StrictModel
+from stimwise.protocol.body_sites import SITE_NAMES
+from stimwise.protocol.models import IntensityLevel
+
+LEVEL_ORDER: dict[str, int] = {"subsensory": 0, "sensory": 1, "motor": 2}
+
+
+class PatientCaps(StrictModel):
+    """Upper bounds for one person; each blocks the verification when exceeded."""
+
+    max_amplitude_ma: float | None = Field(default=None, gt=0, le=200)
+    max_level: IntensityLevel | None = None
+    max_session_duration_min: float | None = Field(default=None, gt=0, le=480)
+    forbidden_sites: dict[str, str] = Field(
+        default_factory=dict, description="Body site -> reason it is forbidden for this person."
+    )
+    source: str = Field(default="caller-supplied caps", min_length=1)
+
+    @field_validator("forbidden_sites")
+    @classmethod
+    def _known_sites(cls, sites: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(sites) - SITE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown body sites {unknown}")
+        return sites
