@@ -1,0 +1,1 @@
+"""The ``stimwise`` command: a thin shell over the packages, with no domain logic."""

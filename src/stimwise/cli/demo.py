@@ -1,0 +1,68 @@
+"""``stimwise demo``: the path from library to verified output on embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+
+from stimwise.cli.render import DISCLAIMER, print_report, protocols_table
+
+DEMO_PROTOCOL = "conventional-tens"
+UNSAFE_PROTOCOL = "nmes-strengthening"
+UNSAFE_AREA_CM2 = 1.0
+UNSAFE_AMPLITUDE_MA = 200.0
+
+
+def run_demo(console: Console, out_dir: Path) -> None:
+    from stimwise.errors import SafetyBlockError
+    from stimwise.export.files import export_samples
+    from stimwise.protocol.library import get_protocol, library
+    from stimwise.protocol.prescription import Prescription
+    from stimwise.safety.verify import verify
+    from stimwise.waveform.plot import plot_prescription
+    from stimwise.waveform.sampler import default_sample_rate_hz
+
+    console.print(f"[bold]stimwise demo[/]  [dim]{DISCLAIMER}[/]")
+    console.print(Rule("1. The evidence-based protocol library"))
+    console.print(protocols_table(list(library().values())))
+
+    protocol = get_protocol(DEMO_PROTOCOL)
+    prescription = Prescription.from_protocol(protocol)
+    console.print(Rule(f"2. Safety check of {DEMO_PROTOCOL} as prescribed"))
+    report = verify(prescription, extra_loads_ohm=(2000.0, 10_000.0))
+    print_report(console, report)
+
+    console.print(
+        Rule(
+            f"3. {UNSAFE_PROTOCOL} on {UNSAFE_AREA_CM2:g} cm² electrodes at "
+            f"{UNSAFE_AMPLITUDE_MA:g} mA (a pad or unit slip): the gate blocks it"
+        )
+    )
+    unsafe = Prescription.from_protocol(
+        get_protocol(UNSAFE_PROTOCOL),
+        electrode_area_cm2=UNSAFE_AREA_CM2,
+        max_amplitude_ma=UNSAFE_AMPLITUDE_MA,
+    )
+    blocked = verify(unsafe)
+    print_report(console, blocked)
+    try:
+        blocked.require_plan()
+    except SafetyBlockError as refusal:
+        console.print(f"[red]export refused:[/] {refusal}")
+
+    console.print(Rule("4. Plot and export of the verified plan"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_path = plot_prescription(prescription, out_dir / f"{DEMO_PROTOCOL}.png")
+    plan = report.require_plan()
+    rate = default_sample_rate_hz(prescription)
+    export_path = export_samples(
+        plan, out_dir / f"{DEMO_PROTOCOL}.npz", sample_rate_hz=rate, duration_s=2.0
+    )
+    console.print(f"plot: {plot_path}")
+    console.print(f"2 s of samples at {rate:g} Hz: {export_path} (+ JSON sidecar)")
+    console.print(
+        "[dim]Next: clinical screening, delivery on a simulated stimulator and response "
+        "tracking arrive in later releases.[/]"
+    )

@@ -1,0 +1,51 @@
+"""StimwiseError → one paragraph and an exit code (ARCHITECTURE §4), never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+
+from stimwise.errors import InputError, StimwiseError
+
+F = TypeVar("F", bound=Callable)
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_INVALID = 2
+EXIT_FAULT = 3
+
+
+def report_errors(json_flag: str | None = "as_json") -> Callable[[F], F]:
+    """CLI command decorator: StimwiseError → message on stderr (or JSON) and exit code."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            try:
+                return command(*args, **kwargs)
+            except StimwiseError as error:
+                as_json = bool(json_flag and kwargs.get(json_flag))
+                if as_json:
+                    payload = (
+                        error.to_dict()
+                        if isinstance(error, InputError)
+                        else {"error": type(error).__name__, "message": str(error)}
+                    )
+                    print(json.dumps(payload, indent=2))
+                else:
+                    print(f"stimwise: {error}", file=sys.stderr)
+                raise typer.Exit(error.exit_code) from None
+            except OSError as error:
+                print(
+                    f"stimwise: {error.strerror or error}: {error.filename or ''}", file=sys.stderr
+                )
+                raise typer.Exit(EXIT_FAULT) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

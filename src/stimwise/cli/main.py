@@ -1,0 +1,252 @@
+"""``stimwise`` command line (ARCHITECTURE §4). Imports are lazy so ``check --json`` starts fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stimwise.cli.errors import EXIT_BLOCKED, report_errors
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Safe, personalised electrical stimulation: protocols, waveforms and safety checks. "
+    "Clinical-decision support and research software, not a certified medical device.",
+)
+protocols_app = typer.Typer(no_args_is_help=True, help="The evidence-based protocol library.")
+waveform_app = typer.Typer(no_args_is_help=True, help="Plot and export sampled waveforms.")
+app.add_typer(protocols_app, name="protocols")
+app.add_typer(waveform_app, name="waveform")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
+AreaOption = Annotated[
+    float | None,
+    typer.Option("--electrode-area-cm2", help="Use this conductive area for every electrode."),
+]
+AmplitudeOption = Annotated[
+    float | None, typer.Option("--amplitude-ma", help="Prescribed maximum amplitude (mA).")
+]
+MinutesOption = Annotated[float | None, typer.Option("--minutes", help="Session length (min).")]
+
+
+def _prescription(
+    protocol_ref: str, area: float | None, amplitude: float | None, minutes: float | None
+):
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.protocol.library import get_protocol
+    from stimwise.protocol.prescription import Prescription
+
+    checks = (
+        ("--electrode-area-cm2", area, 0, 1000),
+        ("--amplitude-ma", amplitude, 0, 200),
+        ("--minutes", minutes, 0, 480),
+    )
+    problems = [
+        FieldProblem(name, value, f"a number > {low:g} and ≤ {high:g}")
+        for name, value, low, high in checks
+        if value is not None and not (low < value <= high)
+    ]
+    if problems:
+        raise InputError(problems)
+    protocol = get_protocol(protocol_ref)
+    return Prescription.from_protocol(
+        protocol,
+        electrode_area_cm2=area,
+        max_amplitude_ma=amplitude,
+        session_duration_min=minutes,
+    )
+
+
+def _caps(caps_file: Path | None):
+    if caps_file is None:
+        return None
+    from stimwise.protocol.io import load_model_file
+    from stimwise.safety.caps import PatientCaps
+
+    return load_model_file(PatientCaps, caps_file)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+# --------------------------------------------------------------------------- protocols
+
+
+@protocols_app.command("list")
+@report_errors()
+def protocols_list(as_json: JsonFlag = False) -> None:
+    """List the library's protocols."""
+    from stimwise.protocol.library import library
+
+    protocols = list(library().values())
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "modality": p.modality,
+                        "goal": p.goal,
+                        "expected_verdict": p.expected_verdict,
+                    }
+                    for p in protocols
+                ],
+                indent=2,
+            )
+        )
+        return
+    from stimwise.cli.render import protocols_table
+
+    _console().print(protocols_table(protocols))
+
+
+@protocols_app.command("show")
+@report_errors()
+def protocols_show(protocol: ProtocolArg, as_json: JsonFlag = False) -> None:
+    """Show one protocol in full (its parameters, ranges and evidence)."""
+    from stimwise.protocol.library import get_protocol
+
+    found = get_protocol(protocol)
+    if as_json:
+        print(found.model_dump_json(indent=2))
+        return
+    import yaml
+
+    console = _console()
+    console.print(f"[bold]{found.name}[/] ({found.id})")
+    console.print(
+        yaml.safe_dump(found.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    )
+
+
+# --------------------------------------------------------------------------- check
+
+
+@app.command("check")
+@report_errors()
+def check(
+    protocol: ProtocolArg,
+    electrode_area_cm2: AreaOption = None,
+    load_ohm: Annotated[
+        float, typer.Option("--load-ohm", help="Resistive load for the limits (Ω).", min=1)
+    ] = 500.0,
+    amplitude_ma: AmplitudeOption = None,
+    minutes: MinutesOption = None,
+    fda_loads: Annotated[
+        bool, typer.Option("--fda-loads", help="Also judge at 2 kΩ and 10 kΩ (FDA tracings).")
+    ] = False,
+    caps: Annotated[
+        Path | None, typer.Option("--caps", help="Patient caps file (YAML/JSON) from screening.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compute the exact safety metrics and the verdict. Exit 1 when blocked."""
+    from stimwise.safety.verify import verify
+
+    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    extra = (2000.0, 10_000.0) if fda_loads else ()
+    report = verify(prescription, caps=_caps(caps), load_ohm=load_ohm, extra_loads_ohm=extra)
+    if as_json:
+        from stimwise.cli.documents import check_document
+
+        print(json.dumps(check_document(report), indent=2))
+    else:
+        from stimwise.cli.render import print_report
+
+        print_report(_console(), report)
+    if report.verdict == "block":
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+# --------------------------------------------------------------------------- waveform
+
+
+OutOption = Annotated[Path, typer.Option("--out", help="Output file; its suffix picks the format.")]
+SampleRateOption = Annotated[
+    float | None, typer.Option("--sample-rate-hz", help="Samples per second (default: automatic).")
+]
+
+
+@waveform_app.command("plot")
+@report_errors()
+def waveform_plot(
+    protocol: ProtocolArg,
+    out: OutOption,
+    seconds: Annotated[float | None, typer.Option("--seconds", help="Envelope span (s).")] = None,
+    sample_rate_hz: SampleRateOption = None,
+    electrode_area_cm2: AreaOption = None,
+    amplitude_ma: AmplitudeOption = None,
+) -> None:
+    """Plot one pulse, one second of the train and the envelope (png, svg or pdf)."""
+    from stimwise.waveform.plot import plot_prescription
+
+    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, None)
+    path = plot_prescription(
+        prescription, out, sample_rate_hz=sample_rate_hz, envelope_seconds=seconds
+    )
+    print(f"wrote {path}")
+
+
+@waveform_app.command("export")
+@report_errors()
+def waveform_export(
+    protocol: ProtocolArg,
+    out: OutOption,
+    seconds: Annotated[float, typer.Option("--seconds", help="Duration to export (s).")] = 10.0,
+    sample_rate_hz: SampleRateOption = None,
+    electrode_area_cm2: AreaOption = None,
+    amplitude_ma: AmplitudeOption = None,
+    caps: Annotated[Path | None, typer.Option("--caps", help="Patient caps file.")] = None,
+) -> None:
+    """Export verified samples to NPZ, CSV or WAV with a JSON sidecar. Exit 1 when blocked."""
+    from stimwise.export.files import export_samples
+    from stimwise.safety.verify import verify
+    from stimwise.waveform.sampler import default_sample_rate_hz
+
+    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, None)
+    plan = verify(prescription, caps=_caps(caps)).require_plan()
+    rate = sample_rate_hz or default_sample_rate_hz(prescription)
+    path = export_samples(plan, out, sample_rate_hz=rate, duration_s=seconds)
+    print(f"wrote {path} and {path}.json ({seconds:g} s at {rate:g} Hz)")
+
+
+# --------------------------------------------------------------------------- schema and demo
+
+
+@app.command("schema")
+@report_errors()
+def schema(
+    name: Annotated[
+        str, typer.Argument(help="protocol, prescription, patient-caps, limits or body-sites")
+    ],
+) -> None:
+    """Print the JSON Schema of a file format (or the list of body sites)."""
+    from stimwise.cli.schemas import schema_document
+
+    print(json.dumps(schema_document(name), indent=2))
+
+
+@app.command("demo")
+@report_errors(json_flag=None)
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Where the demo writes its plot and export.")
+    ] = Path("stimwise-demo"),
+) -> None:
+    """End-to-end walk-through on embedded defaults: library, checks, the safety gate, a plot."""
+    from stimwise.cli.demo import run_demo
+
+    run_demo(_console(), out_dir)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
