@@ -18,8 +18,13 @@ MAX_FILE_BYTES = 1_000_000
 
 def problems_from_validation(error: ValidationError) -> list[FieldProblem]:
     """Translate pydantic's errors into field path / value / expectation triples."""
+    items = error.errors(include_url=False)
+    locations = [tuple(item["loc"]) for item in items]
     problems = []
-    for item in error.errors(include_url=False):
+    for item in items:
+        loc = tuple(item["loc"])
+        if any(other[: len(loc)] == loc and len(other) > len(loc) for other in locations):
+            continue  # a container error caused by an invalid member already reported
         path = ".".join(str(part) for part in item["loc"]) or "(document)"
         expected = item["msg"]
         if expected.startswith("Value error, "):

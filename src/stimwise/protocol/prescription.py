@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from stimwise.protocol.base import StrictModel
-from stimwise.protocol.models import Channel, Electrode, Protocol
+from stimwise.protocol.io import validate_model
+from stimwise.protocol.models import Channel, Protocol
 
 
 class Prescription(StrictModel):
@@ -33,36 +34,28 @@ class Prescription(StrictModel):
         """Take the protocol's defaults, replacing those given.
 
         ``electrode_area_cm2`` resizes every electrode of every channel (the CLI's
-        ``--electrode-area-cm2``)."""
+        ``--electrode-area-cm2``). Invalid overrides raise :class:`InputError`."""
         chosen = channels if channels is not None else protocol.channels
+        channel_data = [c.model_dump() for c in chosen]
         if electrode_area_cm2 is not None:
-            chosen = tuple(
-                c.model_copy(
-                    update={
-                        "electrodes": tuple(
-                            Electrode(site=e.site, area_cm2=electrode_area_cm2)
-                            for e in c.electrodes
-                        )
-                    }
-                )
-                for c in chosen
-            )
-        return cls.model_validate(
-            {
-                "protocol": protocol,
-                "channels": chosen,
-                "max_amplitude_ma": (
-                    max_amplitude_ma
-                    if max_amplitude_ma is not None
-                    else protocol.intensity.max_amplitude_ma
-                ),
-                "session_duration_min": (
-                    session_duration_min
-                    if session_duration_min is not None
-                    else protocol.session.duration_min
-                ),
-            }
-        )
+            for channel in channel_data:
+                for electrode in channel["electrodes"]:
+                    electrode["area_cm2"] = electrode_area_cm2
+        data = {
+            "protocol": protocol,
+            "channels": channel_data,
+            "max_amplitude_ma": (
+                protocol.intensity.max_amplitude_ma
+                if max_amplitude_ma is None
+                else max_amplitude_ma
+            ),
+            "session_duration_min": (
+                protocol.session.duration_min
+                if session_duration_min is None
+                else session_duration_min
+            ),
+        }
+        return validate_model(cls, data, source=f"prescription of {protocol.id}")
 
     @property
     def waveform(self):

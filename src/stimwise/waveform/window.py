@@ -25,6 +25,8 @@ def repetition_periods_s(waveform: WaveformModel) -> list[float]:
             pulse = waveform.pulse
             if not isinstance(pulse, MonophasicPulse) and pulse.leading_polarity == "alternating":
                 periods.append(2 * base)
+        else:
+            periods.append(_fm_pattern_period_s(waveform))
         periods.extend(m.period_s for m in waveform.modulations)
         pulse = waveform.pulse
         if isinstance(pulse, MonophasicPulse) and pulse.polarity_reversal_interval_s is not None:
@@ -37,6 +39,23 @@ def repetition_periods_s(waveform: WaveformModel) -> list[float]:
         if waveform.amplitude_modulation is not None:
             periods.append(waveform.amplitude_modulation.period_s)
     return periods
+
+
+def _fm_pattern_period_s(train: PulseTrain) -> float:
+    """Period of a frequency-modulated pulse pattern.
+
+    Every modulation shape has mean 1/2, so one modulation period holds
+    N = period·(low + high)/2 pulses. The pattern repeats after the smallest k periods with k·N
+    whole (and even, when the leading polarity alternates pulse by pulse)."""
+    fm = train.frequency_modulation
+    per_period = Fraction(fm.period_s * (fm.low_frequency_hz + train.frequency_hz) / 2)
+    per_period = per_period.limit_denominator(1000)
+    repeats = per_period.denominator
+    pulse = train.pulse
+    alternating = not isinstance(pulse, MonophasicPulse) and pulse.leading_polarity == "alternating"
+    if alternating and (per_period * repeats).numerator % 2 == 1:
+        repeats *= 2
+    return fm.period_s * repeats
 
 
 def _fraction_lcm(values: list[float]) -> float | None:
