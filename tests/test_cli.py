@@ -132,7 +132,7 @@ def test_HAZ007_malformed_protocol_json_error_names_path_and_value(tmp_path):
     result = invoke("check", str(path), "--json")
     assert result.exit_code == 2
     problem = json.loads(result.stdout)["problems"][0]
-    assert problem["path"] == "waveform.pulse_train.pulse.biphasic_symmetric.phase_width_us"
+    assert problem["path"] == "waveform.pulse.phase_width_us"
     assert problem["value"] == -200
     assert "greater than 0" in problem["expected"]
 

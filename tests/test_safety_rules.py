@@ -132,12 +132,13 @@ def test_HAZ002_shannon_k_below_threshold_is_silent():
 
 
 def test_HAZ003_unbalanced_biphasic_pulse_blocks():
-    # leading 100 µs; second 400 µs at 0.5 → second charge 200 vs 100: imbalance 100 %
+    # leading 100 µs; second 400 µs at 0.5 → second phase 200 vs 100 (mA·µs per mA): the net
+    # 100 is 50 % of the larger phase
     rx = make_prescription(waveform=pulse_train(pulse=asymmetric_pulse(100.0, 400.0, ratio=0.5)))
     report = verify(rx)
     finding = next(f for f in report.findings if f.rule_id == "charge-balance")
     assert finding.severity == "block"
-    assert finding.measured == pytest.approx(1.0)
+    assert finding.measured == pytest.approx(0.5)
     assert report.plan is None
 
 
@@ -228,8 +229,8 @@ def test_HAZ005_wrong_unit_field_name_is_refused_not_ignored():
     with pytest.raises(InputError) as caught:
         validate_model(Protocol, document)
     paths = {p.path for p in caught.value.problems}
-    assert "waveform.pulse_train.pulse.biphasic_symmetric.phase_width_ms" in paths
-    assert "waveform.pulse_train.pulse.biphasic_symmetric.phase_width_us" in paths
+    assert "waveform.pulse.phase_width_ms" in paths
+    assert "waveform.pulse.phase_width_us" in paths
 
 
 def test_HAZ005_microamps_typed_as_milliamps_are_out_of_range():

@@ -10,10 +10,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from stimwise.errors import FieldProblem, InputError
+from stimwise.protocol.models import UNION_TAGS
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_FILE_BYTES = 1_000_000
+
+
+def _field_path(loc: tuple) -> str:
+    """Dotted path of the fields a user wrote, without pydantic's union-member tags
+    (``waveform.pulse.phase_width_us``, not ``waveform.pulse_train.pulse...``)."""
+    parts = [str(part) for part in loc if part not in UNION_TAGS]
+    return ".".join(parts) or "(document)"
 
 
 def problems_from_validation(error: ValidationError) -> list[FieldProblem]:
@@ -25,7 +33,7 @@ def problems_from_validation(error: ValidationError) -> list[FieldProblem]:
         loc = tuple(item["loc"])
         if any(other[: len(loc)] == loc and len(other) > len(loc) for other in locations):
             continue  # a container error caused by an invalid member already reported
-        path = ".".join(str(part) for part in item["loc"]) or "(document)"
+        path = _field_path(loc)
         expected = item["msg"]
         if expected.startswith("Value error, "):
             expected = expected[len("Value error, ") :]
@@ -54,7 +62,9 @@ def parse_document(text: str, source: str) -> Any:
     if stripped.startswith(("{", "[")):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as error:
+        except (ValueError, RecursionError) as error:
+            if not isinstance(error, json.JSONDecodeError):
+                raise _unparseable(source, "JSON", error) from None
             raise InputError(
                 FieldProblem(
                     path=f"(line {error.lineno}, column {error.colno})",
@@ -65,6 +75,16 @@ def parse_document(text: str, source: str) -> Any:
             ) from None
     try:
         return yaml.safe_load(text)
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        LookupError,
+        ArithmeticError,
+        RecursionError,
+    ) as error:
+        # PyYAML's constructors raise these for values such as 2020-02-30 or !!int abc.
+        raise _unparseable(source, "YAML", error) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"(line {mark.line + 1}, column {mark.column + 1})" if mark else "(document)"
@@ -72,6 +92,14 @@ def parse_document(text: str, source: str) -> Any:
         raise InputError(
             FieldProblem(path=where, value=problem, expected="well-formed YAML"), source=source
         ) from None
+
+
+def _unparseable(source: str, language: str, error: BaseException) -> InputError:
+    reason = "nesting too deep" if isinstance(error, RecursionError) else str(error)[:120]
+    return InputError(
+        FieldProblem(path="(document)", value=reason, expected=f"well-formed {language}"),
+        source=source,
+    )
 
 
 def read_document(path: Path) -> Any:

@@ -22,6 +22,7 @@ from stimwise.protocol.modulation import (
     AmplitudeModulation,
     FrequencyModulation,
     Modulation,
+    PulseWidthModulation,
     check_unique_parameters,
 )
 
@@ -437,22 +438,44 @@ class Protocol(StrictModel):
 
     @model_validator(mode="after")
     def _channels_fit_waveform(self) -> Protocol:
-        labels = [c.label for c in self.channels]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"channel labels must be unique: {labels}")
-        if isinstance(self.waveform, PulseTrain):
-            offsets = [c.label for c in self.channels if c.carrier_frequency_offset_hz != 0]
-            if offsets:
-                raise ValueError(
-                    "carrier_frequency_offset_hz is only meaningful for a carrier; "
-                    f"set on {offsets}"
-                )
-        else:
-            for c in self.channels:
-                lowest = self.waveform.lowest_carrier_hz + c.carrier_frequency_offset_hz
-                if lowest < 1000:
-                    raise ValueError(
-                        f"channel {c.label!r}: carrier with offset falls to {lowest:g} Hz, "
-                        "below the 1000 Hz minimum"
-                    )
+        check_channels_fit_waveform(self.channels, self.waveform)
         return self
+
+
+UNION_TAGS: frozenset[str] = frozenset(
+    model.model_fields[tag].default
+    for model, tag in (
+        (MonophasicPulse, "kind"),
+        (SymmetricBiphasicPulse, "kind"),
+        (AsymmetricBiphasicPulse, "kind"),
+        (PulseTrain, "kind"),
+        (CarrierTrain, "kind"),
+        (FrequencyModulation, "parameter"),
+        (AmplitudeModulation, "parameter"),
+        (PulseWidthModulation, "parameter"),
+    )
+)
+"""Discriminator values pydantic puts into error locations of tagged unions."""
+
+
+def check_channels_fit_waveform(
+    channels: tuple[Channel, ...], waveform: PulseTrain | CarrierTrain
+) -> None:
+    """Unique labels; carrier offsets only on carriers and never below 1 kHz."""
+    labels = [c.label for c in channels]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"channel labels must be unique: {labels}")
+    if isinstance(waveform, PulseTrain):
+        offsets = [c.label for c in channels if c.carrier_frequency_offset_hz != 0]
+        if offsets:
+            raise ValueError(
+                f"carrier_frequency_offset_hz is only meaningful for a carrier; set on {offsets}"
+            )
+        return
+    for c in channels:
+        lowest = waveform.lowest_carrier_hz + c.carrier_frequency_offset_hz
+        if lowest < 1000:
+            raise ValueError(
+                f"channel {c.label!r}: carrier with offset falls to {lowest:g} Hz, "
+                "below the 1000 Hz minimum"
+            )

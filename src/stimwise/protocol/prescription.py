@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from stimwise.protocol.base import StrictModel
 from stimwise.protocol.io import validate_model
-from stimwise.protocol.models import Channel, Protocol
+from stimwise.protocol.models import Channel, Protocol, check_channels_fit_waveform
 
 
 class Prescription(StrictModel):
@@ -20,6 +20,11 @@ class Prescription(StrictModel):
     channels: tuple[Channel, ...] = Field(min_length=1, max_length=8)
     max_amplitude_ma: float = Field(gt=0, le=200)
     session_duration_min: float = Field(gt=0, le=480)
+
+    @model_validator(mode="after")
+    def _channels_fit_waveform(self) -> Prescription:
+        check_channels_fit_waveform(self.channels, self.protocol.waveform)
+        return self
 
     @classmethod
     def from_protocol(

@@ -172,12 +172,12 @@ def charge_balance(
         return
     limit = lim["charge-balance"]
     first = metrics.channels[0]
-    imbalance = first.net_charge_per_pulse_uc / first.charge_per_phase_uc
+    imbalance = first.net_charge_per_pulse_uc / first.charge_per_phase_uc  # larger phase
     if imbalance > limit.limit:
         yield Finding.from_limit(
             limit,
             f"biphasic pulse is not charge-balanced: net {_fmt(first.net_charge_per_pulse_uc)} µC "
-            f"per pulse is {imbalance:.1%} of the leading phase's "
+            f"per pulse is {imbalance:.1%} of the larger phase's "
             f"{_fmt(first.charge_per_phase_uc)} µC",
             measured=imbalance,
         )

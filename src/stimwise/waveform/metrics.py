@@ -2,8 +2,9 @@
 
 Definitions (per channel, at the prescribed maximum amplitude A, into a resistive load R):
 
-* ``charge_per_phase_uc``: charge of the leading phase at full width (carrier: one half-cycle at
-  the lowest carrier frequency).
+* ``charge_per_phase_uc``: charge of the larger phase of a pulse at full width, normally the
+  leading one (FDA asks for the maximum phase charge); carrier: one half-cycle at the lowest
+  carrier frequency.
 * ``net_charge_per_pulse_uc``: |leading − second phase charge| of one pulse (carrier bursts: one
   burst); 0 for a balanced pulse.
 * ``dc_current_ua``: mean current over the steady window, signed (+ anodic at the active
@@ -129,24 +130,33 @@ def _count_bound(rate_hz: float, event_s: float) -> int:
     return math.floor(rate_hz * (1.0 + event_s)) + 1
 
 
+_SUM_CHUNK_S = 10.0
+"""Pulses are summed over the steady window in chunks so memory stays bounded for long windows."""
+
+
+def _steady_sums(train: PulseTrain, window_s: float) -> tuple[float, float, int]:
+    """Σ a²·w, Σ sign·a·w and the pulse count of steady stimulation over [0, window_s)."""
+    square_sum = signed_sum = 0.0
+    count = 0
+    for t0 in np.arange(0.0, window_s, _SUM_CHUNK_S):
+        events = pulse_events(train, None, float(t0), min(float(t0) + _SUM_CHUNK_S, window_s))
+        a, w = events.amplitude_fraction, events.width_fraction
+        square_sum += float(np.sum(a * a * w))
+        signed_sum += float(np.sum(events.leading_sign * a * w))
+        count += len(events)
+    return square_sum, signed_sum, count
+
+
 def _pulse_train_figures(
     train: PulseTrain, envelope: Envelope, amplitude_ma: float, window_s: float
 ) -> _CurrentFigures:
     shape = PulseShapeIntegrals.of(train)
     pulse_s = train.pulse.pulse_duration_us * 1e-6
-    steady = pulse_events(train, None, 0.0, window_s)
     square = shape.square_integral_us * 1e-6  # s, unit amplitude
     amp2 = amplitude_ma**2
-    mean_square = (
-        amp2 * square * float(np.sum(steady.amplitude_fraction**2 * steady.width_fraction))
-    )
-    rms_mean = math.sqrt(mean_square / window_s)
-    dc = (
-        amplitude_ma
-        * shape.net_charge_us
-        * 1e-6
-        * float(np.sum(steady.leading_sign * steady.amplitude_fraction * steady.width_fraction))
-    )
+    square_sum, signed_sum, steady_pulses = _steady_sums(train, window_s)
+    rms_mean = math.sqrt(amp2 * square * square_sum / window_s)
+    dc = amplitude_ma * shape.net_charge_us * 1e-6 * signed_sum
     if envelope.on_s is None:
         rms_cycle = rms_mean
     else:
@@ -167,7 +177,7 @@ def _pulse_train_figures(
         output_hz = fm.low_frequency_hz if fm is not None else train.frequency_hz
         burst_square = None
     return _CurrentFigures(
-        charge_per_phase_uc=amplitude_ma * shape.leading_width_us * 1e-3,
+        charge_per_phase_uc=amplitude_ma * shape.max_phase_charge_us * 1e-3,
         net_charge_per_pulse_uc=abs(amplitude_ma * shape.net_charge_us) * 1e-3,
         dc_current_ma=dc / window_s,
         rms_bound_ma=math.sqrt(count * amp2 * square),
@@ -175,7 +185,7 @@ def _pulse_train_figures(
         rms_cycle_ma=rms_cycle,
         pulse_square_integral_ma2_s=amp2 * square,
         burst_square_integral_ma2_s=burst_square,
-        pulses_per_second=len(steady) / window_s,
+        pulses_per_second=steady_pulses / window_s,
         output_frequency_hz=output_hz,
     )
 

@@ -160,6 +160,12 @@ class PulseShapeIntegrals:
         return self.leading_width_us + self.second_ratio**2 * self.second_width_us
 
     @property
+    def max_phase_charge_us(self) -> float:
+        """Charge of the larger phase for unit amplitude (FDA asks for the maximum phase charge;
+        an explicit asymmetric ratio can make the second phase the larger one)."""
+        return max(self.leading_width_us, self.second_ratio * self.second_width_us)
+
+    @property
     def net_charge_us(self) -> float:
         """Leading-phase charge minus second-phase charge for unit amplitude (µs·unit)."""
         return self.leading_width_us - self.second_ratio * self.second_width_us

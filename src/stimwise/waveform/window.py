@@ -55,6 +55,8 @@ def _fm_pattern_period_s(train: PulseTrain) -> float:
     alternating = not isinstance(pulse, MonophasicPulse) and pulse.leading_polarity == "alternating"
     if alternating and (per_period * repeats).numerator % 2 == 1:
         repeats *= 2
+    if fm.period_s * repeats > MAX_WINDOW_S:
+        return fm.period_s  # no practical repetition: describe one modulation period
     return fm.period_s * repeats
 
 
