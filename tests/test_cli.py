@@ -162,3 +162,31 @@ def test_schema_prints_a_json_schema(name):
 def test_schema_body_sites_lists_the_vocabulary():
     sites = json.loads(invoke("schema", "body-sites").stdout)
     assert "left_forearm_dorsal" in sites and "lumbar_midline" in sites
+
+
+def test_HAZ004_cli_export_of_a_blocked_protocol_exits_1_and_writes_nothing(tmp_path):
+    out = tmp_path / "x.npz"
+    result = invoke(
+        "waveform", "export", "nmes-strengthening", "--out", str(out),
+        "--electrode-area-cm2", "1", "--amplitude-ma", "200",
+    )
+    assert result.exit_code == 1
+    assert "FDA.power-density" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_export_and_plot_write_their_files(tmp_path):
+    assert invoke("waveform", "export", "burst-tens", "--out", str(tmp_path / "b.csv"),
+                  "--seconds", "0.5").exit_code == 0
+    assert (tmp_path / "b.csv.json").exists()
+    assert invoke("waveform", "plot", "burst-tens", "--out", str(tmp_path / "b.svg")).exit_code == 0
+    assert (tmp_path / "b.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_demo_runs_end_to_end_and_shows_the_gate(tmp_path):
+    result = invoke("demo", "--out-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "export refused" in result.output
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "conventional-tens.png", "conventional-tens.npz", "conventional-tens.npz.json",
+    }

@@ -1,0 +1,1 @@
+"""Writing verified stimulation samples to files (only a VerifiedPlan can be exported)."""
