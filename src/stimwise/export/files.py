@@ -1,13 +1,27 @@
-"""Export of verified samples to NPZ, CSV or WAV, each with a JSON sidecar.
+"""Export of a verified plan's samples to NPZ, CSV or WAV, with a JSON sidecar.
 
-Fail closed: every function takes a :class:`VerifiedPlan` and checks it with
-``require_verified`` before rendering a single sample. Writing streams chunk by chunk (constant
-memory whatever the duration) into a temporary file that is renamed only when complete, so a
-failure never leaves a half-written export behind.
+Only a :class:`~stimwise.safety.plan.VerifiedPlan` can be exported: every call starts with
+``require_verified`` so anything else (a prescription, a blocked report, ``None``) is refused with
+:class:`~stimwise.errors.UnverifiedPlanError` before a byte is written (hazard HAZ-004, unverified
+output). The sidecar ``<file>.json`` records what the samples are: the prescription, the
+fingerprint that was verified, the verdict and findings, the exact metrics, the rate and units.
+
+Every format is written in bounded memory as the sampler streams, to a temporary file in the
+destination directory that is renamed into place only when complete: a failure (or an
+interruption) never leaves a half-written file under the requested name.
+
+* **NPZ**: ``current_ma`` (float32, mA, shape (channels, samples) like the sampler's chunks,
+  stored column-major so that it can be streamed sample after sample), ``sample_rate_hz``,
+  ``start_s`` and ``channel_labels``; ``np.load`` reads it.
+* **CSV**: ``time_s`` and one ``<label>_ma`` column per channel.
+* **WAV**: 16-bit PCM, one audio channel per stimulation channel, full scale (±32767) = the
+  prescribed maximum amplitude (``ma_per_full_scale`` in the sidecar). The frame rate is the
+  sample rate, which must then be whole hertz.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -16,128 +30,255 @@ import tempfile
 import wave
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from stimwise import __version__
 from stimwise.errors import FieldProblem, InputError
+from stimwise.protocol.models import PulseTrain
 from stimwise.safety.plan import VerifiedPlan, require_verified
-from stimwise.waveform.sampler import SampleChunk, sample_count, stream_samples
+from stimwise.waveform.sampler import (
+    SampleChunk,
+    check_sample_rate_hz,
+    sample_count,
+    stream_samples,
+)
+
+EXPORT_FORMATS = ("npz", "csv", "wav")
+
+CHUNK_SAMPLES = 1 << 18
+"""Samples per channel and chunk while exporting (bounds memory at any rate)."""
 
 WAV_FULL_SCALE = 32767
+_WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 36
+"""RIFF sizes are 32-bit: the data chunk must stay below 4 GiB."""
 
 
-def _npz(path: Path, chunks: Iterator[SampleChunk], meta: dict) -> None:
-    n_channels = len(meta["channel_labels"])
-    total = meta["n_samples"]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        with archive.open("current_ma.npy", "w", force_zip64=True) as entry:
-            # Stored time-major (samples × channels) so chunks append contiguously.
-            header = {
-                "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
-                "fortran_order": False,
-                "shape": (total, n_channels),
-            }
-            np.lib.format.write_array_header_1_0(entry, header)
-            for chunk in chunks:
-                entry.write(np.ascontiguousarray(chunk.current_ma.T, dtype="<f4").tobytes())
-        for name, value in (
-            ("sample_rate_hz", np.array(meta["sample_rate_hz"])),
-            ("start_s", np.array(meta["start_s"])),
-            ("channel_labels", np.array(meta["channel_labels"])),
-        ):
-            buffer = io.BytesIO()
-            np.save(buffer, value)
-            archive.writestr(f"{name}.npy", buffer.getvalue())
+@dataclass(frozen=True)
+class _Stream:
+    """What a writer needs: the chunks and the figures for headers."""
 
-
-def _csv(path: Path, chunks: Iterator[SampleChunk], meta: dict) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["time_s", *[f"{label}_ma" for label in meta["channel_labels"]]])
-        for chunk in chunks:
-            block = np.column_stack([chunk.times_s(), chunk.current_ma.T])
-            np.savetxt(handle, block, delimiter=",", fmt="%.9g")
-
-
-def _wav(path: Path, chunks: Iterator[SampleChunk], meta: dict) -> None:
-    rate = meta["sample_rate_hz"]
-    if rate != int(rate):
-        raise InputError(FieldProblem("sample_rate_hz", rate, "a whole number of hertz for WAV"))
-    scale = WAV_FULL_SCALE / meta["ma_per_full_scale"]
-    with wave.open(str(path), "wb") as writer:
-        writer.setnchannels(len(meta["channel_labels"]))
-        writer.setsampwidth(2)
-        writer.setframerate(int(rate))
-        for chunk in chunks:
-            frames = np.clip(np.rint(chunk.current_ma.T * scale), -32768, 32767).astype("<i2")
-            writer.writeframes(frames.tobytes())
-
-
-WRITERS: dict[str, Callable[[Path, Iterator[SampleChunk], dict], None]] = {
-    ".npz": _npz,
-    ".csv": _csv,
-    ".wav": _wav,
-}
-
-
-def _sidecar(plan: VerifiedPlan, meta: dict) -> dict:
-    report = plan.report
-    return {
-        "stimwise_version": __version__,
-        "protocol_id": plan.prescription.protocol.id,
-        "fingerprint": plan.fingerprint,
-        "verdict": report.verdict,
-        "findings": [f.to_dict() for f in report.findings],
-        "metrics": report.metrics.to_dict(),
-        "prescription": plan.prescription.model_dump(mode="json"),
-        "units": "mA (positive = anodic at the active electrode)",
-        **meta,
-    }
-
-
-def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(descriptor)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    chunks: Iterator[SampleChunk]
+    sample_rate_hz: float
+    start_s: float
+    n_samples: int
+    channel_labels: tuple[str, ...]
+    full_scale_ma: float
 
 
 def export_samples(
     plan: VerifiedPlan,
-    out_path: str | Path,
+    out_path: str | os.PathLike[str],
     *,
     sample_rate_hz: float,
-    duration_s: float,
+    duration_s: float | None,
     start_s: float = 0.0,
 ) -> Path:
-    """Write ``duration_s`` of the verified plan's samples; the suffix picks NPZ, CSV or WAV."""
-    plan = require_verified(plan)
-    out = Path(out_path)
-    writer = WRITERS.get(out.suffix.lower())
+    """Write ``duration_s`` of the plan's samples from ``start_s``; the suffix picks the format.
+
+    Parameters
+    ----------
+    plan
+        A VerifiedPlan from ``safety.verify()``; anything else raises ``UnverifiedPlanError``.
+    out_path
+        ``.npz``, ``.csv`` or ``.wav`` in an existing directory; the sidecar is
+        ``out_path`` + ``.json``.
+    sample_rate_hz, duration_s, start_s
+        As for :func:`~stimwise.waveform.sampler.stream_samples` (the envelope applies: these are
+        the samples that would be delivered; ``duration_s=None`` is the rest of the session).
+
+    Returns
+    -------
+    Path
+        The data file written.
+    """
+    plan = require_verified(plan)  # first, so nothing unverified gets further (HAZ-004)
+    path = Path(out_path)
+    fmt = path.suffix.lower().lstrip(".")
+    writer = _WRITERS.get(fmt)
     if writer is None:
-        raise InputError(FieldProblem("out", str(out), f"a file ending in {', '.join(WRITERS)}"))
-    if not out.parent.is_dir():
-        raise InputError(FieldProblem("out", str(out), "a path in an existing directory"))
+        raise InputError(FieldProblem("out", str(out_path), "a .npz, .csv or .wav file"))
+    if not path.parent.is_dir():
+        raise InputError(FieldProblem("out", str(out_path), "a file in an existing directory"))
     prescription = plan.prescription
-    chunks = stream_samples(
-        prescription, sample_rate_hz=sample_rate_hz, duration_s=duration_s, start_s=start_s
+    fs = check_sample_rate_hz(prescription, sample_rate_hz)
+    chunks = stream_samples(  # validates duration and start before any file is opened
+        prescription,
+        sample_rate_hz=fs,
+        duration_s=duration_s,
+        start_s=start_s,
+        chunk_s=CHUNK_SAMPLES / fs,
+        dtype=np.float32 if fmt == "npz" else np.float64,
     )
-    meta = {
-        "sample_rate_hz": float(sample_rate_hz),
-        "start_s": float(start_s),
-        "duration_s": float(duration_s),
-        "n_samples": sample_count(float(sample_rate_hz), float(duration_s)),
-        "channel_labels": [c.label for c in prescription.channels],
-        "ma_per_full_scale": prescription.max_amplitude_ma,
-        "format": out.suffix.lower().lstrip("."),
+    if duration_s is None:  # the rest of the session, as the sampler does
+        duration_s = prescription.session_duration_min * 60.0 - float(start_s)
+    stream = _Stream(
+        chunks=chunks,
+        sample_rate_hz=fs,
+        start_s=float(start_s),
+        n_samples=sample_count(fs, float(duration_s)),
+        channel_labels=tuple(c.label for c in prescription.channels),
+        full_scale_ma=prescription.max_amplitude_ma,
+    )
+    if fmt == "wav":
+        _check_wav(stream, duration_s)
+    sidecar = _sidecar(plan, path, fmt, stream)
+    sidecar_path = path.with_name(path.name + ".json")
+    temporaries: list[str] = []
+    try:
+        data_tmp = _temporary(path, temporaries)
+        with open(data_tmp, "wb") as handle:
+            written = writer(handle, stream)
+        if written != stream.n_samples:  # the sampler and the header disagree: never publish
+            raise RuntimeError(f"wrote {written} samples, expected {stream.n_samples}")
+        sidecar_tmp = _temporary(sidecar_path, temporaries)
+        with open(sidecar_tmp, "w", encoding="utf-8") as handle:
+            json.dump(sidecar, handle, indent=2)
+            handle.write("\n")
+        os.replace(data_tmp, path)
+        os.replace(sidecar_tmp, sidecar_path)
+    except BaseException:
+        for name in temporaries:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        raise
+    return path
+
+
+def _temporary(final: Path, registry: list[str]) -> str:
+    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+    os.close(handle)
+    registry.append(name)
+    return name
+
+
+def _check_wav(stream: _Stream, duration_s: float) -> None:
+    fs = stream.sample_rate_hz
+    if fs != round(fs):
+        raise InputError(
+            FieldProblem("sample_rate_hz", fs, "a whole number of hertz for WAV (its frame rate)")
+        )
+    bytes_per_sample = 2 * len(stream.channel_labels)
+    if stream.n_samples * bytes_per_sample > _WAV_MAX_DATA_BYTES:
+        longest_s = _WAV_MAX_DATA_BYTES / (bytes_per_sample * fs)
+        raise InputError(
+            FieldProblem(
+                "duration_s",
+                duration_s,
+                f"at most {longest_s:.0f} s at {fs:g} Hz for WAV (4 GiB limit); use .npz",
+            )
+        )
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _write_npz(handle: IO[bytes], stream: _Stream) -> int:
+    """A zip of .npy entries; ``current_ma`` is streamed under a header written up front."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+        "fortran_order": True,  # sample-major bytes: chunk after chunk, all channels per sample
+        "shape": (len(stream.channel_labels), stream.n_samples),
     }
-    _atomic_write(out, lambda path: writer(path, chunks, meta))
-    sidecar = out.with_name(out.name + ".json")
-    _atomic_write(sidecar, lambda path: path.write_text(json.dumps(_sidecar(plan, meta), indent=2)))
-    return out
+    written = 0
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with archive.open("current_ma.npy", "w", force_zip64=True) as entry:
+            np.lib.format.write_array_header_1_0(entry, header)
+            for chunk in stream.chunks:
+                entry.write(np.asarray(chunk.current_ma, dtype="<f4").tobytes(order="F"))
+                written += chunk.n_samples
+        small = {
+            "sample_rate_hz": np.float64(stream.sample_rate_hz),
+            "start_s": np.float64(stream.start_s),
+            "channel_labels": np.array(stream.channel_labels, dtype=str),
+        }
+        for name, value in small.items():
+            with archive.open(f"{name}.npy", "w") as entry:
+                np.lib.format.write_array(entry, np.asarray(value), allow_pickle=False)
+    return written
+
+
+def _write_csv(handle: IO[bytes], stream: _Stream) -> int:
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    csv.writer(text, lineterminator="\n").writerow(
+        ["time_s", *(f"{label}_ma" for label in stream.channel_labels)]
+    )
+    n_channels = len(stream.channel_labels)
+    row = "%.12g" + ",%.10g" * n_channels + "\n"
+    fs, start = stream.sample_rate_hz, stream.start_s
+    written = 0
+    for chunk in stream.chunks:
+        n = chunk.n_samples
+        block = np.empty((n, n_channels + 1))
+        block[:, 0] = start + (written + np.arange(n)) / fs
+        block[:, 1:] = chunk.current_ma.T
+        text.write((row * n) % tuple(block.ravel().tolist()))  # one C-level format per chunk
+        written += n
+    text.flush()
+    text.detach()
+    return written
+
+
+def _write_wav(handle: IO[bytes], stream: _Stream) -> int:
+    scale = WAV_FULL_SCALE / stream.full_scale_ma
+    written = 0
+    with wave.open(handle, "wb") as audio:
+        audio.setnchannels(len(stream.channel_labels))
+        audio.setsampwidth(2)
+        audio.setframerate(round(stream.sample_rate_hz))
+        for chunk in stream.chunks:
+            pcm = np.rint(chunk.current_ma * scale)
+            np.clip(pcm, -WAV_FULL_SCALE - 1, WAV_FULL_SCALE, out=pcm)
+            audio.writeframesraw(pcm.astype("<i2").tobytes(order="F"))  # frames interleaved
+            written += chunk.n_samples
+    return written
+
+
+_WRITERS: dict[str, Callable[[IO[bytes], _Stream], int]] = {
+    "npz": _write_npz,
+    "csv": _write_csv,
+    "wav": _write_wav,
+}
+
+
+# --------------------------------------------------------------------------- sidecar
+
+
+def _sidecar(plan: VerifiedPlan, path: Path, fmt: str, stream: _Stream) -> dict:
+    prescription = plan.prescription
+    report = plan.report
+    fs = stream.sample_rate_hz
+    document = {
+        "stimwise_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "file": path.name,
+        "format": fmt,
+        "protocol_id": prescription.protocol.id,
+        "fingerprint": plan.fingerprint,
+        "verdict": report.verdict,
+        "findings": [finding.to_dict() for finding in report.findings],
+        "metrics": report.metrics.to_dict(),
+        "prescription": prescription.model_dump(mode="json"),
+        "sample_rate_hz": fs,
+        "start_s": stream.start_s,
+        "duration_s": stream.n_samples / fs,
+        "n_samples": stream.n_samples,
+        "channel_labels": list(stream.channel_labels),
+        "units": "mA",
+        "current_sign": "positive = anodic at the channel's active (first) electrode",
+        "sampling": (
+            "box filter: each sample is the exact mean current over [t, t + 1/fs)"
+            if isinstance(prescription.waveform, PulseTrain)
+            else "point samples at t = start_s + n/fs"
+        ),
+    }
+    if fmt == "wav":
+        document["ma_per_full_scale"] = stream.full_scale_ma
+        document["wav_full_scale"] = WAV_FULL_SCALE
+    if fmt == "npz":
+        document["npz_entries"] = ["current_ma", "sample_rate_hz", "start_s", "channel_labels"]
+    return document
