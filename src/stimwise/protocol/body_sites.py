@@ -10,6 +10,7 @@ trans-thoracic or trans-cranial current path (IEC 60601-2-10 IFU requirements; F
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 SIDES = ("left", "right")
@@ -86,3 +87,146 @@ def region_group(site: str) -> str:
 def side_of(site: str) -> str:
     """``left``, ``right`` or ``midline``."""
     return "midline" if site in MIDLINE_REGIONS else site.partition("_")[0]
+
+
+# --------------------------------------------------------------------------- site groups
+
+LIMB_SEGMENTS: dict[str, tuple[str, ...]] = {
+    "upper_arm": ("upper_arm_anterior", "upper_arm_posterior"),
+    "forearm": ("forearm_volar", "forearm_dorsal"),
+    "hand": ("hand_dorsal", "hand_palmar", "fingers"),
+    "thigh": ("thigh_anterior", "thigh_posterior"),
+    "leg": ("leg_anterior", "calf"),
+    "foot": ("foot_dorsal", "foot_plantar", "toes"),
+}
+"""Segments that intake forms name as one place (``left_foot``, ``right_forearm``)."""
+
+THORAX_ANTERIOR: frozenset[str] = frozenset({"chest"})
+"""Front-of-thorax regions; every other thorax site is on the back."""
+
+
+def _group_sites(group: str, side: str | None) -> frozenset[str]:
+    return frozenset(
+        site
+        for site in SITE_NAMES
+        if region_group(site) == group and (side is None or side_of(site) in (side, "midline"))
+    )
+
+
+def site_selectors() -> dict[str, frozenset[str]]:
+    """Every name an intake may use for a place, mapped to the sites it covers.
+
+    A selector is a site (``left_calf``), a limb segment (``left_foot``), a whole limb
+    (``left_lower_limb``) or a body region (``thorax``, ``head``). Selectors make intake forms
+    speak the way clinicians do ("DVT in the left leg") while screening still works site by site.
+    """
+    selectors: dict[str, frozenset[str]] = {site: frozenset({site}) for site in SITE_NAMES}
+    for side in SIDES:
+        for segment, regions in LIMB_SEGMENTS.items():
+            selectors[f"{side}_{segment}"] = frozenset(f"{side}_{r}" for r in regions)
+        for limb in ("upper_limb", "lower_limb"):
+            selectors[f"{side}_{limb}"] = _group_sites(limb, side)
+    groups = {"head", "neck", "thorax", "abdomen", "lumbar", "pelvis"}
+    for group in groups:
+        selectors[group] = _group_sites(group, None)
+    selectors["trunk"] = frozenset().union(
+        *(selectors[g] for g in ("thorax", "abdomen", "lumbar", "pelvis"))
+    )
+    selectors["whole_body"] = SITE_NAMES
+    return selectors
+
+
+_SELECTORS: dict[str, frozenset[str]] = site_selectors()
+SELECTOR_NAMES: frozenset[str] = frozenset(_SELECTORS)
+
+
+def expand_sites(selector: str) -> frozenset[str]:
+    """The sites a selector covers; ``KeyError`` for an unknown name."""
+    return _SELECTORS[selector]
+
+
+# --------------------------------------------------------------------------- neighbourhood
+
+_LIMB_LEVELS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (
+        ("shoulder",),
+        ("upper_arm_anterior", "upper_arm_posterior"),
+        ("elbow",),
+        ("forearm_volar", "forearm_dorsal"),
+        ("wrist",),
+        ("hand_dorsal", "hand_palmar"),
+        ("fingers",),
+    ),
+    (
+        ("hip", "buttock"),
+        ("thigh_anterior", "thigh_posterior"),
+        ("knee",),
+        ("leg_anterior", "calf"),
+        ("ankle",),
+        ("foot_dorsal", "foot_plantar"),
+        ("toes",),
+    ),
+    (("head", "face", "eye"), ("neck_anterior", "neck_posterior")),
+    (("neck_anterior",), ("chest",), ("abdomen",), ("hip",)),
+    (("neck_posterior",), ("upper_back",), ("lower_back",), ("buttock",)),
+    (("shoulder",), ("chest", "upper_back")),
+)
+"""Chains of same-side regions, proximal to distal; neighbouring levels touch."""
+
+_MIDLINE_TOUCHES: dict[str, tuple[str, ...]] = {
+    "cervical_midline": ("neck_posterior", "head"),
+    "thoracic_midline": ("upper_back",),
+    "lumbar_midline": ("lower_back",),
+    "sacral_midline": ("buttock", "lower_back"),
+    "lower_abdomen_midline": ("abdomen", "hip"),
+}
+_MIDLINE_CHAIN = (
+    "cervical_midline",
+    "thoracic_midline",
+    "lumbar_midline",
+    "sacral_midline",
+)
+_CROSS_MIDLINE_REGIONS = ("chest", "upper_back", "abdomen", "lower_back", "buttock", "head", "face")
+
+
+def _neighbour_pairs() -> set[frozenset[str]]:
+    pairs: set[frozenset[str]] = set()
+    for side in SIDES:
+        for chain in _LIMB_LEVELS:
+            for level_index, level in enumerate(chain):
+                below = chain[level_index + 1] if level_index + 1 < len(chain) else ()
+                touching = [*level, *below]
+                for a in level:
+                    for b in touching:
+                        if a != b:
+                            pairs.add(frozenset({f"{side}_{a}", f"{side}_{b}"}))
+        for midline, regions in _MIDLINE_TOUCHES.items():
+            for region in regions:
+                pairs.add(frozenset({midline, f"{side}_{region}"}))
+    for upper, lower in itertools.pairwise(_MIDLINE_CHAIN):
+        pairs.add(frozenset({upper, lower}))
+    for region in _CROSS_MIDLINE_REGIONS:
+        pairs.add(frozenset({f"left_{region}", f"right_{region}"}))
+    return pairs
+
+
+_NEIGHBOURS: dict[str, frozenset[str]] = {
+    site: frozenset(
+        other for pair in _neighbour_pairs() if site in pair for other in pair if other != site
+    )
+    for site in SITE_NAMES
+}
+
+
+def neighbours(site: str) -> frozenset[str]:
+    """Sites that touch ``site`` (same side, adjacent segment, or across the midline of the trunk).
+
+    Screening uses this for "over or near" rules (malignancy, thrombosis): an electrode on an
+    adjacent segment still drives current through the tissue next to it.
+    """
+    return _NEIGHBOURS[site]
+
+
+def near(sites: frozenset[str] | set[str]) -> frozenset[str]:
+    """``sites`` with all their neighbours."""
+    return frozenset(sites).union(*(neighbours(s) for s in sites))

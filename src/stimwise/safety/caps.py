@@ -20,9 +20,14 @@ class PatientCaps(StrictModel):
     forbidden_sites: dict[str, str] = Field(
         default_factory=dict, description="Body site -> reason it is forbidden for this person."
     )
+    site_max_level: dict[str, IntensityLevel] = Field(
+        default_factory=dict,
+        description="Body site -> highest intensity level allowed there (e.g. 'sensory' on skin "
+        "with reduced sensation).",
+    )
     source: str = Field(default="caller-supplied caps", min_length=1)
 
-    @field_validator("forbidden_sites")
+    @field_validator("forbidden_sites", "site_max_level")
     @classmethod
     def _known_sites(cls, sites: dict[str, str]) -> dict[str, str]:
         unknown = sorted(set(sites) - SITE_NAMES)

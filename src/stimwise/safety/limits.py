@@ -28,6 +28,7 @@ class Limit(StrictModel):
     limit: float | None = None
     bands: tuple[FrequencyBand, ...] | None = None
     max_pulse_duration_s: float | None = None
+    sites: tuple[str, ...] | None = None
     source: str
     confidence: Confidence
     note: str | None = None

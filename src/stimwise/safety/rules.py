@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from stimwise.protocol.current_path import path_hazards
 from stimwise.protocol.models import CarrierTrain, MonophasicPulse, PulseTrain
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.caps import LEVEL_ORDER, PatientCaps
@@ -259,7 +260,34 @@ def evidence_ranges(
         )
 
 
-PLAN_RULES = (charge_balance, session_length, muscle_duty_cycle, evidence_ranges)
+_PATH_LIMIT_IDS = {"transthoracic": "placement.transthoracic", "transcranial": "placement.transcranial"}
+
+
+def placement(rx: Prescription, metrics: PlanMetrics, lim: dict[str, Limit]) -> Iterator[Finding]:
+    """Sites and current paths that are forbidden for everyone, whatever the screening says."""
+    banned = lim["placement.forbidden-site"]
+    for channel in rx.channels:
+        for electrode in channel.electrodes:
+            if electrode.site in (banned.sites or ()):
+                yield Finding.from_limit(
+                    banned,
+                    f"electrode on {electrode.site}: no one may be stimulated there",
+                    measured=electrode.site,
+                    limit_value="not this site",
+                    channel=channel.label,
+                )
+        for hazard in path_hazards(e.site for e in channel.electrodes):
+            yield Finding.from_limit(
+                lim[_PATH_LIMIT_IDS[hazard.kind]],
+                f"{hazard.kind} current path between {hazard.sites[0]} and {hazard.sites[1]}: "
+                f"{hazard.explanation}",
+                measured=" + ".join(hazard.sites),
+                limit_value="no such path",
+                channel=channel.label,
+            )
+
+
+PLAN_RULES = (charge_balance, session_length, muscle_duty_cycle, evidence_ranges, placement)
 
 # --------------------------------------------------------------------------- patient caps
 
@@ -296,6 +324,17 @@ def patient_caps(rx: Prescription, caps: PatientCaps, lim: dict[str, Limit]) -> 
         )
     for channel in rx.channels:
         for electrode in channel.electrodes:
+            site_level = caps.site_max_level.get(electrode.site)
+            if site_level is not None and LEVEL_ORDER[level] > LEVEL_ORDER[site_level]:
+                yield Finding.from_limit(
+                    lim["patient.site-max-level"],
+                    f"intensity level {level!r} is above this person's cap {site_level!r} at "
+                    f"{electrode.site}",
+                    measured=level,
+                    limit_value=site_level,
+                    channel=channel.label,
+                    source=caps.source,
+                )
             reason = caps.forbidden_sites.get(electrode.site)
             if reason is not None:
                 yield Finding.from_limit(

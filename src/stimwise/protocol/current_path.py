@@ -1,0 +1,85 @@
+"""Current paths a channel's electrodes would create through the body.
+
+Current flows between the electrodes of a channel, so where they sit decides which organs lie on
+its path. A path across the thorax can reach the heart and a path across the head the brain;
+both are forbidden for everyone (FDA Powered Muscle Stimulator guidance 1999, Attachment I
+warnings: not transthoracic, not transcerebral [C]; IEC 60601-2-10 instructions for use: no
+stimulation across the head, no electrodes on chest and upper back or crossing the heart [C];
+see shared/reference/clinical-facts.md §2.1). The geometric reading below (left/right of the
+upper body, front/back of the thorax, arm to lower body, head to elsewhere) is stimwise's
+synthesis of those texts [U] and errs on the side of forbidding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from stimwise.protocol.body_sites import (
+    THORAX_ANTERIOR,
+    region_group,
+    side_of,
+)
+
+PathKind = Literal["transthoracic", "transcranial"]
+
+_UPPER_BODY = frozenset({"thorax", "upper_limb"})
+_LOWER_BODY = frozenset({"abdomen", "lumbar", "pelvis", "lower_limb"})
+_HEAD_AND_NECK = frozenset({"head", "neck"})
+
+
+@dataclass(frozen=True)
+class PathHazard:
+    """One forbidden current path in one channel."""
+
+    kind: PathKind
+    sites: tuple[str, str]
+    explanation: str
+
+
+def _region(site: str) -> str:
+    """The thorax split into front and back; other sites keep their region group."""
+    if region_group(site) != "thorax":
+        return region_group(site)
+    bare = site if side_of(site) == "midline" else site.partition("_")[2]
+    return "thorax_anterior" if bare in THORAX_ANTERIOR else "thorax_posterior"
+
+
+def _pair_hazard(a: str, b: str) -> PathHazard | None:
+    group_a, group_b = region_group(a), region_group(b)
+    sides = {side_of(a), side_of(b)}
+    if group_a == group_b == "head" and sides == {"left", "right"}:
+        return PathHazard("transcranial", (a, b), "electrodes on opposite sides of the head")
+    if (group_a == "head") != (group_b == "head") and not {group_a, group_b} <= _HEAD_AND_NECK:
+        return PathHazard(
+            "transcranial", (a, b), "current would run from the head to the body below the neck"
+        )
+    if {group_a, group_b} <= _UPPER_BODY and sides == {"left", "right"}:
+        return PathHazard(
+            "transthoracic",
+            (a, b),
+            "electrodes on opposite sides of the upper body (thorax or arms): the path crosses "
+            "the chest",
+        )
+    if {_region(a), _region(b)} == {"thorax_anterior", "thorax_posterior"}:
+        return PathHazard(
+            "transthoracic", (a, b), "electrodes on the front and back of the thorax"
+        )
+    if "upper_limb" in (group_a, group_b) and ({group_a, group_b} & _LOWER_BODY):
+        return PathHazard(
+            "transthoracic", (a, b), "current would run from an arm through the trunk"
+        )
+    return None
+
+
+def path_hazards(sites: Iterable[str]) -> list[PathHazard]:
+    """Every forbidden path between any two electrode sites of one channel."""
+    ordered = list(dict.fromkeys(sites))
+    hazards = []
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            hazard = _pair_hazard(a, b)
+            if hazard is not None:
+                hazards.append(hazard)
+    return hazards
