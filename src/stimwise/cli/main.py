@@ -18,8 +18,10 @@ app = typer.Typer(
 )
 protocols_app = typer.Typer(no_args_is_help=True, help="The evidence-based protocol library.")
 waveform_app = typer.Typer(no_args_is_help=True, help="Plot and export sampled waveforms.")
+instruments_app = typer.Typer(no_args_is_help=True, help="Assessment instruments and scoring.")
 app.add_typer(protocols_app, name="protocols")
 app.add_typer(waveform_app, name="waveform")
+app.add_typer(instruments_app, name="instruments")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
@@ -61,13 +63,34 @@ def _prescription(
     )
 
 
-def _caps(caps_file: Path | None):
+PatientArg = Annotated[Path, typer.Argument(help="A patient intake file (YAML or JSON).")]
+
+
+def _caps(caps_file: Path | None, patient_file: Path | None = None):
+    """Caps from a caps file or from screening a patient file (not both)."""
+    from stimwise.errors import FieldProblem, InputError
+
+    if caps_file is not None and patient_file is not None:
+        raise InputError(
+            FieldProblem("--caps", str(caps_file), "either --caps or --patient, not both")
+        )
+    if patient_file is not None:
+        from stimwise.clinical.screening import screen
+
+        return screen(_intake(patient_file)).caps
     if caps_file is None:
         return None
     from stimwise.protocol.io import load_model_file
     from stimwise.safety.caps import PatientCaps
 
     return load_model_file(PatientCaps, caps_file)
+
+
+def _intake(path: Path):
+    from stimwise.clinical.intake import Intake
+    from stimwise.protocol.io import load_model_file
+
+    return load_model_file(Intake, path)
 
 
 def _console():
@@ -146,6 +169,10 @@ def check(
     caps: Annotated[
         Path | None, typer.Option("--caps", help="Patient caps file (YAML/JSON) from screening.")
     ] = None,
+    patient: Annotated[
+        Path | None,
+        typer.Option("--patient", help="Patient intake file: screen it and apply its caps."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Compute the exact safety metrics and the verdict. Exit 1 when blocked."""
@@ -153,7 +180,8 @@ def check(
 
     prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
     extra = (2000.0, 10_000.0) if fda_loads else ()
-    report = verify(prescription, caps=_caps(caps), load_ohm=load_ohm, extra_loads_ohm=extra)
+    patient_caps = _caps(caps, patient)
+    report = verify(prescription, caps=patient_caps, load_ohm=load_ohm, extra_loads_ohm=extra)
     if as_json:
         from stimwise.cli.documents import check_document
 
@@ -218,6 +246,96 @@ def waveform_export(
     print(f"wrote {path} and {path}.json ({seconds:g} s at {rate:g} Hz)")
 
 
+# --------------------------------------------------------------------------- clinical
+
+
+@app.command("screen")
+@report_errors()
+def screen_command(patient: PatientArg, as_json: JsonFlag = False) -> None:
+    """Contraindication screening with per-site rules. Exit 1 unless stimulation may go ahead
+    (not eligible, or specialist clearance still needed)."""
+    from stimwise.clinical.screening import screen
+    from stimwise.clinical.texts import clinician_text, patient_text
+
+    intake = _intake(patient)
+    screening = screen(intake)
+    if as_json:
+        document = screening.model_dump(mode="json")
+        document["clinician_text"] = clinician_text(screening)
+        document["patient_text"] = patient_text(screening)
+        print(json.dumps(document, indent=2))
+    else:
+        from stimwise.cli.render_clinical import print_screening
+
+        print_screening(_console(), screening, intake.allodynic_sites)
+    if not screening.eligible:
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+@app.command("recommend")
+@report_errors()
+def recommend_command(patient: PatientArg, as_json: JsonFlag = False) -> None:
+    """Ranked protocol suggestions, each verified with the screening's caps. Exit 1 when the
+    screening does not allow stimulation."""
+    from stimwise.clinical.recommend import recommend
+    from stimwise.clinical.screening import screen
+
+    intake = _intake(patient)
+    screening = screen(intake)
+    report = recommend(intake, screening)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        from stimwise.cli.render_clinical import print_recommendations
+
+        print_recommendations(_console(), report)
+    if not screening.eligible:
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+@instruments_app.command("list")
+@report_errors()
+def instruments_list(as_json: JsonFlag = False) -> None:
+    """The instruments stimwise scores, with their licence status."""
+    from stimwise.clinical.instruments import INSTRUMENTS
+
+    rows = [
+        {"id": spec.id, "name": spec.name, "items": len(spec.items),
+         "licence": spec.licence.status}
+        for spec in INSTRUMENTS.values()
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="assessment instruments (see docs/instruments.md)")
+    for column in ("id", "name", "items", "licence"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in ("id", "name", "items", "licence")))
+    _console().print(table)
+
+
+@instruments_app.command("score")
+@report_errors()
+def instruments_score(
+    answers: Annotated[Path, typer.Argument(help="An answer file (YAML/JSON) with responses.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Check and score completed instruments; every bad answer is named with its path."""
+    from stimwise.clinical.instruments import load_responses_file, score_all
+
+    scores = score_all(load_responses_file(answers))
+    if as_json:
+        print(json.dumps([s.model_dump(mode="json") for s in scores], indent=2))
+        return
+    console = _console()
+    for s in scores:
+        total = f"{s.total:g}/{s.max_total:g}  " if s.total is not None else ""
+        console.print(f"[bold]{s.instrument}[/] ({s.version}): {total}{s.interpretation}")
+
+
 # --------------------------------------------------------------------------- schema and demo
 
 
@@ -225,7 +343,11 @@ def waveform_export(
 @report_errors()
 def schema(
     name: Annotated[
-        str, typer.Argument(help="protocol, prescription, patient-caps, limits or body-sites")
+        str,
+        typer.Argument(
+            help="patient, instrument-responses, protocol, prescription, patient-caps, limits, "
+            "body-sites or site-selectors"
+        ),
     ],
 ) -> None:
     """Print the JSON Schema of a file format (or the list of body sites)."""

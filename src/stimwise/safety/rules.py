@@ -260,7 +260,10 @@ def evidence_ranges(
         )
 
 
-_PATH_LIMIT_IDS = {"transthoracic": "placement.transthoracic", "transcranial": "placement.transcranial"}
+_PATH_LIMIT_IDS = {
+    "transthoracic": "placement.transthoracic",
+    "transcranial": "placement.transcranial",
+}
 
 
 def placement(rx: Prescription, metrics: PlanMetrics, lim: dict[str, Limit]) -> Iterator[Finding]:

@@ -1,0 +1,1 @@
+"""Clinical layer: intake, screening, instruments and protocol recommendation."""

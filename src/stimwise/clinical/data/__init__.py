@@ -1,0 +1,1 @@
+"""Packaged clinical data: screening rules and placement templates."""

@@ -1,0 +1,74 @@
+"""Result models of the recommendation (typed, frozen, JSON-ready)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from stimwise.clinical.instruments import InstrumentScore
+from stimwise.clinical.intake import Goal
+from stimwise.clinical.knowledge import Condition, Evidence
+from stimwise.protocol.base import StrictModel
+from stimwise.protocol.models import Channel, Citation, IntensityLevel
+from stimwise.protocol.prescription import Prescription
+
+
+class PlacementChoice(StrictModel):
+    """Where the electrodes go, which templates that came from, and what was refused."""
+
+    template_ids: tuple[str, ...]
+    sides: tuple[str, ...]
+    channels: tuple[Channel, ...]
+    sources: tuple[Citation, ...]
+    rejected_alternatives: tuple[str, ...]
+
+
+class IntensityGuidance(StrictModel):
+    level: IntensityLevel
+    max_amplitude_ma: float
+    titration: str
+    supervised_first_session: bool
+    sources: tuple[Citation, ...]
+
+
+class ScheduleGuidance(StrictModel):
+    session_duration_min: float
+    sessions_per_day: int
+    sessions_per_week: int
+    review: str
+
+
+class Recommendation(StrictModel):
+    rank: int
+    protocol_id: str
+    protocol_name: str
+    modality: str
+    condition: Condition | None
+    score: float
+    rationale: tuple[str, ...]
+    evidence: Evidence
+    rank_note: str | None
+    placement: PlacementChoice
+    intensity: IntensityGuidance
+    schedule: ScheduleGuidance
+    monitoring: tuple[str, ...]
+    home_use_allowed: bool
+    safety_verdict: Literal["pass", "warn"]
+    safety_notes: tuple[str, ...]
+    prescription: Prescription
+
+
+class NotRecommended(StrictModel):
+    protocol_id: str
+    condition: Condition | None
+    reasons: tuple[str, ...]
+
+
+class RecommendationReport(StrictModel):
+    patient_id: str
+    screening_decision: str
+    goals: tuple[Goal, ...]
+    conditions: tuple[Condition, ...]
+    scores: tuple[InstrumentScore, ...]
+    recommendations: tuple[Recommendation, ...]
+    not_recommended: tuple[NotRecommended, ...]
+    notes: tuple[str, ...]
