@@ -13,6 +13,7 @@ DEMO_PROTOCOL = "conventional-tens"
 UNSAFE_PROTOCOL = "nmes-strengthening"
 UNSAFE_AREA_CM2 = 1.0
 UNSAFE_AMPLITUDE_MA = 200.0
+DEMO_PATIENT = "crps-allodynia"
 
 
 def run_demo(console: Console, out_dir: Path) -> None:
@@ -62,7 +63,47 @@ def run_demo(console: Console, out_dir: Path) -> None:
     )
     console.print(f"plot: {plot_path}")
     console.print(f"2 s of samples at {rate:g} Hz: {export_path} (+ JSON sidecar)")
+    run_clinical_demo(console)
     console.print(
-        "[dim]Next: clinical screening, delivery on a simulated stimulator and response "
-        "tracking arrive in later releases.[/]"
+        "[dim]Next: delivery on a simulated stimulator and response tracking arrive in later "
+        "releases.[/]"
     )
+
+
+def run_clinical_demo(console: Console) -> None:
+    """Screen the sample CRPS patient, recommend, and show the caps reaching the safety gate."""
+    from stimwise.cli.render_clinical import print_recommendations, print_screening
+    from stimwise.clinical.examples import example_patient_path
+    from stimwise.clinical.intake import Intake
+    from stimwise.clinical.recommend import recommend
+    from stimwise.clinical.screening import screen
+    from stimwise.protocol.io import load_model_file
+    from stimwise.protocol.library import get_protocol
+    from stimwise.protocol.models import Channel
+    from stimwise.protocol.prescription import Prescription
+    from stimwise.safety.verify import verify
+
+    path = example_patient_path(DEMO_PATIENT)
+    intake = load_model_file(Intake, path)
+    console.print(Rule(f"5. Screening of a sample patient ({path.name}): CRPS with allodynia"))
+    screening = screen(intake)
+    print_screening(console, screening, intake.allodynic_sites)
+
+    console.print(Rule("6. Recommendation: every suggestion passed verify() with these caps"))
+    report = recommend(intake, screening)
+    print_recommendations(console, report.model_copy(update={"not_recommended": ()}))
+
+    console.print(Rule("7. The same caps block electrodes on the allodynic forearm"))
+    on_allodynic_skin = Channel(
+        label="left forearm",
+        electrodes=(
+            {"site": "left_forearm_dorsal", "area_cm2": 25},
+            {"site": "left_forearm_volar", "area_cm2": 25},
+        ),
+    )
+    rx = Prescription.from_protocol(get_protocol(DEMO_PROTOCOL), channels=(on_allodynic_skin,))
+    blocked = verify(rx, caps=screening.caps)
+    for finding in blocked.findings:
+        if finding.severity == "block":
+            console.print(f"[red]block[/] {finding.rule_id}: {finding.message}")
+    console.print(f"verdict: [bold red]{blocked.verdict.upper()}[/]")

@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
 from stimwise.protocol.base import StrictModel, field_contradictions
@@ -230,12 +230,27 @@ class Intake(StrictModel):
     instruments: tuple[InstrumentResponse, ...] = ()
     clearances: tuple[Clearance, ...] = ()
 
+    @field_validator("instruments")
+    @classmethod
+    def _answers_valid(
+        cls, responses: tuple[InstrumentResponse, ...]
+    ) -> tuple[InstrumentResponse, ...]:
+        """Every missing, unknown or invalid instrument answer, at its own path (checked here,
+        not after the whole model, so they are reported together with other field errors)."""
+        problems = []
+        for index, response in enumerate(responses):
+            for problem in answer_problems(response):
+                parts = [int(p) if p.isdigit() else p for p in problem.path.split(".")]
+                problems.append(((index, *parts), problem.value, problem.expected))
+        if problems:
+            raise field_contradictions("Intake", problems)
+        return responses
+
     @model_validator(mode="after")
     def _consistent(self) -> Intake:
         problems = [
             *self._pregnancy_contradictions(),
             *self._sensation_contradictions(),
-            *self._instrument_problems(),
         ]
         if problems:
             raise field_contradictions("Intake", problems)
@@ -252,15 +267,6 @@ class Intake(StrictModel):
                 )
             ]
         return []
-
-    def _instrument_problems(self) -> list:
-        """Every missing, unknown or invalid instrument answer, at its own path."""
-        problems = []
-        for index, response in enumerate(self.instruments):
-            for problem in answer_problems(response):
-                parts = [int(p) if p.isdigit() else p for p in problem.path.split(".")]
-                problems.append((("instruments", index, *parts), problem.value, problem.expected))
-        return problems
 
     def _sensation_contradictions(self) -> list:
         seen: dict[str, dict[str, int]] = defaultdict(dict)

@@ -1,0 +1,1 @@
+"""Example patient intakes shipped with stimwise (fictional, pseudonymous)."""

@@ -1,0 +1,27 @@
+"""The example patient intakes shipped with stimwise (fictional cases for demos and tests).
+
+They live in the package (``clinical/data/examples``) so that ``stimwise demo`` works wherever
+stimwise is installed; the repository's ``examples/patients`` points at the same files.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from stimwise.errors import FieldProblem, InputError
+
+_PACKAGE = "stimwise.clinical.data.examples"
+
+
+def example_names() -> tuple[str, ...]:
+    """Names of the example patients (file stems), sorted."""
+    files = resources.files(_PACKAGE).iterdir()
+    return tuple(sorted(f.name.removesuffix(".yaml") for f in files if f.name.endswith(".yaml")))
+
+
+def example_patient_path(name: str) -> Path:
+    """The file of one example patient."""
+    if name not in example_names():
+        raise InputError(FieldProblem("example", name, f"one of {', '.join(example_names())}"))
+    return Path(str(resources.files(_PACKAGE).joinpath(f"{name}.yaml")))
