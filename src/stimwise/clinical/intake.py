@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
 from stimwise.protocol.base import StrictModel, field_contradictions
 from stimwise.protocol.body_sites import SELECTOR_NAMES, expand_sites
+from stimwise.protocol.io import register_union_tags
 
 YesNoUnknown = Literal["yes", "no", "unknown"]
 
@@ -77,6 +78,7 @@ class OtherDiagnosis(StrictModel):
 Diagnosis = Annotated[
     CrpsDiagnosis | NeuropathyDiagnosis | OtherDiagnosis, Field(discriminator="kind")
 ]
+register_union_tags(*(m.model_fields["kind"].default for m in get_args(get_args(Diagnosis)[0])))
 
 # --------------------------------------------------------------------------- history
 
@@ -96,18 +98,11 @@ ImplantKind = Literal[
 
 class Implant(StrictModel):
     kind: ImplantKind
-    site: SiteSelector | None = Field(
-        default=None, description="Where it sits; required for metal implants."
+    site: SiteSelector = Field(
+        description="Where it sits (or its region, e.g. 'thorax' for a wearable defibrillator): "
+        "screening keeps electrodes away from it, so it is required."
     )
     note: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _metal_needs_site(self) -> Implant:
-        if self.kind == "metal_implant" and self.site is None:
-            raise field_contradictions(
-                "Implant", [(("site",), None, "the site of the metal implant")]
-            )
-        return self
 
 
 class CardiacHistory(StrictModel):
@@ -251,6 +246,8 @@ class Intake(StrictModel):
         problems = [
             *self._pregnancy_contradictions(),
             *self._sensation_contradictions(),
+            *self._dates_after_assessment(),
+            *self._duplicate_clearances(),
         ]
         if problems:
             raise field_contradictions("Intake", problems)
@@ -268,6 +265,35 @@ class Intake(StrictModel):
             ]
         return []
 
+    def _dates_after_assessment(self) -> list:
+        """Events recorded as happening after the assessment are typos, not plans."""
+        dated = [
+            *((("malignancies", i, "radiotherapy_ended_on"), m.radiotherapy_ended_on)
+              for i, m in enumerate(self.malignancies)),
+            *((("surgeries_and_fractures", i, "occurred_on"), s.occurred_on)
+              for i, s in enumerate(self.surgeries_and_fractures)),
+            *((("clearances", i, "cleared_on"), c.cleared_on)
+              for i, c in enumerate(self.clearances)),
+        ]
+        return [
+            (loc, day.isoformat(), f"a date on or before assessed_on ({self.assessed_on})")
+            for loc, day in dated
+            if day is not None and day > self.assessed_on
+        ]
+
+    def _duplicate_clearances(self) -> list:
+        seen: dict[str, int] = {}
+        problems = []
+        for index, clearance in enumerate(self.clearances):
+            if clearance.rule_id in seen:
+                problems.append(
+                    (("clearances", index, "rule_id"), clearance.rule_id,
+                     f"one clearance per rule (clearances.{seen[clearance.rule_id]} already "
+                     "clears it)")
+                )
+            seen.setdefault(clearance.rule_id, index)
+        return problems
+
     def _sensation_contradictions(self) -> list:
         seen: dict[str, dict[str, int]] = defaultdict(dict)
         problems = []
@@ -280,7 +306,7 @@ class Intake(StrictModel):
                         (
                             ("sensation", index, "status"),
                             finding.status,
-                            f"one sensation status per site: sensation[{earlier[clash]}] "
+                            f"one sensation status per site: sensation.{earlier[clash]} "
                             f"says {clash!r} at {site}",
                         )
                     )

@@ -53,6 +53,9 @@ class RuleFinding(StrictModel):
     sites: tuple[str, ...]
     unknown_answers: tuple[str, ...]
     clearance: Clearance | None = None
+    clearance_role: str | None = Field(
+        default=None, description="Who may lift the rule with a recorded clearance."
+    )
     clinician_text: str
     patient_text: str
     sources: tuple[Citation, ...]
@@ -118,7 +121,8 @@ def _resolve(scope: SiteScope, matched: frozenset[str]) -> frozenset[str]:
 
 
 def _check_clearances(intake: Intake, rules: LoadedRules) -> dict[str, Clearance]:
-    """Clearances by rule id; one naming an unknown or unliftable rule is an input error."""
+    """Clearances by rule id; one naming an unknown or unliftable rule is an input error (dates
+    and duplicates are checked by the intake model itself)."""
     by_id = rules.by_id
     liftable = sorted(rule_id for rule_id, rule in by_id.items() if rule.liftable_by_clearance)
     problems = []
@@ -129,18 +133,10 @@ def _check_clearances(intake: Intake, rules: LoadedRules) -> dict[str, Clearance
             what = "unknown rule" if rule is None else "rule that no clearance can lift"
             problems.append(
                 FieldProblem(
-                    f"clearances[{index}].rule_id",
+                    f"clearances.{index}.rule_id",
                     clearance.rule_id,
                     f"the id of a rule a clearance can lift ({what}); one of: "
                     + ", ".join(liftable),
-                )
-            )
-        elif clearance.cleared_on > intake.assessed_on:
-            problems.append(
-                FieldProblem(
-                    f"clearances[{index}].cleared_on",
-                    clearance.cleared_on.isoformat(),
-                    f"a date on or before assessed_on ({intake.assessed_on.isoformat()})",
                 )
             )
         else:
@@ -212,6 +208,7 @@ def _finding(
         sites=tuple(sorted(frozenset().union(*(m.sites for m in matches)))),
         unknown_answers=tuple(sorted({m.field for m in matches if not m.certain and m.field})),
         clearance=clearance,
+        clearance_role=rule.clearance_role,
         clinician_text=rule.clinician_text,
         patient_text=rule.patient_text,
         sources=rule.sources,

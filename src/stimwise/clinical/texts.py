@@ -50,8 +50,10 @@ def clinician_text(screening: Screening) -> str:
             c = f.clearance
             lines.append(
                 f"    cleared by {c.cleared_by} ({c.role}) on {c.cleared_on.isoformat()}"
-                + (f": {c.note}" if c.note else "")
+                f"; the rule asks for: {f.clearance_role}" + (f"; {c.note}" if c.note else "")
             )
+        elif f.clearance_role is not None:
+            lines.append(f"    can be lifted by a recorded clearance from: {f.clearance_role}")
         lines.append(f"    {f.clinician_text}")
         lines.append(f"    sources: {_sources(f)}")
     patient_rules = {

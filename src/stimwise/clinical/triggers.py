@@ -36,9 +36,9 @@ def _yes_or_unknown(value: str, detail: str, field: str) -> list[Match]:
 def _implant(t: r.ImplantTrigger, intake: Intake) -> list[Match]:
     return [
         Match(
-            f"{imp.kind} at {imp.site or 'an unrecorded site'}",
-            sites_of(imp.site) if imp.site else frozenset(),
-            field=f"implants[{i}]",
+            f"{imp.kind} at {imp.site}",
+            sites_of(imp.site),
+            field=f"implants.{i}",
         )
         for i, imp in enumerate(intake.implants)
         if imp.kind in t.kinds
@@ -67,7 +67,7 @@ def _pregnancy(t: r.PregnancyTrigger, intake: Intake) -> list[Match]:
 
 def _thrombosis(t: r.ThrombosisTrigger, intake: Intake) -> list[Match]:
     return [
-        Match(f"{th.status} {th.kind} at {th.site}", sites_of(th.site), field=f"thromboses[{i}]")
+        Match(f"{th.status} {th.kind} at {th.site}", sites_of(th.site), field=f"thromboses.{i}")
         for i, th in enumerate(intake.thromboses)
         if th.status in t.statuses
     ]
@@ -79,7 +79,7 @@ def _malignancy(t: r.MalignancyTrigger, intake: Intake) -> list[Match]:
             f"{m.status} malignancy at {m.site}"
             + (" (palliative care)" if m.palliative_care else ""),
             sites_of(m.site),
-            field=f"malignancies[{i}]",
+            field=f"malignancies.{i}",
         )
         for i, m in enumerate(intake.malignancies)
         if m.status in t.statuses
@@ -93,7 +93,7 @@ def _irradiated(t: r.IrradiatedTrigger, intake: Intake) -> list[Match]:
             continue
         selectors = m.irradiated_sites or (m.site,)
         sites = frozenset().union(*(sites_of(s) for s in selectors))
-        field = f"malignancies[{i}].radiotherapy_ended_on"
+        field = f"malignancies.{i}.radiotherapy_ended_on"
         if m.radiotherapy_ended_on is None:
             found.append(
                 Match(f"radiotherapy at {', '.join(selectors)}, end date not recorded",
@@ -109,7 +109,7 @@ def _irradiated(t: r.IrradiatedTrigger, intake: Intake) -> list[Match]:
 
 def _skin(t: r.SkinTrigger, intake: Intake) -> list[Match]:
     return [
-        Match(f"{s.finding.replace('_', ' ')} at {s.site}", sites_of(s.site), field=f"skin[{i}]")
+        Match(f"{s.finding.replace('_', ' ')} at {s.site}", sites_of(s.site), field=f"skin.{i}")
         for i, s in enumerate(intake.skin)
         if s.finding in t.findings
     ]
@@ -118,7 +118,7 @@ def _skin(t: r.SkinTrigger, intake: Intake) -> list[Match]:
 def _sensation(t: r.SensationTrigger, intake: Intake) -> list[Match]:
     found = [
         Match(f"{s.status} sensation at {s.site} ({s.method})", sites_of(s.site),
-              field=f"sensation[{i}]")
+              field=f"sensation.{i}")
         for i, s in enumerate(intake.sensation)
         if s.status in t.statuses
     ]
@@ -135,7 +135,7 @@ def _sensation(t: r.SensationTrigger, intake: Intake) -> list[Match]:
             if untested:
                 found.append(
                     Match(f"sensation not tested at {len(untested)} neuropathy site(s)",
-                          untested, certain=False, field=f"diagnoses[{i}].affected_sites")
+                          untested, certain=False, field=f"diagnoses.{i}.affected_sites")
                 )
     return found
 
@@ -143,7 +143,7 @@ def _sensation(t: r.SensationTrigger, intake: Intake) -> list[Match]:
 def _allodynia(t: r.AllodyniaTrigger, intake: Intake) -> list[Match]:
     return [
         Match(f"allodynia ({a.stimulus.replace('_', ' ')}) at {a.site}", sites_of(a.site),
-              field=f"allodynia[{i}]")
+              field=f"allodynia.{i}")
         for i, a in enumerate(intake.allodynia)
     ]
 
@@ -168,7 +168,7 @@ def _bleeding(t: r.BleedingTrigger, intake: Intake) -> list[Match]:
 def _surgery_fracture(t: r.SurgeryFractureTrigger, intake: Intake) -> list[Match]:
     return [
         Match(f"{s.kind} at {s.site}, healing {s.healing}", sites_of(s.site),
-              certain=s.healing == "healing", field=f"surgeries_and_fractures[{i}].healing")
+              certain=s.healing == "healing", field=f"surgeries_and_fractures.{i}.healing")
         for i, s in enumerate(intake.surgeries_and_fractures)
         if s.healing != "healed"
     ]
@@ -200,7 +200,7 @@ def _diagnosis(t: r.DiagnosisTrigger, intake: Intake) -> list[Match]:
     return [
         Match(f"{d.kind} at {', '.join(d.affected_sites)}",
               frozenset().union(*(sites_of(s) for s in d.affected_sites)),
-              field=f"diagnoses[{i}]")
+              field=f"diagnoses.{i}")
         for i, d in enumerate(intake.diagnoses)
         if d.kind == t.kind
     ]

@@ -6,7 +6,8 @@ both are forbidden for everyone (FDA Powered Muscle Stimulator guidance 1999, At
 warnings: not transthoracic, not transcerebral [C]; IEC 60601-2-10 instructions for use: no
 stimulation across the head, no electrodes on chest and upper back or crossing the heart [C];
 see shared/reference/clinical-facts.md §2.1). The geometric reading below (left/right of the
-upper body, front/back of the thorax, arm to lower body, head to elsewhere) is stimwise's
+upper body and neck, front/back of the thorax, arm or chest to lower body, thorax diagonally to
+the lower trunk, head to elsewhere) is stimwise's
 synthesis of those texts [U] and errs on the side of forbidding.
 """
 
@@ -24,7 +25,7 @@ from stimwise.protocol.body_sites import (
 
 PathKind = Literal["transthoracic", "transcranial"]
 
-_UPPER_BODY = frozenset({"thorax", "upper_limb"})
+_UPPER_BODY_AND_NECK = frozenset({"thorax", "upper_limb", "neck"})
 _LOWER_BODY = frozenset({"abdomen", "lumbar", "pelvis", "lower_limb"})
 _HEAD_AND_NECK = frozenset({"head", "neck"})
 
@@ -48,28 +49,44 @@ def _region(site: str) -> str:
 
 def _pair_hazard(a: str, b: str) -> PathHazard | None:
     group_a, group_b = region_group(a), region_group(b)
-    sides = {side_of(a), side_of(b)}
-    if group_a == group_b == "head" and sides == {"left", "right"}:
+    groups = {group_a, group_b}
+    opposite = {side_of(a), side_of(b)} == {"left", "right"}
+    if group_a == group_b == "head" and opposite:
         return PathHazard("transcranial", (a, b), "electrodes on opposite sides of the head")
-    if (group_a == "head") != (group_b == "head") and not {group_a, group_b} <= _HEAD_AND_NECK:
+    if groups == {"head", "neck"} and opposite:
+        return PathHazard(
+            "transcranial", (a, b), "from the head to the opposite side of the neck"
+        )
+    if ("head" in groups) and not groups <= _HEAD_AND_NECK:
         return PathHazard(
             "transcranial", (a, b), "current would run from the head to the body below the neck"
         )
-    if {group_a, group_b} <= _UPPER_BODY and sides == {"left", "right"}:
+    if opposite and groups <= _UPPER_BODY_AND_NECK and groups != {"neck"}:
         return PathHazard(
             "transthoracic",
             (a, b),
-            "electrodes on opposite sides of the upper body (thorax or arms): the path crosses "
-            "the chest",
+            "electrodes on opposite sides of the upper body (thorax, arms or neck): the path "
+            "crosses the chest",
         )
     if {_region(a), _region(b)} == {"thorax_anterior", "thorax_posterior"}:
         return PathHazard(
             "transthoracic", (a, b), "electrodes on the front and back of the thorax"
         )
-    if "upper_limb" in (group_a, group_b) and ({group_a, group_b} & _LOWER_BODY):
+    if "upper_limb" in groups and groups & _LOWER_BODY:
         return PathHazard(
             "transthoracic", (a, b), "current would run from an arm through the trunk"
         )
+    if "thorax" in groups and groups & _LOWER_BODY:
+        thorax_site, other = (a, b) if group_a == "thorax" else (b, a)
+        if opposite or _region(thorax_site) == "thorax_anterior" or (
+            region_group(other) == "lower_limb"
+        ):
+            return PathHazard(
+                "transthoracic",
+                (a, b),
+                "current would run from the thorax diagonally, down the front of the trunk or "
+                "into a leg",
+            )
     return None
 
 

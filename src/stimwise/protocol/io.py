@@ -17,10 +17,19 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_FILE_BYTES = 1_000_000
 
 
+_union_tags: set[str] = set(UNION_TAGS)
+
+
+def register_union_tags(*tags: str) -> None:
+    """Declare the discriminator values of another file format's tagged unions, so that error
+    paths leave them out (``diagnoses.0.affected_sites``, not ``diagnoses.0.crps...``)."""
+    _union_tags.update(tags)
+
+
 def _field_path(loc: tuple) -> str:
     """Dotted path of the fields a user wrote, without pydantic's union-member tags
     (``waveform.pulse.phase_width_us``, not ``waveform.pulse_train.pulse...``)."""
-    parts = [str(part) for part in loc if part not in UNION_TAGS]
+    parts = [str(part) for part in loc if part not in _union_tags]
     return ".".join(parts) or "(document)"
 
 
