@@ -1,0 +1,170 @@
+"""The device-independent stimulator interface every driver implements.
+
+A stimulator goes through separate, explicit steps — ``connect``, ``configure`` (only a
+:class:`~stimwise.safety.plan.VerifiedPlan`), ``arm``, ``start`` — so that parameters can be loaded
+and reviewed before anything is fired. ``update`` changes the amplitudes of all channels
+atomically (all or none), ``stop`` is idempotent and always safe, ``emergency_stop`` never raises
+and never waits. Every blocking call takes a timeout; nothing busy-waits. What the device actually
+applied and every fault is reported as a :class:`DeviceEvent` on the event stream, which the
+session journals.
+
+Amplitude convention: ``update`` sets each channel's peak current of the leading phase in mA, the
+same quantity as ``Prescription.max_amplitude_ma``. The session layer, not the device, enforces
+caps and ramp rates; drivers additionally refuse values outside their own capabilities.
+"""
+
+from __future__ import annotations
+
+import abc
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from stimwise.errors import StimwiseError
+from stimwise.safety.plan import VerifiedPlan
+
+DeviceState = Literal[
+    "disconnected", "connected", "configured", "armed", "stimulating", "stopped", "fault"
+]
+ElectrodeState = Literal["ok", "partial", "lead_off", "unknown"]
+EventKind = Literal["state", "applied", "command", "ack", "fault", "electrode", "info"]
+
+
+class DeviceError(StimwiseError):
+    """A device or link fault (exit code 3): no answer, a broken reply, a reported error."""
+
+    exit_code = 3
+
+
+class DeviceTimeout(DeviceError):
+    """A blocking call did not complete within its timeout."""
+
+
+class DeviceRefusal(StimwiseError):
+    """The device cannot represent what was asked (exit code 1: nothing is delivered)."""
+
+    exit_code = 1
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = list(reasons)
+        super().__init__("The device cannot deliver this plan: " + "; ".join(self.reasons))
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a stimulator can deliver; ``configure`` refuses anything outside it."""
+
+    name: str
+    channels: int
+    current_range_ma: tuple[float, float]
+    current_step_ma: float
+    pulse_width_range_us: tuple[float, float]
+    pulse_width_step_us: float
+    frequency_range_hz: tuple[float, float]
+    pulse_kinds: frozenset[str]
+    carriers: bool
+    timing: Literal["device", "host"]
+    compliance_voltage_v: float | None = None
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    label: str
+    electrode: ElectrodeState
+    impedance_ohm: float | None
+    amplitude_ma: float
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    state: DeviceState
+    channels: tuple[ChannelStatus, ...]
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """Something the device did or reported, stamped with ``time.monotonic()`` seconds."""
+
+    t_s: float
+    kind: EventKind
+    message: str
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+
+class EventStream:
+    """A thread-safe queue of device events with a blocking ``get`` that takes a timeout."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[DeviceEvent] = queue.Queue()
+
+    def emit(self, kind: EventKind, message: str, **detail: object) -> DeviceEvent:
+        event = DeviceEvent(time.monotonic(), kind, message, detail)
+        self._queue.put(event)
+        return event
+
+    def get(self, timeout_s: float) -> DeviceEvent | None:
+        """The next event, or ``None`` when none arrives within ``timeout_s``."""
+        try:
+            return self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def drain(self) -> list[DeviceEvent]:
+        events = []
+        while True:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                return events
+
+
+class Stimulator(abc.ABC):
+    """Base class of every stimulator driver (simulated or real)."""
+
+    def __init__(self) -> None:
+        self.events = EventStream()
+        self._lock = threading.RLock()
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    @abc.abstractmethod
+    def connect(self, timeout_s: float = 2.0) -> None:
+        """Open the link and complete the handshake."""
+
+    @abc.abstractmethod
+    def configure(self, plan: VerifiedPlan, timeout_s: float = 1.0) -> None:
+        """Load a verified plan (at zero amplitude); raise :class:`DeviceRefusal` listing every
+        reason the device cannot represent it."""
+
+    @abc.abstractmethod
+    def arm(self, timeout_s: float = 1.0) -> None:
+        """Make a configured device ready to fire; nothing is delivered yet."""
+
+    @abc.abstractmethod
+    def start(self, timeout_s: float = 1.0) -> None:
+        """Begin output at the current amplitudes (zero after ``configure``)."""
+
+    @abc.abstractmethod
+    def update(self, amplitudes_ma: Mapping[str, float], timeout_s: float = 0.5) -> None:
+        """Set the peak amplitude of every channel at once (channel label -> mA)."""
+
+    @abc.abstractmethod
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Stop output; idempotent, valid in any state."""
+
+    @abc.abstractmethod
+    def emergency_stop(self) -> None:
+        """Zero the output immediately; never raises, never waits for an answer."""
+
+    @abc.abstractmethod
+    def status(self, timeout_s: float = 0.5) -> DeviceStatus: ...
+
+    def close(self) -> None:
+        """Stop and release the link."""
+        self.emergency_stop()
