@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from stimwise.cli.errors import EXIT_BLOCKED, report_errors
+from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
 
 app = typer.Typer(
     add_completion=False,
@@ -22,6 +22,8 @@ instruments_app = typer.Typer(no_args_is_help=True, help="Assessment instruments
 app.add_typer(protocols_app, name="protocols")
 app.add_typer(waveform_app, name="waveform")
 app.add_typer(instruments_app, name="instruments")
+session_app = typer.Typer(no_args_is_help=True, help="Run stimulation sessions on a stimulator.")
+app.add_typer(session_app, name="session")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
@@ -97,6 +99,12 @@ def _console():
     from rich.console import Console
 
     return Console()
+
+
+def _console_to_stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 # --------------------------------------------------------------------------- protocols
@@ -334,6 +342,106 @@ def instruments_score(
     for s in scores:
         total = f"{s.total:g}/{s.max_total:g}  " if s.total is not None else ""
         console.print(f"[bold]{s.instrument}[/] ({s.version}): {total}{s.interpretation}")
+
+
+# --------------------------------------------------------------------------- session
+
+
+@session_app.command("run")
+@report_errors()
+def session_run(
+    protocol: ProtocolArg,
+    device: Annotated[
+        str, typer.Option("--device", help="'sim' (simulated) or 'rehastim2:PORT'.")
+    ] = "sim",
+    patient: Annotated[
+        Path | None, typer.Option("--patient", help="Intake file: screen it and apply its caps.")
+    ] = None,
+    minutes: MinutesOption = None,
+    amplitude_ma: AmplitudeOption = None,
+    electrode_area_cm2: AreaOption = None,
+    journal: Annotated[
+        Path | None, typer.Option("--journal", help="Journal file (JSON lines); a new file.")
+    ] = None,
+    auto: Annotated[
+        bool, typer.Option("--auto", help="No keys: a scripted person answers the prompts.")
+    ] = False,
+    sensation_ma: Annotated[
+        float | None, typer.Option("--sensation-ma", help="--auto: felt from this amplitude.")
+    ] = None,
+    comfortable_ma: Annotated[
+        float | None,
+        typer.Option("--comfortable-ma", help="--auto: strong but comfortable from here."),
+    ] = None,
+    motor_ma: Annotated[
+        float | None, typer.Option("--motor-ma", help="--auto: visible twitch from here.")
+    ] = None,
+    target_ma: Annotated[
+        float | None,
+        typer.Option("--target-ma", help="Skip calibration and use this therapeutic level."),
+    ] = None,
+    calibration_step_s: Annotated[
+        float, typer.Option("--calibration-step-s", help="Hold time of each calibration step.")
+    ] = 1.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run one session: pre-checks, calibration, ramps, stimulation, post-checks. Exit 3 when
+    the session was aborted (fault, lead-off, link loss, emergency stop)."""
+    from stimwise.cli.session import (
+        default_journal_path,
+        open_device,
+        run_live,
+        scripted_responder,
+        settings_for,
+    )
+    from stimwise.errors import SafetyBlockError
+    from stimwise.safety.verify import verify
+    from stimwise.session.journal import Journal
+    from stimwise.session.prompts import QueuedResponder
+    from stimwise.session.runtime import SessionRunner
+
+    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    caps = None
+    if patient is not None:
+        from stimwise.clinical.screening import screen
+
+        screening = screen(_intake(patient))
+        if not screening.eligible:
+            raise SafetyBlockError(
+                f"screening decision is {screening.decision.replace('_', ' ')}: "
+                + "; ".join(screening.decision_reasons)
+            )
+        caps = screening.caps
+    plan = verify(prescription, caps=caps).require_plan()
+    stimulator = open_device(device)
+    path = journal or default_journal_path(prescription.protocol.id)
+    ceiling = min(prescription.max_amplitude_ma, caps.max_amplitude_ma or 1e9) if caps else (
+        prescription.max_amplitude_ma
+    )
+    responder = (
+        scripted_responder(ceiling, sensation_ma, comfortable_ma, motor_ma)
+        if auto else QueuedResponder()
+    )
+    runner = SessionRunner(
+        plan, stimulator, Journal(path), responder, caps=caps,
+        settings=settings_for(calibration_step_s, target_ma),
+        patient_id=None if patient is None else _intake(patient).patient_id,
+    )
+    console = _console() if not as_json else _console_to_stderr()
+    record = run_live(console, runner, responder, interactive=not auto)
+    if as_json:
+        document = record.model_dump(mode="json")
+        document["journal"] = str(path)
+        print(json.dumps(document, indent=2))
+    else:
+        console.print(f"journal: {path}")
+        console.print(
+            f"outcome: [bold]{record.outcome}[/] ({record.reason}); "
+            f"{record.stimulation_s:.1f} s stimulated, max {record.max_amplitude_ma:.2f} mA, "
+            f"mean {record.mean_amplitude_ma:.2f} mA"
+        )
+    if record.outcome != "completed":
+        raise typer.Exit(EXIT_FAULT)
 
 
 # --------------------------------------------------------------------------- schema and demo

@@ -1,1 +1,2 @@
-"""Stimulators: the device-independent interface, the simulated stimulator, real drivers, codecs and emulators."""
+"""Stimulators: the device-independent interface, the simulated stimulator, real drivers,
+codecs and emulators."""

@@ -39,11 +39,11 @@ class DeviceError(StimwiseError):
     exit_code = 3
 
 
-class DeviceTimeout(DeviceError):
+class DeviceTimeoutError(DeviceError):
     """A blocking call did not complete within its timeout."""
 
 
-class DeviceRefusal(StimwiseError):
+class DeviceRefusalError(StimwiseError):
     """The device cannot represent what was asked (exit code 1: nothing is delivered)."""
 
     exit_code = 1
@@ -139,7 +139,7 @@ class Stimulator(abc.ABC):
 
     @abc.abstractmethod
     def configure(self, plan: VerifiedPlan, timeout_s: float = 1.0) -> None:
-        """Load a verified plan (at zero amplitude); raise :class:`DeviceRefusal` listing every
+        """Load a verified plan (at zero amplitude); raise :class:`DeviceRefusalError` listing every
         reason the device cannot represent it."""
 
     @abc.abstractmethod

@@ -1,0 +1,1 @@
+"""Session runtime: state machine, interlocks, calibration, crash-safe journal and record."""

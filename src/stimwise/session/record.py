@@ -1,0 +1,139 @@
+"""``SessionRecord``: the delivered dose of one session, computed from its journal.
+
+The record is a pure function of the journal's events, so the same numbers come out at the end of
+a session and when a crashed session's journal is read back later. Amplitude is piecewise
+constant between ``update`` events; the charge per phase scales linearly with amplitude from the
+exact figure of the verified plan at its maximum amplitude.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
+
+from stimwise.protocol.base import StrictModel
+
+N_AMPLITUDE_BINS = 10
+
+
+class CalibrationResult(StrictModel):
+    sensation_threshold_ma: float | None
+    motor_threshold_ma: float | None
+    target_ma: float | None
+    ceiling_reached: bool
+
+
+class SessionRecord(StrictModel):
+    """What was delivered, for how long, what the person reported and what went wrong."""
+
+    protocol_id: str
+    plan_fingerprint: str
+    device: str
+    patient_id: str | None
+    started_at: str
+    ended_at: str | None
+    outcome: str
+    reason: str | None
+    stimulation_s: float = Field(description="Time with a non-zero amplitude applied.")
+    max_amplitude_ma: float
+    mean_amplitude_ma: float = Field(description="Time-weighted over the stimulation time.")
+    minutes_at_amplitude: dict[str, float] = Field(
+        description="Minutes spent in each amplitude band (tenths of the ceiling)."
+    )
+    max_charge_per_phase_uc: float
+    calibration: CalibrationResult | None
+    habituation_increases: int
+    nrs_pre: int | None
+    nrs_post: int | None
+    skin_pre: str | None
+    skin_post: str | None
+    faults: tuple[str, ...]
+    events: int
+
+
+def _bands(ceiling_ma: float) -> list[tuple[float, float]]:
+    width = ceiling_ma / N_AMPLITUDE_BINS
+    return [(i * width, (i + 1) * width) for i in range(N_AMPLITUDE_BINS)]
+
+
+def _band_label(lo: float, hi: float) -> str:
+    return f"{lo:.3g}-{hi:.3g} mA"
+
+
+def record_from_events(events: Sequence[dict[str, Any]]) -> SessionRecord:
+    """Summarise a session's journal events (the last one should be its ``session_end``)."""
+    start = events[0]
+    ceiling = float(start["ceiling_ma"])
+    end = events[-1] if events[-1].get("type") == "session_end" else None
+    answers: dict[str, str] = {}
+    faults: list[str] = []
+    calibration = None
+    increases = 0
+    segments: list[tuple[float, float]] = []  # (duration_s, amplitude_ma)
+    amplitude = 0.0
+    since = float(start["t_mono_s"])
+    last_t = since
+    for event in events:
+        t = event.get("t_mono_s")
+        kind = event.get("type")
+        if t is not None:
+            last_t = float(t)
+        if kind == "update":
+            segments.append((last_t - since, amplitude))
+            amplitude, since = float(event["amplitude_ma"]), last_t
+        elif kind == "emergency_stop":
+            segments.append((last_t - since, amplitude))
+            amplitude, since = 0.0, last_t
+            faults.append(str(event["reason"]))
+        elif kind == "response":
+            answers[event["kind"]] = event["answer"]
+        elif kind == "calibration_result":
+            calibration = CalibrationResult(
+                sensation_threshold_ma=event["sensation_threshold_ma"],
+                motor_threshold_ma=event["motor_threshold_ma"],
+                target_ma=event["target_ma"],
+                ceiling_reached=event["ceiling_reached"],
+            )
+        elif kind == "habituation_increase":
+            increases += 1
+        elif kind == "device_event" and event.get("kind") == "fault":
+            faults.append(str(event["message"]))
+    segments.append((last_t - since, amplitude))
+    stimulating = [(d, a) for d, a in segments if a > 0 and d > 0]
+    stimulation_s = sum(d for d, _ in stimulating)
+    minutes: dict[str, float] = {}
+    for lo, hi in _bands(ceiling):
+        total = sum(d for d, a in stimulating if lo < a <= hi)
+        if total > 0:
+            minutes[_band_label(lo, hi)] = round(total / 60, 4)
+    max_amplitude = max((a for _, a in stimulating), default=0.0)
+    plan_max = float(start["plan_max_amplitude_ma"])
+    return SessionRecord(
+        protocol_id=start["protocol_id"],
+        plan_fingerprint=start["plan_fingerprint"],
+        device=start["device"],
+        patient_id=start.get("patient_id"),
+        started_at=start["t_wall"],
+        ended_at=None if end is None else end.get("t_wall"),
+        outcome="aborted" if end is None else str(end.get("outcome")),
+        reason="journal ends without a session end" if end is None else end.get("reason"),
+        stimulation_s=round(stimulation_s, 3),
+        max_amplitude_ma=round(max_amplitude, 6),
+        mean_amplitude_ma=round(
+            sum(d * a for d, a in stimulating) / stimulation_s if stimulation_s else 0.0, 6
+        ),
+        minutes_at_amplitude=minutes,
+        max_charge_per_phase_uc=round(
+            float(start["charge_per_phase_uc_at_max"]) * max_amplitude / plan_max, 6
+        ),
+        calibration=calibration,
+        habituation_increases=increases,
+        nrs_pre=int(answers["nrs_pre"]) if "nrs_pre" in answers else None,
+        nrs_post=int(answers["nrs_post"]) if "nrs_post" in answers else None,
+        skin_pre=answers.get("skin_pre"),
+        skin_post=answers.get("skin_post"),
+        faults=tuple(faults),
+        events=len(events),
+    )
