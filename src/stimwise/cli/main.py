@@ -444,6 +444,27 @@ def session_run(
         raise typer.Exit(EXIT_FAULT)
 
 
+@session_app.command("recover")
+@report_errors()
+def session_recover(
+    journal: Annotated[Path, typer.Argument(help="The journal of a session that did not end.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Close a crashed session's journal as aborted (it is never resumed) and print its record."""
+    from stimwise.session.journal import recover
+    from stimwise.session.record import record_from_events
+
+    contents = recover(journal)
+    record = record_from_events(contents.events)
+    if as_json:
+        print(record.model_dump_json(indent=2))
+    else:
+        _console().print(
+            f"{journal}: {record.outcome} ({record.reason}); {record.stimulation_s:.1f} s "
+            f"stimulated, max {record.max_amplitude_ma:.2f} mA; torn lines: {contents.torn_lines}"
+        )
+
+
 # --------------------------------------------------------------------------- schema and demo
 
 
