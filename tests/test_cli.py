@@ -187,6 +187,15 @@ def test_demo_runs_end_to_end_and_shows_the_gate(tmp_path):
     result = invoke("demo", "--out-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "export refused" in result.output
-    assert {p.name for p in tmp_path.iterdir()} == {
+    # clinical layer: the sample patient is screened and gets verified suggestions
+    assert "ELIGIBLE WITH PRECAUTIONS" in result.output
+    assert "crps-gentle-sensory" in result.output
+    assert "forbidden by SR-ALLODYNIA" in result.output
+    # delivery: a short session on the simulated stimulator completes
+    assert "outcome: completed" in result.output
+    names = {p.name for p in tmp_path.iterdir()}
+    journals = {n for n in names if n.endswith("-conventional-tens.jsonl")}
+    assert len(journals) == 1
+    assert names - journals == {
         "conventional-tens.png", "conventional-tens.npz", "conventional-tens.npz.json",
     }

@@ -122,11 +122,3 @@ def test_schemas_for_patient_files_and_site_selectors():
     selectors = json.loads(invoke("schema", "site-selectors").stdout)
     assert selectors["left_foot"] == ["left_foot_dorsal", "left_foot_plantar", "left_toes"]
     assert json.loads(invoke("schema", "instrument-responses").stdout)["title"]
-
-
-def test_demo_screens_and_recommends_for_the_sample_patient(tmp_path):
-    result = invoke("demo", "--out-dir", str(tmp_path))
-    assert result.exit_code == 0, result.output
-    assert "ELIGIBLE WITH PRECAUTIONS" in result.stdout
-    assert "crps-gentle-sensory" in result.stdout
-    assert "forbidden by SR-ALLODYNIA" in result.stdout

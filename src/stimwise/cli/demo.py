@@ -64,9 +64,44 @@ def run_demo(console: Console, out_dir: Path) -> None:
     console.print(f"plot: {plot_path}")
     console.print(f"2 s of samples at {rate:g} Hz: {export_path} (+ JSON sidecar)")
     run_clinical_demo(console)
+    run_session_demo(console, out_dir)
+    console.print("[dim]Next: records and response tracking arrive in a later release.[/]")
+
+
+def run_session_demo(console: Console, out_dir: Path) -> None:
+    """A 12-second session on the simulated stimulator with a scripted person."""
+    from stimwise.cli.session import (
+        default_journal_path,
+        run_live,
+        scripted_responder,
+        settings_for,
+    )
+    from stimwise.device.simulated import SimulatedStimulator
+    from stimwise.protocol.library import get_protocol
+    from stimwise.protocol.prescription import Prescription
+    from stimwise.safety.verify import verify
+    from stimwise.session.journal import Journal
+    from stimwise.session.runtime import SessionRunner
+
+    console.print(Rule("8. A short session on the simulated stimulator (scripted responses)"))
+    prescription = Prescription.from_protocol(
+        get_protocol(DEMO_PROTOCOL), session_duration_min=0.2
+    )
+    plan = verify(prescription).require_plan()
+    device = SimulatedStimulator()
+    responder = scripted_responder(prescription.max_amplitude_ma, None, None, None)
+    journal_path = out_dir / default_journal_path(DEMO_PROTOCOL).name
+    runner = SessionRunner(
+        plan, device, Journal(journal_path), responder, settings=settings_for(0.05, None)
+    )
+    record = run_live(console, runner, responder, interactive=False)
+    console.print()
     console.print(
-        "[dim]Next: delivery on a simulated stimulator and response tracking arrive in later "
-        "releases.[/]"
+        f"outcome: [bold]{record.outcome}[/] ({record.reason}); sensation threshold "
+        f"{record.calibration.sensation_threshold_ma:.2f} mA, level "
+        f"{record.calibration.target_ma:.2f} mA; {record.stimulation_s:.1f} s stimulated; "
+        f"{len(device.pulses(plan.prescription.channels[0].label))} pulses on channel "
+        f"{plan.prescription.channels[0].label!r}; journal {journal_path}"
     )
 
 
