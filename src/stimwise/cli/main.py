@@ -465,6 +465,55 @@ def session_recover(
         )
 
 
+emulate_app = typer.Typer(
+    no_args_is_help=True, help="Device emulators, for testing without hardware."
+)
+app.add_typer(emulate_app, name="emulate")
+
+
+@emulate_app.command("rehastim2")
+@report_errors(json_flag=None)
+def emulate_rehastim2(
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy", help="strict: answer out-of-range values with -2; lenient: clamp and warn."
+        ),
+    ] = "lenient",
+    watchdog_ms: Annotated[
+        float, typer.Option("--watchdog-ms", help="Watchdog timeout (ms).", min=1)
+    ] = 1200.0,
+    watchdog_policy: Annotated[
+        str,
+        typer.Option(
+            "--watchdog-policy",
+            help="enforce: stop and resend Init on timeout; warn: only log it (pyScienceMode).",
+        ),
+    ] = "enforce",
+    ack_latency_ms: Annotated[
+        float, typer.Option("--ack-latency-ms", help="Delay of every Ack (ms).", min=0)
+    ] = 5.0,
+    pulse_log: Annotated[
+        Path | None,
+        typer.Option("--pulse-log", help="Append every delivered pulse to this JSONL file."),
+    ] = None,
+    link: Annotated[
+        Path | None, typer.Option("--link", help="Also publish the port as this symlink.")
+    ] = None,
+) -> None:
+    """Emulate a RehaStim 2 (ScienceMode2) on a pseudo-terminal until Ctrl-C."""
+    from stimwise.cli.emulate import run_emulator_cli
+
+    run_emulator_cli(
+        policy=policy,
+        watchdog_ms=watchdog_ms,
+        watchdog_policy=watchdog_policy,
+        ack_latency_ms=ack_latency_ms,
+        pulse_log=pulse_log,
+        link=link,
+    )
+
+
 # --------------------------------------------------------------------------- schema and demo
 
 

@@ -1,0 +1,13 @@
+"""Hasomed ScienceMode2 (RehaStim 2): the wire codec and a pty emulator of the device.
+
+- :mod:`.codec` — command numbers, result codes, CRC-8, stuffing, ``encode_frame`` and the
+  streaming ``FrameDecoder`` (pure, no I/O): what a driver needs to talk to the device.
+- :mod:`.payloads` — typed command data (``InitChannelListMode``, ``StartChannelListMode``,
+  ``SinglePulse``, the Acks, ``StimulationError``) with ``encode``/``decode``, spec ranges and
+  ms ↔ interval-code conversions.
+- :mod:`.emulator` — ``RehaStim2Emulator`` on a pseudo-terminal, built on :mod:`.firmware`
+  (modes, validation, watchdog) and :mod:`.pulses` (the virtual output).
+
+Names are imported from their module; importing the package opens nothing. Facts and sources:
+``shared/reference/sciencemode2-device.md``.
+"""
