@@ -23,7 +23,7 @@ STIMWISE = str(Path(sys.executable).with_name("stimwise"))
 def test_an_automatic_simulated_session_completes_and_prints_its_record(tmp_path):
     journal = tmp_path / "s.jsonl"
     result = runner.invoke(app, [
-        "session", "run", "conventional-tens", "--device", "sim", "--auto", "--minutes", "0.1",
+        "session", "run", "conventional-tens", "--device", "sim", "--auto", "--minutes", "0.05",
         "--calibration-step-s", "0.05", "--journal", str(journal), "--json",
     ])
     assert result.exit_code == 0, result.output
@@ -58,10 +58,10 @@ def test_HAZ028_kill_9_leaves_a_complete_journal_that_recovers_as_aborted(tmp_pa
     process = subprocess.Popen(
         [STIMWISE, "session", "run", "conventional-tens", "--device", "sim", "--auto",
          "--minutes", "2", "--calibration-step-s", "0.05", "--journal", str(journal)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if journal.exists() and '"to_state":"running"' in journal.read_text():
                 break

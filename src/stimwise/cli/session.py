@@ -141,9 +141,10 @@ def run_live(
         runner.heartbeat()
         live.update(render(snapshot))
 
+    terminal = _cbreak() if interactive else contextlib.nullcontext(False)
     with Live(render(runner.snapshot()), console=console, refresh_per_second=10,
-              transient=False) as live, _cbreak() as keys:
-        if interactive and keys and isinstance(responder, QueuedResponder):
+              transient=False) as live, terminal as keys:
+        if keys and isinstance(responder, QueuedResponder):
             threading.Thread(target=_read_keys, args=(runner, responder), daemon=True).start()
         runner.heartbeat()
         return runner.run(on_tick=on_tick)
