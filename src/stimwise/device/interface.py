@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from stimwise.errors import StimwiseError
 from stimwise.safety.plan import VerifiedPlan
@@ -31,6 +31,23 @@ DeviceState = Literal[
 ]
 ElectrodeState = Literal["ok", "partial", "lead_off", "unknown"]
 EventKind = Literal["state", "applied", "command", "ack", "fault", "electrode", "info"]
+
+ANY_STATE: frozenset[DeviceState] = frozenset(get_args(DeviceState))
+OUTPUT_STATES: frozenset[DeviceState] = frozenset({"armed", "stimulating"})
+"""States in which a device holds amplitudes it may deliver."""
+CONFIGURABLE_STATES: frozenset[DeviceState] = frozenset(
+    {"connected", "configured", "armed", "stopped", "fault"}
+)
+NEXT_STEP: dict[DeviceState, str] = {
+    "disconnected": "connect() first",
+    "connected": "configure() a verified plan first",
+    "configured": "arm() first",
+    "armed": "it is armed already: start() or stop() it",
+    "stimulating": "stop() first",
+    "stopped": "arm() it again first",
+    "fault": "configure() again once the fault is cleared",
+}
+"""What a caller must do next when a call is not allowed in a state."""
 
 
 class DeviceError(StimwiseError):
@@ -128,6 +145,32 @@ class Stimulator(abc.ABC):
     def __init__(self) -> None:
         self.events = EventStream()
         self._lock = threading.RLock()
+        self._state: DeviceState = "disconnected"
+
+    def _require_state(self, name: str, allowed: frozenset[DeviceState]) -> None:
+        """Refuse a call made in the wrong order, saying what to do instead."""
+        if self._state in allowed:
+            return
+        hint = (
+            "it is connected already; close() it first"
+            if name == "connect"
+            else NEXT_STEP[self._state]
+        )
+        raise DeviceError(
+            f"{name}() is not allowed while the {self.capabilities.name} is {self._state} (it "
+            f"needs {' or '.join(sorted(allowed))}): {hint}"
+        )
+
+    def _enter(self, state: DeviceState, reason: str) -> None:
+        """Change state and report the change on the event stream."""
+        previous, self._state = self._state, state
+        self.events.emit(
+            "state",
+            f"{previous} -> {state}: {reason}",
+            state=state,
+            previous=previous,
+            reason=reason,
+        )
 
     @property
     @abc.abstractmethod

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import TypeVar, get_args
+from typing import TypeVar
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from stimwise.device.electrode_model import (
     SkinConstants,
 )
 from stimwise.device.interface import (
+    ANY_STATE,
+    CONFIGURABLE_STATES,
+    OUTPUT_STATES,
     Capabilities,
     ChannelStatus,
     DeviceError,
@@ -89,20 +92,6 @@ IEC_DENSITY_LIMIT_ID = "IEC60601-2-10.current-density"
 """The 2 mA/cm² r.m.s. figure (limits.yaml, [C]; its r.m.s. reading U) the density trip uses."""
 
 _T = TypeVar("_T")
-_ANY_STATE: frozenset[DeviceState] = frozenset(get_args(DeviceState))
-_OUTPUT_STATES: frozenset[DeviceState] = frozenset({"armed", "stimulating"})
-_CONFIGURABLE: frozenset[DeviceState] = frozenset(
-    {"connected", "configured", "armed", "stopped", "fault"}
-)
-_HINTS: dict[DeviceState, str] = {
-    "disconnected": "connect() first",
-    "connected": "configure() a verified plan first",
-    "configured": "arm() first",
-    "armed": "it is armed already: start() or stop() it",
-    "stimulating": "stop() first",
-    "stopped": "arm() it again first",
-    "fault": "configure() again once the fault is cleared",
-}
 
 
 def _outside(name: str, value: float, bounds: tuple[float, float], unit: str) -> list[str]:
@@ -258,7 +247,7 @@ class SimulatedStimulator(Stimulator):
             self._plan, self._channels, self._device_faults = plan, channels, []
             self._enter("configured", f"loaded {plan!r} at zero amplitude")
 
-        self._command("configure", timeout_s, _CONFIGURABLE, apply)
+        self._command("configure", timeout_s, CONFIGURABLE_STATES, apply)
 
     def _build_channels(self, plan: VerifiedPlan) -> dict[str, _Channel]:
         rx = plan.prescription
@@ -314,7 +303,7 @@ class SimulatedStimulator(Stimulator):
             self._report(self._settle(t_s), "update", t_s)
 
         self._command(
-            "update", timeout_s, _OUTPUT_STATES, apply, lambda: self._check_amplitudes(wanted)
+            "update", timeout_s, OUTPUT_STATES, apply, lambda: self._check_amplitudes(wanted)
         )
 
     def _check_amplitudes(self, wanted: Mapping[str, object]) -> None:
@@ -348,7 +337,7 @@ class SimulatedStimulator(Stimulator):
     def stop(self, timeout_s: float = 1.0) -> None:
         """Stop output and zero the amplitudes; idempotent. A stimulating or armed device goes
         to ``stopped``; any other state stays as it is (a fault stays until ``configure``)."""
-        self._command("stop", timeout_s, _ANY_STATE, lambda t_s: self._stop_now(t_s, "stop"))
+        self._command("stop", timeout_s, ANY_STATE, lambda t_s: self._stop_now(t_s, "stop"))
 
     def emergency_stop(self) -> None:
         """Zero every output at this instant (the pulse log ends here); never raises, never waits
@@ -363,12 +352,12 @@ class SimulatedStimulator(Stimulator):
 
     def _stop_now(self, t_s: float, reason: str) -> None:
         self._halt(t_s)
-        if self._state in _OUTPUT_STATES:
+        if self._state in OUTPUT_STATES:
             self._enter("stopped", reason)
         self._report([], reason, t_s)
 
     def status(self, timeout_s: float = 0.5) -> DeviceStatus:
-        return self._command("status", timeout_s, _ANY_STATE, self._status_now)
+        return self._command("status", timeout_s, ANY_STATE, self._status_now)
 
     def _status_now(self, t_s: float) -> DeviceStatus:
         channels = tuple(
@@ -522,14 +511,6 @@ class SimulatedStimulator(Stimulator):
                 )
             return apply(self._clock())
 
-    def _require_state(self, name: str, allowed: frozenset[DeviceState]) -> None:
-        if self._state in allowed:
-            return
-        hint = "it is connected already; close() it first" if name == "connect" else None
-        raise DeviceError(
-            f"{name}() is not allowed while the device is {self._state} (it needs "
-            f"{' or '.join(sorted(allowed))}): {hint or _HINTS[self._state]}"
-        )
 
     def _channel(self, label: str) -> _Channel:
         if label not in self._channels:
@@ -550,16 +531,6 @@ class SimulatedStimulator(Stimulator):
                 FieldProblem("electrode", electrode, f"an electrode index from 0 to {count - 1}")
             )
         return [electrode]
-
-    def _enter(self, state: DeviceState, reason: str) -> None:
-        previous, self._state = self._state, state
-        self.events.emit(
-            "state",
-            f"{previous} -> {state}: {reason}",
-            state=state,
-            previous=previous,
-            reason=reason,
-        )
 
     def _halt(self, t_s: float) -> None:
         """Zero every output at ``t_s`` and invalidate commands in flight."""

@@ -1,10 +1,14 @@
-"""Hasomed ScienceMode2 (RehaStim 2): the wire codec and a pty emulator of the device.
+"""Hasomed ScienceMode2 (RehaStim 2): the wire codec, the driver and a pty emulator.
 
 - :mod:`.codec` — command numbers, result codes, CRC-8, stuffing, ``encode_frame`` and the
   streaming ``FrameDecoder`` (pure, no I/O): what a driver needs to talk to the device.
 - :mod:`.payloads` — typed command data (``InitChannelListMode``, ``StartChannelListMode``,
   ``SinglePulse``, the Acks, ``StimulationError``) with ``encode``/``decode``, spec ranges and
   ms ↔ interval-code conversions.
+- :mod:`.driver` — ``RehaStim2``, the :class:`~stimwise.device.interface.Stimulator` driver,
+  built on :mod:`.transport` (pyserial and the reader thread), :mod:`.link` (handshake, packet
+  numbers, ack matching, retries, keep-alive) and :mod:`.mapping` (verified plan → channel-list
+  parameters, or every reason the device cannot represent it).
 - :mod:`.emulator` — ``RehaStim2Emulator`` on a pseudo-terminal, built on :mod:`.firmware`
   (modes, validation, watchdog) and :mod:`.pulses` (the virtual output).
 
