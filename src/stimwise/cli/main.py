@@ -429,6 +429,7 @@ def session_run(
     )
     console = _console() if not as_json else _console_to_stderr()
     record = run_live(console, runner, responder, interactive=not auto)
+    console.print()
     if as_json:
         document = record.model_dump(mode="json")
         document["journal"] = str(path)
