@@ -402,10 +402,11 @@ def session_run(
 
     prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
     caps = None
-    if patient is not None:
+    intake = None if patient is None else _intake(patient)
+    if intake is not None:
         from stimwise.clinical.screening import screen
 
-        screening = screen(_intake(patient))
+        screening = screen(intake)
         if not screening.eligible:
             raise SafetyBlockError(
                 f"screening decision is {screening.decision.replace('_', ' ')}: "
@@ -415,17 +416,15 @@ def session_run(
     plan = verify(prescription, caps=caps).require_plan()
     stimulator = open_device(device)
     path = journal or default_journal_path(prescription.protocol.id)
-    ceiling = min(prescription.max_amplitude_ma, caps.max_amplitude_ma or 1e9) if caps else (
-        prescription.max_amplitude_ma
-    )
+    # verify() above already holds the amplitude within the caps: the plan's is the ceiling.
     responder = (
-        scripted_responder(ceiling, sensation_ma, comfortable_ma, motor_ma)
+        scripted_responder(prescription.max_amplitude_ma, sensation_ma, comfortable_ma, motor_ma)
         if auto else QueuedResponder()
     )
     runner = SessionRunner(
         plan, stimulator, Journal(path), responder, caps=caps,
         settings=settings_for(calibration_step_s, target_ma),
-        patient_id=None if patient is None else _intake(patient).patient_id,
+        patient_id=None if intake is None else intake.patient_id,
     )
     console = _console() if not as_json else _console_to_stderr()
     record = run_live(console, runner, responder, interactive=not auto)

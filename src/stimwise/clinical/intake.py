@@ -42,11 +42,6 @@ def _known_selector(name: str) -> str:
 SiteSelector = Annotated[str, AfterValidator(_known_selector)]
 
 
-def sites_of(selector: str) -> frozenset[str]:
-    """The body sites a validated selector covers."""
-    return expand_sites(selector)
-
-
 # --------------------------------------------------------------------------- diagnoses
 
 
@@ -298,7 +293,7 @@ class Intake(StrictModel):
         seen: dict[str, dict[str, int]] = defaultdict(dict)
         problems = []
         for index, finding in enumerate(self.sensation):
-            for site in sites_of(finding.site):
+            for site in expand_sites(finding.site):
                 earlier = seen[site]
                 clash = {"normal": "absent", "absent": "normal"}.get(finding.status)
                 if clash in earlier:
@@ -318,19 +313,20 @@ class Intake(StrictModel):
 
     @property
     def diagnosed_sites(self) -> frozenset[str]:
-        return frozenset().union(*(sites_of(s) for d in self.diagnoses for s in d.affected_sites))
+        selectors = (s for d in self.diagnoses for s in d.affected_sites)
+        return frozenset().union(*(expand_sites(s) for s in selectors))
 
     @property
     def painful_sites(self) -> frozenset[str]:
         """Where treatment is aimed: diagnosed sites and reported pain sites."""
-        return self.diagnosed_sites.union(*(sites_of(s) for s in self.pain_sites))
+        return self.diagnosed_sites.union(*(expand_sites(s) for s in self.pain_sites))
 
     @property
     def allodynic_sites(self) -> frozenset[str]:
-        return frozenset().union(*(sites_of(a.site) for a in self.allodynia))
+        return frozenset().union(*(expand_sites(a.site) for a in self.allodynia))
 
     def sensation_at(self, site: str) -> str | None:
         """``normal``, ``reduced``, ``absent`` or ``None`` when not tested (worst finding wins)."""
         order = {"normal": 0, "reduced": 1, "absent": 2}
-        found = [f.status for f in self.sensation if site in sites_of(f.site)]
+        found = [f.status for f in self.sensation if site in expand_sites(f.site)]
         return max(found, key=order.__getitem__) if found else None

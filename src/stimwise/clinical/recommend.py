@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stimwise.clinical.instruments import InstrumentScore, score_all
-from stimwise.clinical.intake import Intake, sites_of
+from stimwise.clinical.intake import Intake
 from stimwise.clinical.knowledge import (
     GRADE_WEIGHT,
     Condition,
@@ -118,9 +118,9 @@ _NEUROPATHY_CONDITION: dict[str, Condition] = {
 def _targets(intake: Intake) -> list[_Target]:
     """One target per condition, with the union of the sites it affects."""
     sites: dict[Condition, set[str]] = {}
-    reported = frozenset().union(*(sites_of(s) for s in intake.pain_sites))
+    reported = frozenset().union(*(expand_sites(s) for s in intake.pain_sites))
     for d in intake.diagnoses:
-        affected = frozenset().union(*(sites_of(s) for s in d.affected_sites)) or reported
+        affected = frozenset().union(*(expand_sites(s) for s in d.affected_sites)) or reported
         if d.kind == "crps":
             condition: Condition = "crps"
         elif d.kind == "neuropathy":

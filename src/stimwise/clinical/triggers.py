@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stimwise.clinical import rules as r
-from stimwise.clinical.intake import Intake, sites_of
-from stimwise.protocol.body_sites import near
+from stimwise.clinical.intake import Intake
+from stimwise.protocol.body_sites import expand_sites, near
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _implant(t: r.ImplantTrigger, intake: Intake) -> list[Match]:
     return [
         Match(
             f"{imp.kind} at {imp.site}",
-            sites_of(imp.site),
+            expand_sites(imp.site),
             field=f"implants.{i}",
         )
         for i, imp in enumerate(intake.implants)
@@ -67,7 +67,7 @@ def _pregnancy(t: r.PregnancyTrigger, intake: Intake) -> list[Match]:
 
 def _thrombosis(t: r.ThrombosisTrigger, intake: Intake) -> list[Match]:
     return [
-        Match(f"{th.status} {th.kind} at {th.site}", sites_of(th.site), field=f"thromboses.{i}")
+        Match(f"{th.status} {th.kind} at {th.site}", expand_sites(th.site), field=f"thromboses.{i}")
         for i, th in enumerate(intake.thromboses)
         if th.status in t.statuses
     ]
@@ -78,7 +78,7 @@ def _malignancy(t: r.MalignancyTrigger, intake: Intake) -> list[Match]:
         Match(
             f"{m.status} malignancy at {m.site}"
             + (" (palliative care)" if m.palliative_care else ""),
-            sites_of(m.site),
+            expand_sites(m.site),
             field=f"malignancies.{i}",
         )
         for i, m in enumerate(intake.malignancies)
@@ -92,7 +92,7 @@ def _irradiated(t: r.IrradiatedTrigger, intake: Intake) -> list[Match]:
         if "radiotherapy" not in m.treatments:
             continue
         selectors = m.irradiated_sites or (m.site,)
-        sites = frozenset().union(*(sites_of(s) for s in selectors))
+        sites = frozenset().union(*(expand_sites(s) for s in selectors))
         field = f"malignancies.{i}.radiotherapy_ended_on"
         if m.radiotherapy_ended_on is None:
             found.append(
@@ -109,7 +109,7 @@ def _irradiated(t: r.IrradiatedTrigger, intake: Intake) -> list[Match]:
 
 def _skin(t: r.SkinTrigger, intake: Intake) -> list[Match]:
     return [
-        Match(f"{s.finding.replace('_', ' ')} at {s.site}", sites_of(s.site), field=f"skin.{i}")
+        Match(f"{s.finding.replace('_', ' ')} at {s.site}", expand_sites(s.site), field=f"skin.{i}")
         for i, s in enumerate(intake.skin)
         if s.finding in t.findings
     ]
@@ -117,7 +117,7 @@ def _skin(t: r.SkinTrigger, intake: Intake) -> list[Match]:
 
 def _sensation(t: r.SensationTrigger, intake: Intake) -> list[Match]:
     found = [
-        Match(f"{s.status} sensation at {s.site} ({s.method})", sites_of(s.site),
+        Match(f"{s.status} sensation at {s.site} ({s.method})", expand_sites(s.site),
               field=f"sensation.{i}")
         for i, s in enumerate(intake.sensation)
         if s.status in t.statuses
@@ -129,7 +129,7 @@ def _sensation(t: r.SensationTrigger, intake: Intake) -> list[Match]:
             untested = frozenset(
                 site
                 for selector in d.affected_sites
-                for site in sites_of(selector)
+                for site in expand_sites(selector)
                 if intake.sensation_at(site) is None
             )
             if untested:
@@ -142,7 +142,7 @@ def _sensation(t: r.SensationTrigger, intake: Intake) -> list[Match]:
 
 def _allodynia(t: r.AllodyniaTrigger, intake: Intake) -> list[Match]:
     return [
-        Match(f"allodynia ({a.stimulus.replace('_', ' ')}) at {a.site}", sites_of(a.site),
+        Match(f"allodynia ({a.stimulus.replace('_', ' ')}) at {a.site}", expand_sites(a.site),
               field=f"allodynia.{i}")
         for i, a in enumerate(intake.allodynia)
     ]
@@ -167,7 +167,7 @@ def _bleeding(t: r.BleedingTrigger, intake: Intake) -> list[Match]:
 
 def _surgery_fracture(t: r.SurgeryFractureTrigger, intake: Intake) -> list[Match]:
     return [
-        Match(f"{s.kind} at {s.site}, healing {s.healing}", sites_of(s.site),
+        Match(f"{s.kind} at {s.site}, healing {s.healing}", expand_sites(s.site),
               certain=s.healing == "healing", field=f"surgeries_and_fractures.{i}.healing")
         for i, s in enumerate(intake.surgeries_and_fractures)
         if s.healing != "healed"
@@ -188,7 +188,7 @@ def _home_activity(t: r.HomeActivityTrigger, intake: Intake) -> list[Match]:
 
 
 def _undiagnosed(t: r.UndiagnosedPainTrigger, intake: Intake) -> list[Match]:
-    reported = frozenset().union(*(sites_of(s) for s in intake.pain_sites))
+    reported = frozenset().union(*(expand_sites(s) for s in intake.pain_sites))
     unexplained = reported - near(intake.diagnosed_sites)
     if not unexplained:
         return []
@@ -199,7 +199,7 @@ def _undiagnosed(t: r.UndiagnosedPainTrigger, intake: Intake) -> list[Match]:
 def _diagnosis(t: r.DiagnosisTrigger, intake: Intake) -> list[Match]:
     return [
         Match(f"{d.kind} at {', '.join(d.affected_sites)}",
-              frozenset().union(*(sites_of(s) for s in d.affected_sites)),
+              frozenset().union(*(expand_sites(s) for s in d.affected_sites)),
               field=f"diagnoses.{i}")
         for i, d in enumerate(intake.diagnoses)
         if d.kind == t.kind

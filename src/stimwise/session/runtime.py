@@ -135,6 +135,7 @@ class SessionRunner:
         self._lock = threading.RLock()
         self._started_s = clock()
         self._last_tick_s = self._started_s
+        self._slew_ceiling_ma = 0.0
         self._last_heartbeat_s = self._started_s
         self._last_status_s = self._started_s
         self._step_started_s = self._started_s
@@ -219,6 +220,10 @@ class SessionRunner:
         now = self.clock()
         dt = now - self._last_tick_s
         self._last_tick_s = now
+        # One tick may raise the amplitude by at most one slew step, however often it applies.
+        self._slew_ceiling_ma = self.applied_ma + self.settings.max_slew_ma_per_s * min(
+            dt, self.settings.tick_s
+        )
         if self._finished:
             return
         self._device_events()
@@ -502,9 +507,7 @@ class SessionRunner:
         allowed = min(max(desired_ma, 0.0), self.ceiling_ma)
         if self.state not in OUTPUT_STATES:
             allowed = 0.0
-        if allowed > self.applied_ma:
-            dt = max(self.clock() - self._last_tick_s, self.settings.tick_s)
-            allowed = min(allowed, self.applied_ma + self.settings.max_slew_ma_per_s * dt)
+        allowed = min(allowed, max(self._slew_ceiling_ma, self.applied_ma))
         if abs(allowed - self.applied_ma) < max(self.ceiling_ma * 1e-3, 1e-6):
             return
         amplitudes = dict.fromkeys(self.labels, round(allowed, 6))
