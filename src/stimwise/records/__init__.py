@@ -1,0 +1,8 @@
+"""The clinical record: patients (pseudonymous, identity kept apart), users and roles, intakes and
+screenings, instrument scores, prescriptions, delivered sessions, diaries, adverse events and an
+append-only audit log, in SQLite (default) or PostgreSQL.
+
+Start with :func:`stimwise.records.schema.open_database` and the functions of
+:mod:`stimwise.records.repository`, :mod:`stimwise.records.sessions` and
+:mod:`stimwise.records.cohort`; see ``docs/records.md``.
+"""

@@ -1,0 +1,125 @@
+"""Where the records live and how to open them.
+
+The default is an SQLite file in the user's data directory (``platformdirs``), so one clinician
+or researcher needs no set-up; ``--db URL`` or the environment variable ``STIMWISE_DB_URL``
+choose another, e.g. ``postgresql+psycopg://user@host/db`` for a clinic with many users.
+
+SQLite is opened in WAL mode (readers never block the writer), with a busy timeout (concurrent
+writers wait instead of failing) and foreign keys on. Write transactions start with
+``BEGIN IMMEDIATE``: they take the write lock at once, so two writers never deadlock on a lock
+upgrade (which SQLite answers with an immediate "database is locked", without waiting).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+ENV_URL = "STIMWISE_DB_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY = "stimwise_read_only"
+
+
+def default_url() -> str:
+    """The embedded SQLite database in the user's data directory."""
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path('stimwise') / 'records.sqlite3'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``url``, else ``$STIMWISE_DB_URL``, else :func:`default_url`."""
+    return url or os.environ.get(ENV_URL) or default_url()
+
+
+def shown_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (``None`` for other backends and in-memory databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see module doc)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the folder of a new SQLite file."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if make_url(url).get_backend_name() == "sqlite":  # in-memory: one shared connection
+        from sqlalchemy.pool import StaticPool
+
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """An opened records database: an engine and its transactions.
+
+    Use :meth:`transaction` for anything that writes (commits at the end of the block, rolls
+    everything back on an exception, so nothing is half-written) and :meth:`reading` for reads.
+    Objects loaded in a transaction stay readable after it ends.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._writer.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._reader.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Revisions of the records schema, oldest first (``0001_initial`` ...)."""

@@ -1,0 +1,264 @@
+"""The clinical record schema (SQLAlchemy 2 typed ORM).
+
+One table per kind of record, each row tied to a pseudonymous :class:`Patient`. Identifying data
+(name, date of birth, contact) lives only in :class:`PatientIdentity`, one row per patient, so it
+can be removed or kept on another system without touching the clinical record. Documents that
+already have a validated pydantic form (intake, screening, prescription, instrument answers) are
+stored whole as JSON next to the columns that queries need.
+
+The Alembic revisions in :mod:`stimwise.records.migrations` create exactly this schema;
+``tests/test_records_migrations.py`` checks that they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("clinician", "patient", "researcher")
+ADVERSE_EVENT_KINDS = ("skin_irritation", "burn", "flare", "soreness", "other")
+SEVERITIES = ("mild", "moderate", "severe")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant stored in UTC on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: records store timezone-aware instants only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _patient_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+
+
+class Patient(Base):
+    """A person under care, known to the record only by a pseudonymous code."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+    identity: Mapped[PatientIdentity | None] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PatientIdentity(Base):
+    """Identifying data, kept apart from the clinical record so it can be removed on its own."""
+
+    __tablename__ = "patient_identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    contact: Mapped[str | None] = mapped_column(String(300))
+
+    patient: Mapped[Patient] = relationship(back_populates="identity")
+
+
+class User(Base):
+    """Someone who uses the records: a clinician, a patient (linked to their record) or a
+    read-only researcher."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class IntakeRecord(Base):
+    """An intake and its screening, with the rule-book version that produced the screening."""
+
+    __tablename__ = "intakes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = _patient_fk()
+    assessed_on: Mapped[date] = mapped_column(Date)
+    intake: Mapped[dict[str, Any]]
+    screening: Mapped[dict[str, Any]]
+    rules_version: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class InstrumentScoreRecord(Base):
+    """One completed instrument: the answers as given and the score stimwise computed."""
+
+    __tablename__ = "instrument_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = _patient_fk()
+    instrument: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    total: Mapped[float | None] = mapped_column(Float)
+    max_total: Mapped[float | None] = mapped_column(Float)
+    positive: Mapped[bool | None] = mapped_column(Boolean)
+    response: Mapped[dict[str, Any]]
+    score: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class PrescriptionRecord(Base):
+    """A prescription (protocol, placements, dose) with the caps it was verified under, the
+    ranges a person may adjust at home, and when it applies."""
+
+    __tablename__ = "prescriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = _patient_fk()
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    prescription: Mapped[dict[str, Any]]
+    caps: Mapped[dict[str, Any] | None]
+    locked_ranges: Mapped[dict[str, Any] | None]
+    home_use: Mapped[bool] = mapped_column(Boolean)
+    frequency_hz: Mapped[float | None] = mapped_column(Float)
+    phase_width_us: Mapped[float | None] = mapped_column(Float)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    prescribed_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class SessionEntry(Base):
+    """One delivered session (a :class:`~stimwise.session.record.SessionRecord`) with the
+    journal it came from. A journal is imported once: its SHA-256 is unique, and so is the
+    pair (plan fingerprint, start time) per patient."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "plan_fingerprint", "started_at", name="uq_session_start"),
+        Index("ix_sessions_patient_started", "patient_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    prescription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prescriptions.id", ondelete="SET NULL"), index=True
+    )
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    plan_fingerprint: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    stimulation_s: Mapped[float] = mapped_column(Float)
+    max_amplitude_ma: Mapped[float] = mapped_column(Float)
+    mean_amplitude_ma: Mapped[float] = mapped_column(Float)
+    max_charge_per_phase_uc: Mapped[float] = mapped_column(Float)
+    frequency_hz: Mapped[float | None] = mapped_column(Float)
+    phase_width_us: Mapped[float | None] = mapped_column(Float)
+    minutes_at_amplitude: Mapped[dict[str, Any]]
+    calibration: Mapped[dict[str, Any] | None]
+    habituation_increases: Mapped[int] = mapped_column(Integer)
+    nrs_pre: Mapped[int | None] = mapped_column(Integer)
+    nrs_post: Mapped[int | None] = mapped_column(Integer)
+    skin_pre: Mapped[str | None] = mapped_column(String(40))
+    skin_post: Mapped[str | None] = mapped_column(String(40))
+    faults: Mapped[list[Any]]
+    events: Mapped[int] = mapped_column(Integer)
+    journal_ref: Mapped[str | None] = mapped_column(String(500))
+    journal_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class DiaryEntry(Base):
+    """One diary entry; a person may write several a day, optionally for one body site.
+    ``entry_uuid`` is chosen by the writer so that a retried submission is recognised."""
+
+    __tablename__ = "diary_entries"
+    __table_args__ = (Index("ix_diary_patient_recorded", "patient_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    recorded_at: Mapped[datetime]
+    body_site: Mapped[str | None] = mapped_column(String(60))
+    pain_current_nrs: Mapped[int | None] = mapped_column(Integer)
+    pain_average_nrs: Mapped[int | None] = mapped_column(Integer)
+    pain_worst_nrs: Mapped[int | None] = mapped_column(Integer)
+    sleep_interference_nrs: Mapped[int | None] = mapped_column(Integer)
+    function_interference_nrs: Mapped[int | None] = mapped_column(Integer)
+    medication_changes: Mapped[list[Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AdverseEvent(Base):
+    """An adverse event, optionally tied to the session during or after which it happened."""
+
+    __tablename__ = "adverse_events"
+    __table_args__ = (Index("ix_adverse_patient_occurred", "patient_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    occurred_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))
+    body_site: Mapped[str | None] = mapped_column(String(60))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what, when, to which record. Append-only (database triggers refuse UPDATE and
+    DELETE); it holds record ids and action names, never health data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(80))
