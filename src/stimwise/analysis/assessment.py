@@ -1,0 +1,42 @@
+"""The full per-person answer to "is it working for me?": verdict, relief, dose and habituation.
+
+The IMMPACT verdict (:mod:`responder`) reads the diary; habituation is also visible in the
+sessions themselves (:mod:`dose_response`). A person whose diary now shows no response but whose
+relief at a constant dose has been fading is reported as "response faded", never as a plain
+non-responder (HAZ-053): tolerance calls for a change of dose, not for giving up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from stimwise.analysis.dose_response import DoseResponse, dose_response
+from stimwise.analysis.relief import ReliefSummary, relief_summary
+from stimwise.analysis.responder import LABELS, ResponderVerdict, classify
+from stimwise.analysis.series import PatientSeries
+
+
+@dataclass(frozen=True)
+class ResponseAssessment:
+    verdict: ResponderVerdict
+    relief: ReliefSummary
+    dose_response: DoseResponse
+
+    def to_dict(self) -> dict:
+        document = asdict(self)
+        document["verdict"]["therapy_start"] = None
+        return document
+
+
+def assess(series: PatientSeries) -> ResponseAssessment:
+    verdict = classify(series)
+    doses = dose_response(series)
+    if verdict.category == "non_responder" and doses.habituation.detected:
+        verdict = replace(
+            verdict,
+            category="faded",
+            label=LABELS["faded"],
+            reasons=(*verdict.reasons, doses.habituation.explanation
+                     + "; consider changing the dose before concluding non-response"),
+        )
+    return ResponseAssessment(verdict, relief_summary(series), doses)
