@@ -1,0 +1,496 @@
+"""``stimwise db|patient|diary|prescription`` and ``stimwise session import``: the clinical
+record from the command line. Every command takes ``--db URL`` (default: ``$STIMWISE_DB_URL`` or
+the SQLite file in the user's data directory) and acts as the local clinician."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from stimwise.cli.errors import report_errors
+
+db_app = typer.Typer(no_args_is_help=True, help="Create, migrate, back up and restore records.")
+patient_app = typer.Typer(no_args_is_help=True, help="Patients (pseudonymous) in the records.")
+diary_app = typer.Typer(no_args_is_help=True, help="Symptom diary entries.")
+prescription_app = typer.Typer(no_args_is_help=True, help="Prescriptions on record.")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (sqlite:///FILE or postgresql+psycopg://...); default "
+        "$STIMWISE_DB_URL or the SQLite file in your data directory.",
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+PatientArg = Annotated[str, typer.Argument(help="The patient's pseudonym.")]
+
+
+def register(app: typer.Typer, session_app: typer.Typer) -> None:
+    """Add the record commands to the ``stimwise`` application."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(patient_app, name="patient")
+    app.add_typer(diary_app, name="diary")
+    app.add_typer(prescription_app, name="prescription")
+    session_app.command("import")(session_import)
+
+
+def _validated(model: type, data: dict[str, Any], options: dict[str, str]):
+    """Validate CLI values as ``model``; problems name the command-line option, not the field."""
+    from stimwise.errors import InputError
+    from stimwise.protocol.io import validate_model
+
+    try:
+        return validate_model(model, data)
+    except InputError as error:
+        raise _with_options(error, options) from None
+
+
+def _with_options(error, options: dict[str, str], strip: str = ""):
+    """The same :class:`InputError` with field paths renamed to the options that set them."""
+    from stimwise.errors import FieldProblem, InputError
+
+    renamed = []
+    for problem in error.problems:
+        head, _, rest = problem.path.removeprefix(strip).partition(".")
+        path = options.get(head, head) + (f".{rest}" if rest else "")
+        renamed.append(FieldProblem(path, problem.value, problem.expected))
+    return InputError(renamed, source=error.source)
+
+
+def _print(document: Any) -> None:
+    print(json.dumps(document, indent=2, default=str))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _actor():
+    from stimwise.records.access import local_clinician
+
+    return local_clinician()
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("init")
+@report_errors()
+def db_init(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Create the records database (or check an existing one is at this version's schema)."""
+    from stimwise.records.database import shown_url
+    from stimwise.records.schema import head_revision, open_database
+
+    open_database(db).close()
+    document = {"database": shown_url(_url(db)), "revision": head_revision()}
+    if as_json:
+        _print(document)
+    else:
+        print(f"records database {document['database']} ready (schema {document['revision']})")
+
+
+def _url(db: str | None) -> str:
+    from stimwise.records.database import resolve_url
+
+    return resolve_url(db)
+
+
+@db_app.command("migrate")
+@report_errors()
+def db_migrate(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Upgrade the database to this version's schema (an SQLite file is backed up first)."""
+    from stimwise.records.backup import backup
+    from stimwise.records.database import shown_url, sqlite_path
+    from stimwise.records.schema import migrate
+
+    url = _url(db)
+    path = sqlite_path(url)
+    kept = None
+    if path is not None and path.exists():
+        from datetime import UTC, datetime
+
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = backup(url, path.with_name(f"{path.stem}.before-migrate-{stamp}{path.suffix}"))
+    before, after = migrate(url)
+    document = {
+        "database": shown_url(url),
+        "from_revision": before,
+        "to_revision": after,
+        "backup": None if kept is None else str(kept.path),
+    }
+    if as_json:
+        _print(document)
+        return
+    print(f"{document['database']}: schema {before or '(empty)'} -> {after}")
+    if kept is not None:
+        print(f"backup of the previous database: {kept.path}")
+
+
+@db_app.command("backup")
+@report_errors()
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Back up the records: an SQLite copy (online backup API) or a JSON dump (PostgreSQL)."""
+    from stimwise.records.backup import backup
+
+    info = backup(db, target)
+    document = {"backup": str(info.path), "kind": info.kind, "revision": info.revision,
+                "rows": info.rows}
+    if as_json:
+        _print(document)
+    else:
+        print(f"wrote {info.path} ({info.kind}, schema {info.revision}, {info.rows} rows)")
+
+
+@db_app.command("restore")
+@report_errors()
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A backup written by `stimwise db backup`.")],
+    db: DbOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds records.")
+    ] = False,
+    keep: Annotated[
+        Path | None,
+        typer.Option("--keep", help="Where to back up the replaced database (default: beside it)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace the records with a backup. Exit 1 when the database holds records and --force
+    is not given; with --force the replaced database is backed up first."""
+    from stimwise.records.backup import restore
+
+    rows, kept = restore(db, source, force=force, keep=keep)
+    document = {"restored_rows": rows, "previous_database_backup": None if kept is None
+                else str(kept.path)}
+    if as_json:
+        _print(document)
+        return
+    print(f"restored {rows} rows from {source}")
+    if kept is not None:
+        print(f"the replaced database was backed up to {kept.path}")
+
+
+# --------------------------------------------------------------------------- patient
+
+
+def _patient_document(patient, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "pseudonym": patient.pseudonym,
+        "enrolled_on": patient.enrolled_on.isoformat(),
+    }
+    if counts is not None:
+        document["records"] = counts
+    return document
+
+
+@patient_app.command("add")
+@report_errors()
+def patient_add(
+    pseudonym: PatientArg,
+    enrolled_on: Annotated[
+        str | None, typer.Option("--enrolled-on", help="Enrolment date (default: today).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Full name (kept in the identity table).")
+    ] = None,
+    born: Annotated[str | None, typer.Option("--born", help="Date of birth (with --name).")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="Contact (with --name).")] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a patient under a pseudonymous code; identifying data, if any, is stored apart."""
+    from stimwise.records.inputs import PatientIn
+    from stimwise.records.repository import create_patient
+    from stimwise.records.schema import open_database
+
+    data: dict[str, Any] = {
+        "pseudonym": pseudonym,
+        "enrolled_on": enrolled_on or date.today().isoformat(),
+    }
+    if name is not None or born is not None or contact is not None:
+        data["identity"] = {"full_name": name or "", "date_of_birth": born, "contact": contact}
+    options = {"pseudonym": "PSEUDONYM", "enrolled_on": "--enrolled-on", "identity": "identity"}
+    patient_in = _validated(PatientIn, data, options)
+    with open_database(db) as database, database.transaction() as session:
+        patient = create_patient(session, _actor(), patient_in)
+    if as_json:
+        _print(_patient_document(patient))
+    else:
+        print(f"added patient {patient.pseudonym} (enrolled {patient.enrolled_on})")
+
+
+@patient_app.command("show")
+@report_errors()
+def patient_show(
+    pseudonym: PatientArg,
+    identity: Annotated[
+        bool, typer.Option("--identity", help="Also show identifying data (audited).")
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """One patient: enrolment, record counts, current prescriptions and the latest diary."""
+    from stimwise.records import repository as repo
+    from stimwise.records.schema import open_database
+
+    actor = _actor()
+    with open_database(db) as database, database.transaction() as session:
+        patient = repo.get_patient(session, actor, pseudonym)
+        document = _patient_document(patient, repo.record_counts(session, actor, pseudonym))
+        current = repo.list_prescriptions(session, actor, pseudonym, valid_on=date.today())
+        document["current_prescriptions"] = [
+            {"id": p.id, "protocol_id": p.protocol_id, "fingerprint": p.fingerprint,
+             "valid_from": p.valid_from.isoformat(), "home_use": p.home_use}
+            for p in current
+        ]
+        diary = repo.list_diary(session, actor, pseudonym)
+        document["latest_diary"] = None if not diary else {
+            "recorded_at": diary[-1].recorded_at.isoformat(),
+            "pain_current_nrs": diary[-1].pain_current_nrs,
+            "pain_average_nrs": diary[-1].pain_average_nrs,
+            "pain_worst_nrs": diary[-1].pain_worst_nrs,
+        }
+        if identity:
+            found = repo.get_identity(session, actor, pseudonym)
+            document["identity"] = None if found is None else {
+                "full_name": found.full_name,
+                "date_of_birth": found.date_of_birth,
+                "contact": found.contact,
+            }
+    if as_json:
+        _print(document)
+        return
+    console = _console()
+    console.print(f"[bold]{document['pseudonym']}[/] enrolled {document['enrolled_on']}")
+    console.print(", ".join(f"{n.replace('_', ' ')}: {c}" for n, c in document["records"].items()))
+    for p in document["current_prescriptions"]:
+        console.print(f"prescription {p['id']}: {p['protocol_id']} from {p['valid_from']}")
+    if document["latest_diary"]:
+        console.print(f"latest diary entry: {document['latest_diary']}")
+    if identity:
+        console.print(f"identity: {document['identity']}")
+
+
+@patient_app.command("list")
+@report_errors()
+def patient_list(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Every patient by pseudonym."""
+    from stimwise.records.repository import list_patients
+    from stimwise.records.schema import open_database
+
+    with open_database(db) as database, database.reading() as session:
+        patients = list_patients(session, _actor())
+    documents = [_patient_document(p) for p in patients]
+    if as_json:
+        _print(documents)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(documents)} patients")
+    table.add_column("pseudonym")
+    table.add_column("enrolled on")
+    for document in documents:
+        table.add_row(document["pseudonym"], document["enrolled_on"])
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------- diary
+
+
+def _medication(value: str) -> dict[str, str]:
+    name, _, change = value.rpartition(":")
+    return {"medication": name, "change": change}
+
+
+@diary_app.command("add")
+@report_errors()
+def diary_add(
+    patient: PatientArg,
+    pain: Annotated[int | None, typer.Option("--pain", help="Pain now, 0–10.")] = None,
+    average: Annotated[
+        int | None, typer.Option("--average", help="Average pain, last 24 h, 0–10.")
+    ] = None,
+    worst: Annotated[
+        int | None, typer.Option("--worst", help="Worst pain, last 24 h, 0–10.")
+    ] = None,
+    sleep: Annotated[
+        int | None, typer.Option("--sleep", help="Pain's interference with sleep, 0–10.")
+    ] = None,
+    function: Annotated[
+        int | None, typer.Option("--function", help="Interference with daily function, 0–10.")
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="Body site, when site-specific.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When (ISO 8601 with offset; default: now).")
+    ] = None,
+    medication: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--medication",
+            help="NAME:CHANGE, CHANGE one of started, stopped, dose_increased, dose_decreased "
+            "(repeatable).",
+        ),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
+    entry_id: Annotated[
+        str | None,
+        typer.Option("--entry-id", help="UUID of the entry; the same id again is not re-added."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add one diary entry (several a day are fine). Dates in the future or before enrolment are
+    refused."""
+    from datetime import UTC, datetime
+
+    from stimwise.errors import InputError
+    from stimwise.records.inputs import DiaryEntryIn
+    from stimwise.records.repository import add_diary_entries
+    from stimwise.records.schema import open_database
+
+    data: dict[str, Any] = {
+        "recorded_at": at or datetime.now(UTC).isoformat(),
+        "pain_current_nrs": pain,
+        "pain_average_nrs": average,
+        "pain_worst_nrs": worst,
+        "sleep_interference_nrs": sleep,
+        "function_interference_nrs": function,
+        "body_site": site,
+        "medication_changes": [_medication(m) for m in medication or ()],
+        "note": note,
+    }
+    if entry_id is not None:
+        data["entry_uuid"] = entry_id
+    options = {
+        "recorded_at": "--at", "pain_current_nrs": "--pain", "pain_average_nrs": "--average",
+        "pain_worst_nrs": "--worst", "sleep_interference_nrs": "--sleep",
+        "function_interference_nrs": "--function", "body_site": "--site",
+        "medication_changes": "--medication", "note": "--note", "entry_uuid": "--entry-id",
+    }
+    entry = _validated(DiaryEntryIn, data, options)
+    with open_database(db) as database, database.transaction() as session:
+        try:
+            (row,) = add_diary_entries(session, _actor(), patient, [entry])
+        except InputError as error:
+            raise _with_options(error, options, strip="entries[0].") from None
+    document = {"id": row.id, "entry_uuid": row.entry_uuid,
+                "recorded_at": row.recorded_at.isoformat()}
+    if as_json:
+        _print(document)
+    else:
+        print(f"diary entry {row.id} for {patient} at {document['recorded_at']}")
+
+
+# --------------------------------------------------------------------------- prescription
+
+
+@prescription_app.command("add")
+@report_errors()
+def prescription_add(
+    patient: PatientArg,
+    protocol: Annotated[str, typer.Argument(help="A library id or a protocol file.")],
+    amplitude_ma: Annotated[
+        float | None, typer.Option("--amplitude-ma", help="Prescribed maximum amplitude (mA).")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Session length (min).")
+    ] = None,
+    electrode_area_cm2: Annotated[
+        float | None, typer.Option("--electrode-area-cm2", help="Area of every electrode.")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--valid-from", help="First day (default: today).")
+    ] = None,
+    valid_to: Annotated[str | None, typer.Option("--valid-to", help="Last day.")] = None,
+    home_range_ma: Annotated[
+        str | None,
+        typer.Option("--home-range-ma", help="LOW:HIGH amplitude a person may set at home."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a prescription; it must pass the safety verification. Sessions run with the same
+    protocol and options carry its fingerprint, which `session import` matches."""
+    from stimwise.cli.main import _prescription
+    from stimwise.records.inputs import PrescriptionIn
+    from stimwise.records.repository import add_prescription
+    from stimwise.records.schema import open_database
+    from stimwise.safety.verify import verify
+
+    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    verify(prescription).require_plan()
+    data: dict[str, Any] = {
+        "prescription": prescription,
+        "valid_from": valid_from or date.today().isoformat(),
+        "valid_to": valid_to,
+        "prescribed_by": _actor().username,
+        "home_use": home_range_ma is not None,
+    }
+    if home_range_ma is not None:
+        low, _, high = home_range_ma.partition(":")
+        data["locked_ranges"] = {"amplitude_ma": {"min": low or None, "max": high or None}}
+    options = {"valid_from": "--valid-from", "valid_to": "--valid-to",
+               "locked_ranges": "--home-range-ma"}
+    prescription_in = _validated(PrescriptionIn, data, options)
+    with open_database(db) as database, database.transaction() as session:
+        row = add_prescription(session, _actor(), patient, prescription_in)
+    document = {"id": row.id, "protocol_id": row.protocol_id, "fingerprint": row.fingerprint,
+                "valid_from": row.valid_from.isoformat()}
+    if as_json:
+        _print(document)
+    else:
+        print(f"prescription {row.id} for {patient}: {row.protocol_id} "
+              f"(fingerprint {row.fingerprint[:12]}) from {row.valid_from}")
+
+
+# --------------------------------------------------------------------------- session import
+
+
+@report_errors()
+def session_import(
+    journal: Annotated[Path, typer.Argument(help="A journal written by `stimwise session run`.")],
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Pseudonym (when the journal names none).")
+    ] = None,
+    unprescribed: Annotated[
+        bool,
+        typer.Option("--unprescribed", help="Accept a patient with no prescription on record."),
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import a session journal into the records (all or nothing; importing it again changes
+    nothing). A truncated journal or one that does not match the prescription is refused."""
+    from stimwise.records.schema import open_database
+    from stimwise.records.sessions import import_journal
+
+    with open_database(db) as database, database.transaction() as session:
+        result = import_journal(session, _actor(), journal, patient, unprescribed=unprescribed)
+    row = result.session
+    document = {
+        "session_id": row.id,
+        "created": result.created,
+        "protocol_id": row.protocol_id,
+        "started_at": row.started_at.isoformat(),
+        "outcome": row.outcome,
+        "prescription_id": row.prescription_id,
+    }
+    if as_json:
+        _print(document)
+    elif result.created:
+        print(f"imported session {row.id} ({row.protocol_id}, {row.outcome}) from {journal}")
+    else:
+        print(f"already imported as session {row.id}; nothing changed")
