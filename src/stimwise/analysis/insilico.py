@@ -26,13 +26,12 @@ from stimwise.analysis.cohort import DOSE_SPACE, VirtualPatient
 from stimwise.analysis.series import Sessions
 from stimwise.analysis.tuning import (
     CandidateSet,
-    DoseRange,
-    LockedRanges,
     propose_next_dose,
     recommended_dose,
 )
 from stimwise.protocol.library import get_protocol
 from stimwise.protocol.prescription import Prescription
+from stimwise.records.inputs import LockedRanges, ValueSpan
 
 Strategy = Literal["thompson", "fixed", "grid"]
 TARGET_SHARE = 0.90
@@ -43,7 +42,7 @@ GRID_LEVELS = 3
 def tuning_candidates() -> CandidateSet:
     """Conventional TENS with amplitude and pulse rate unlocked over the cohort's dose space."""
     prescription = Prescription.from_protocol(get_protocol("conventional-tens"))
-    ranges = {name: DoseRange(min=lo, max=hi)
+    ranges = {name: ValueSpan(min=lo, max=hi)
               for name, lo, hi in zip(DOSE_SPACE.names, DOSE_SPACE.low, DOSE_SPACE.high,
                                       strict=True)}
     return CandidateSet(prescription, LockedRanges(**ranges))

@@ -11,8 +11,9 @@ tuning constant (Russo et al. 2018, "A Tutorial on Thompson Sampling" — method
 
 Safety (HAZ-050, HAZ-054)
 -------------------------
-* Candidates lie on a grid inside the prescription's **locked ranges**, intersected with the
-  person's **caps** (amplitude, session length): nothing outside is ever considered.
+* Candidates lie on a grid inside the prescription's **locked ranges**
+  (``records.inputs.LockedRanges``), intersected with the person's **caps** (amplitude, session
+  length): nothing outside is ever considered.
 * Every candidate the rule would suggest is rebuilt as a :class:`Prescription` and passed through
   :func:`stimwise.safety.verify`; a blocked candidate is struck out and the next best is taken.
   Only a :class:`DoseProposal` backed by a ``VerifiedPlan`` is returned; if every candidate is
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from stimwise.analysis.series import Sessions
 from stimwise.errors import FieldProblem, InputError, SafetyBlockError, StimwiseError
@@ -40,6 +41,7 @@ from stimwise.protocol.base import StrictModel
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.models import PulseTrain
 from stimwise.protocol.prescription import Prescription
+from stimwise.records.inputs import LockedRanges
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan, require_verified
 from stimwise.safety.report import SafetyReport
@@ -56,29 +58,6 @@ SESSION_COLUMN = {
 
 class NoSafeDoseError(SafetyBlockError):
     """Every candidate dose within the locked ranges and caps was blocked by verify()."""
-
-
-class DoseRange(StrictModel):
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DoseRange:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) must not exceed max ({self.max:g})")
-        return self
-
-
-class LockedRanges(StrictModel):
-    """The ranges a clinician unlocked for home use; parameters left out stay as prescribed."""
-
-    amplitude_ma: DoseRange | None = None
-    frequency_hz: DoseRange | None = None
-    phase_width_us: DoseRange | None = None
-    session_duration_min: DoseRange | None = None
-
-    def tuned(self) -> dict[str, DoseRange]:
-        return {name: r for name in TUNABLE if (r := getattr(self, name)) is not None}
 
 
 class TunerSettings(StrictModel):
@@ -105,9 +84,7 @@ def with_dose(prescription: Prescription, dose: dict[str, float]) -> Prescriptio
 
 def _effective_bounds(prescription: Prescription, locked: LockedRanges,
                       caps: PatientCaps | None) -> dict[str, tuple[float, float]]:
-    tuned = locked.tuned()
-    if not tuned:
-        raise InputError(FieldProblem("locked_ranges", {}, "at least one unlocked dose range"))
+    tuned = {name: span for name in TUNABLE if (span := getattr(locked, name)) is not None}
     if ({"frequency_hz", "phase_width_us"} & set(tuned)
             and not isinstance(prescription.waveform, PulseTrain)):
         raise InputError(FieldProblem(
@@ -187,22 +164,38 @@ class CandidateSet:
 
 
 class DoseProposal:
-    """A suggested next dose: verified, but released only when a clinician accepts it."""
+    """A suggested next dose: verified, but its plan is released only when a clinician accepts.
+
+    The safety report stays private; the proposal shows the dose, the verdict, the findings and
+    the plan's fingerprint, and :meth:`accept` hands out the ``VerifiedPlan``.
+    """
 
     def __init__(self, dose: dict[str, float], report: SafetyReport, expected_relief_nrs: float,
                  relief_sd_nrs: float, sessions_used: int, rationale: str):
+        require_verified(report.plan)
         self.dose = dict(dose)
-        self.report = report
+        self._report = report
         self.expected_relief_nrs = expected_relief_nrs
         self.relief_sd_nrs = relief_sd_nrs
         self.sessions_used = sessions_used
         self.rationale = rationale
         self.accepted_by: str | None = None
-        require_verified(report.plan)
 
     @property
     def prescription(self) -> Prescription:
-        return self.report.plan.prescription
+        return self._report.plan.prescription
+
+    @property
+    def verdict(self) -> str:
+        return self._report.verdict
+
+    @property
+    def findings(self) -> tuple:
+        return self._report.findings
+
+    @property
+    def plan_fingerprint(self) -> str:
+        return self._report.plan.fingerprint
 
     @property
     def status(self) -> str:
@@ -213,8 +206,8 @@ class DoseProposal:
         if not accepted_by or not accepted_by.strip():
             raise InputError(FieldProblem("accepted_by", accepted_by, "the accepting clinician"))
         self.accepted_by = accepted_by.strip()
-        log.info("dose proposal accepted (verdict %s)", self.report.verdict)
-        return require_verified(self.report.plan)
+        log.info("dose proposal accepted (verdict %s)", self.verdict)
+        return require_verified(self._report.plan)
 
     def to_dict(self) -> dict:
         return {
@@ -224,8 +217,9 @@ class DoseProposal:
             "expected_relief_nrs": round(self.expected_relief_nrs, 3),
             "relief_sd_nrs": round(self.relief_sd_nrs, 3),
             "sessions_used": self.sessions_used,
-            "verdict": self.report.verdict,
-            "plan_fingerprint": self.report.plan.fingerprint,
+            "verdict": self.verdict,
+            "findings": [f"[{f.rule_id}] {f.message}" for f in self.findings],
+            "plan_fingerprint": self.plan_fingerprint,
             "rationale": self.rationale,
         }
 
