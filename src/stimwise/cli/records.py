@@ -108,12 +108,13 @@ def db_migrate(db: DbOption = None, as_json: JsonFlag = False) -> None:
     """Upgrade the database to this version's schema (an SQLite file is backed up first)."""
     from stimwise.records.backup import backup
     from stimwise.records.database import shown_url, sqlite_path
-    from stimwise.records.schema import migrate
+    from stimwise.records.schema import head_revision, migrate, revision_of
 
     url = _url(db)
     path = sqlite_path(url)
     kept = None
-    if path is not None and path.exists():
+    revision = revision_of(url) if path is None or path.exists() else None
+    if path is not None and revision not in (None, head_revision()):
         from datetime import UTC, datetime
 
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -100,6 +100,18 @@ def open_database(url: str | None = None) -> Database:
     return database
 
 
+def revision_of(url: str | None = None) -> str | None:
+    """The database's schema revision (``None`` when it is empty), refusing an unknown one."""
+    database = Database(resolve_url(url))
+    try:
+        with database.engine.connect() as connection:
+            revision = None if is_empty(connection) else current_revision(connection)
+    finally:
+        database.close()
+    check_known(revision, database.url)
+    return revision
+
+
 def migrate(url: str | None = None) -> tuple[str | None, str]:
     """Upgrade the database to head; returns (revision before, revision after)."""
     database = Database(resolve_url(url))
