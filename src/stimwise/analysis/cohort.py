@@ -41,6 +41,8 @@ KIND_SHARES: dict[str, float] = {
     "dose_dependent_responder": 0.20,  # [U]
 }
 
+SYNTHETIC_PREFIX = "SIM"
+"""Every virtual person's pseudonym starts with this, so synthetic records are recognisable."""
 THERAPY_START = date(2026, 1, 5)
 """Day 0 of every virtual person (a fixed date keeps cohorts reproducible)."""
 
@@ -235,6 +237,7 @@ def simulate_patient(truth: VirtualPatient, rng: np.random.Generator,
     fixed = np.asarray(dose if dose is not None else DOSE_SPACE.fixed, dtype=float)
     n_therapy = int(therapy.sum())
     has_session = rng.random(n_therapy) < truth.adherence
+    has_session[0] = True  # therapy starts with its first session
     amplitude = np.clip(fixed[0] + rng.normal(0, 1.0, n_therapy), *(DOSE_SPACE.low[0],
                                                                     DOSE_SPACE.high[0]))
     doses = np.column_stack([amplitude, np.full(n_therapy, fixed[1])])
@@ -283,6 +286,6 @@ def simulate_cohort(n: int, seed: int, settings: CohortSettings = CohortSettings
     cohort = []
     for index, stream in enumerate(streams):
         rng = np.random.default_rng(stream)
-        truth = draw_patient(f"V{seed}-{index:05d}", rng, settings)
+        truth = draw_patient(f"{SYNTHETIC_PREFIX}{seed}-{index:05d}", rng, settings)
         cohort.append(simulate_patient(truth, rng, settings))
     return cohort

@@ -207,8 +207,9 @@ def classify(series: PatientSeries) -> ResponderVerdict:
         borderline = interval[0] < cut <= interval[1]
     reasons = [
         f"baseline {baseline.mean_nrs:.1f} over {baseline.entries} days, latest "
-        f"{current.mean_nrs:.1f} over {current.entries} days: {drop:+.1f} points "
-        f"({100 * fraction:.0f} % less pain)"
+        f"{current.mean_nrs:.1f} over {current.entries} days: "
+        + (f"{drop:.1f} points ({100 * fraction:.0f} %) less pain" if drop >= 0
+           else f"{-drop:.1f} points ({-100 * fraction:.0f} %) more pain")
     ]
     if borderline:
         leaning = "a response" if is_responder(category) else "no response"

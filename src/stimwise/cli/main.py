@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli.analysis import register as register_analysis
 from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
 from stimwise.cli.records import register as register_records
 
@@ -26,6 +27,7 @@ app.add_typer(instruments_app, name="instruments")
 session_app = typer.Typer(no_args_is_help=True, help="Run stimulation sessions on a stimulator.")
 app.add_typer(session_app, name="session")
 register_records(app, session_app)
+register_analysis(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]

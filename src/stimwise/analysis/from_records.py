@@ -1,0 +1,340 @@
+"""The bridge between the records database and the analysis.
+
+* :func:`load_series` turns one person's diary and sessions into a :class:`PatientSeries`;
+* :func:`cohort_records` turns simulated virtual people into records for bulk insertion;
+* :func:`population_from_database` computes daily means and per-person counts with SQL
+  aggregation (``GROUP BY`` on both SQLite and PostgreSQL) and classifies every person with the
+  same :func:`~stimwise.analysis.responder.classify` as the per-person verdict.
+
+Days are UTC calendar days. Therapy starts on the day of the first delivered session (the
+clinical start is when stimulation actually began); the analysis day is the last day with a diary
+entry or session unless one is given. The daily pain value is the mean "average pain" of that
+day's entries (the current pain where no average was given), over all body sites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy.orm import Session
+
+from stimwise.analysis.cohort import DOSE_SPACE, SYNTHETIC_PREFIX, SimulatedPatient
+from stimwise.analysis.population import PopulationSummary, summarise
+from stimwise.analysis.responder import classify
+from stimwise.analysis.series import DailyPain, PatientSeries, Sessions
+from stimwise.errors import StimwiseError
+from stimwise.protocol.io import validate_model
+from stimwise.protocol.library import get_protocol
+from stimwise.protocol.prescription import Prescription
+from stimwise.records.access import Actor, require
+from stimwise.records.cohort import CohortPatient, insert_cohort
+from stimwise.records.inputs import (
+    AdverseEventIn,
+    DiaryEntryIn,
+    LockedRanges,
+    PatientIn,
+    PrescriptionIn,
+    SessionIn,
+    ValueSpan,
+)
+from stimwise.records.models import (
+    AdverseEvent,
+    DiaryEntry,
+    Patient,
+    PrescriptionRecord,
+    SessionEntry,
+)
+from stimwise.records.repository import add_prescription, get_patient
+from stimwise.safety.caps import PatientCaps
+from stimwise.session.record import SessionRecord
+
+EPOCH = date(1970, 1, 1)
+DIARY_HOUR_UTC = time(20, 0, tzinfo=UTC)
+SESSION_HOUR_UTC = time(9, 0, tzinfo=UTC)
+SYNTHETIC_DEVICE = "synthetic cohort (stimwise.analysis.cohort)"
+
+
+def _day_number(column, dialect: str):
+    """Whole UTC days since 1970-01-01 of a timestamp column, in SQL, on either backend."""
+    if dialect == "sqlite":
+        return cast(func.julianday(column) - 2440587.5, Integer)
+    return cast(func.floor(func.extract("epoch", column) / 86400.0), Integer)
+
+
+def _day(value: datetime | date) -> int:
+    as_date = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+    return (as_date - EPOCH).days
+
+
+def _pain_value():
+    return func.coalesce(DiaryEntry.pain_average_nrs, DiaryEntry.pain_current_nrs)
+
+
+def _sessions_per_week(session: Session, patient_id: int) -> float | None:
+    row = session.execute(
+        select(PrescriptionRecord.prescription)
+        .where(PrescriptionRecord.patient_id == patient_id)
+        .order_by(PrescriptionRecord.valid_from.desc(), PrescriptionRecord.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return float(row["protocol"]["session"]["sessions_per_week"])
+
+
+def load_series(session: Session, actor: Actor, pseudonym: str,
+                as_of: date | None = None) -> PatientSeries:
+    """One person's series from the records (access checked as for any read)."""
+    patient = get_patient(session, actor, pseudonym)
+    dialect = session.get_bind().dialect.name
+    diary_day = _day_number(DiaryEntry.recorded_at, dialect)
+    diary = session.execute(
+        select(diary_day, func.avg(_pain_value()))
+        .where(DiaryEntry.patient_id == patient.id, _pain_value().is_not(None))
+        .group_by(diary_day).order_by(diary_day)
+    ).all()
+    rows = session.execute(
+        select(SessionEntry.started_at, SessionEntry.mean_amplitude_ma,
+               SessionEntry.phase_width_us, SessionEntry.frequency_hz,
+               SessionEntry.stimulation_s, SessionEntry.nrs_pre, SessionEntry.nrs_post,
+               SessionEntry.id)
+        .where(SessionEntry.patient_id == patient.id, SessionEntry.stimulation_s > 0)
+        .order_by(SessionEntry.started_at)
+    ).all()
+    events = dict(session.execute(
+        select(AdverseEvent.session_id, func.count())
+        .where(AdverseEvent.patient_id == patient.id, AdverseEvent.session_id.is_not(None))
+        .group_by(AdverseEvent.session_id)
+    ).all())
+    absolute_days = [int(d) for d, _ in diary]
+    session_days = [_day(r.started_at) for r in rows]
+    start = session_days[0] if session_days else None
+    last_data = max(absolute_days[-1:] + session_days[-1:], default=_day(patient.enrolled_on))
+    end = _day(as_of) if as_of is not None else last_data
+    if start is None:  # no therapy yet: every diary day is baseline, the verdict waits
+        start = end + 1
+    keep = [i for i, d in enumerate(absolute_days) if d <= end]
+    pain = DailyPain(
+        day=np.asarray([absolute_days[i] - start for i in keep], dtype=np.int64),
+        nrs=np.asarray([float(diary[i][1]) for i in keep]),
+    )
+    delivered = [r for r, d in zip(rows, session_days, strict=True) if d <= end]
+
+    def column(values):
+        return np.asarray([np.nan if v is None else float(v) for v in values])
+
+    sessions = Sessions(
+        day=np.asarray([d - start for d in session_days if d <= end], dtype=np.int64),
+        amplitude_ma=column(r.mean_amplitude_ma for r in delivered),
+        phase_width_us=column(r.phase_width_us for r in delivered),
+        frequency_hz=column(r.frequency_hz for r in delivered),
+        minutes=column(r.stimulation_s / 60 for r in delivered),
+        nrs_pre=column(r.nrs_pre for r in delivered),
+        nrs_post=column(r.nrs_post for r in delivered),
+        adverse_events=column(events.get(r.id, 0) for r in delivered),
+    ) if delivered else Sessions.empty()
+    return PatientSeries(
+        patient_id=pseudonym,
+        therapy_start=EPOCH + timedelta(days=start),
+        pain=pain,
+        sessions=sessions,
+        as_of_day=end - start,
+        sessions_per_week=_sessions_per_week(session, patient.id),
+    )
+
+
+# --------------------------------------------------------------------------- synthetic cohorts
+
+
+def _fingerprint(pseudonym: str) -> str:
+    return hashlib.sha256(f"synthetic:{pseudonym}".encode()).hexdigest()
+
+
+def cohort_records(cohort: Sequence[SimulatedPatient], last_day: date) -> list[CohortPatient]:
+    """Records of simulated people whose data end on ``last_day`` (so none lie in the future)."""
+    members = []
+    for person in cohort:
+        series = person.series
+        start = last_day - timedelta(days=series.as_of_day)
+        pseudonym = series.patient_id
+        fingerprint = _fingerprint(pseudonym)
+
+        def at(day: int, hour: time, start: date = start) -> datetime:
+            return datetime.combine(start + timedelta(days=int(day)), hour)
+
+        diary = [
+            DiaryEntryIn(recorded_at=at(d, DIARY_HOUR_UTC), pain_average_nrs=int(v))
+            for d, v in zip(series.pain.day, series.pain.nrs, strict=True)
+        ]
+        s = series.sessions
+        sessions, events = [], []
+        for i in range(len(s)):
+            begun = at(s.day[i], SESSION_HOUR_UTC)
+            seconds = float(s.minutes[i]) * 60
+            record = SessionRecord(
+                protocol_id="conventional-tens", plan_fingerprint=fingerprint,
+                device=SYNTHETIC_DEVICE, patient_id=pseudonym, started_at=begun.isoformat(),
+                ended_at=(begun + timedelta(seconds=seconds)).isoformat(), outcome="completed",
+                reason=None, stimulation_s=seconds, max_amplitude_ma=float(s.amplitude_ma[i]),
+                mean_amplitude_ma=float(s.amplitude_ma[i]), minutes_at_amplitude={},
+                max_charge_per_phase_uc=float(s.amplitude_ma[i] * s.phase_width_us[i] / 1000),
+                calibration=None, habituation_increases=0, nrs_pre=int(s.nrs_pre[i]),
+                nrs_post=int(s.nrs_post[i]), skin_pre=None, skin_post=None, faults=(), events=0,
+            )
+            sessions.append(SessionIn(record=record, frequency_hz=float(s.frequency_hz[i]),
+                                      phase_width_us=float(s.phase_width_us[i])))
+            if s.adverse_events[i]:
+                events.append(AdverseEventIn(occurred_at=begun + timedelta(seconds=seconds),
+                                             kind="skin_irritation", severity="mild"))
+        members.append(CohortPatient(
+            patient=PatientIn(pseudonym=pseudonym, enrolled_on=start - timedelta(days=15)),
+            diary=diary, sessions=sessions, adverse_events=events,
+        ))
+    return members
+
+
+def cohort_prescription() -> PrescriptionIn:
+    """The home-use prescription of every virtual person: conventional TENS once a day, with
+    amplitude and pulse rate unlocked over the cohort's dose space."""
+    protocol = get_protocol("conventional-tens")
+    daily = protocol.model_copy(update={
+        "session": protocol.session.model_copy(update={"sessions_per_week": 7})
+    })
+    prescription = validate_model(
+        Prescription, {**Prescription.from_protocol(protocol).model_dump(), "protocol": daily},
+        source="synthetic cohort prescription",
+    )
+    spans = {name: ValueSpan(min=lo, max=hi) for name, lo, hi in
+             zip(DOSE_SPACE.names, DOSE_SPACE.low, DOSE_SPACE.high, strict=True)}
+    return PrescriptionIn(
+        prescription=prescription, locked_ranges=LockedRanges(**spans), home_use=True,
+        valid_from=EPOCH, prescribed_by="stimwise cohort generator",
+    )
+
+
+class RealRecordsError(StimwiseError):
+    """Synthetic patients were about to be mixed into a database with real ones (HAZ-055)."""
+
+    exit_code = 1
+
+
+def refuse_real_records(session: Session, actor: Actor) -> None:
+    """Synthetic cohorts go only into databases without real patients."""
+    require(actor, "read")
+    real = session.execute(
+        select(func.count()).select_from(Patient)
+        .where(Patient.pseudonym.not_like(f"{SYNTHETIC_PREFIX}%"))
+    ).scalar_one()
+    if real:
+        raise RealRecordsError(
+            f"this database holds {real} real (non-synthetic) patient(s); synthetic cohorts are "
+            "written only to a separate database (give --db with a new file)"
+        )
+
+
+def write_cohort(session: Session, actor: Actor, cohort: Sequence[SimulatedPatient],
+                 last_day: date) -> dict[str, int]:
+    """Insert simulated people with their diaries, sessions, adverse events and prescription."""
+    members = cohort_records(cohort, last_day)
+    ids = insert_cohort(session, actor, members)
+    template = cohort_prescription()
+    for member, person in zip(members, cohort, strict=True):
+        start = last_day - timedelta(days=person.series.as_of_day)
+        add_prescription(session, actor, member.patient.pseudonym,
+                         template.model_copy(update={"valid_from": start}))
+    return ids
+
+
+def load_prescription(session: Session, actor: Actor, pseudonym: str
+                      ) -> tuple[Prescription, PatientCaps | None, LockedRanges | None] | None:
+    """The person's latest prescription with its caps and locked ranges (None: there is none)."""
+    patient = get_patient(session, actor, pseudonym)
+    row = session.execute(
+        select(PrescriptionRecord)
+        .where(PrescriptionRecord.patient_id == patient.id)
+        .order_by(PrescriptionRecord.valid_from.desc(), PrescriptionRecord.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return (
+        validate_model(Prescription, row.prescription, source="stored prescription"),
+        None if row.caps is None else validate_model(PatientCaps, row.caps, "stored caps"),
+        None if row.locked_ranges is None else validate_model(
+            LockedRanges, row.locked_ranges, "stored locked ranges"),
+    )
+
+
+# --------------------------------------------------------------------------- population
+
+
+def population_from_database(session: Session, actor: Actor,
+                             as_of: date | None = None) -> PopulationSummary:
+    """Responder rates, adherence and adverse events over every patient in the database.
+
+    The database aggregates (daily means per person, session counts and first-session days,
+    adverse-event counts); each person is then classified by the per-person rules, from the diary
+    alone (session-level habituation is in the per-person report).
+    """
+    require(actor, "read")
+    dialect = session.get_bind().dialect.name
+    diary_day = _day_number(DiaryEntry.recorded_at, dialect)
+    daily = session.execute(
+        select(DiaryEntry.patient_id, diary_day, func.avg(_pain_value()))
+        .where(_pain_value().is_not(None))
+        .group_by(DiaryEntry.patient_id, diary_day)
+        .order_by(DiaryEntry.patient_id, diary_day)
+    ).all()
+    session_day = _day_number(SessionEntry.started_at, dialect)
+    per_person = {
+        pid: (int(first), int(last), int(count)) for pid, first, last, count in session.execute(
+            select(SessionEntry.patient_id, func.min(session_day), func.max(session_day),
+                   func.count())
+            .where(SessionEntry.stimulation_s > 0).group_by(SessionEntry.patient_id)
+        ).all()
+    }
+    events = session.execute(select(func.count()).select_from(AdverseEvent).where(
+        and_(AdverseEvent.kind.is_not(None)))).scalar_one()
+    prescribed = _prescribed_per_week(session)
+    ids = np.asarray([r[0] for r in daily], dtype=np.int64)
+    days = np.asarray([r[1] for r in daily], dtype=np.int64)
+    values = np.asarray([float(r[2]) for r in daily])
+    bounds = np.flatnonzero(np.diff(ids)) + 1
+    groups = dict(zip(ids[np.r_[0, bounds]] if ids.size else [],
+                      zip(np.split(days, bounds), np.split(values, bounds), strict=True),
+                      strict=True)) if ids.size else {}
+    categories, shares = [], []
+    fixed_end = _day(as_of) if as_of is not None else None
+    for pid in sorted(set(groups) | set(per_person)):
+        diary_days, nrs = groups.get(pid, (np.zeros(0, np.int64), np.zeros(0)))
+        first, last, count = per_person.get(pid, (None, None, 0))
+        end = fixed_end if fixed_end is not None else int(max(
+            diary_days[-1] if diary_days.size else -(10**9), last if last is not None else -(10**9)
+        ))
+        start = first if first is not None else end + 1
+        keep = diary_days <= end
+        series = PatientSeries(str(pid), EPOCH, DailyPain(diary_days[keep] - start, nrs[keep]),
+                               Sessions.empty(), as_of_day=end - start)
+        categories.append(classify(series).category)
+        weekly = prescribed.get(pid)
+        therapy_days = end - start + 1
+        shares.append(count * 7 / therapy_days / weekly if weekly and therapy_days > 0
+                      else np.nan)
+    total_sessions = sum(c for _, _, c in per_person.values())
+    return summarise(categories, shares, total_sessions, int(events))
+
+
+def _prescribed_per_week(session: Session) -> dict[int, float]:
+    """Sessions per week of each person's latest prescription (its protocol's schedule)."""
+    latest: dict[int, float] = {}
+    for pid, prescription in session.execute(
+        select(PrescriptionRecord.patient_id, PrescriptionRecord.prescription)
+        .order_by(PrescriptionRecord.patient_id, PrescriptionRecord.valid_from,
+                  PrescriptionRecord.id)
+    ).all():
+        latest[pid] = float(prescription["protocol"]["session"]["sessions_per_week"])
+    return latest
