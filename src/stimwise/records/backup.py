@@ -256,7 +256,7 @@ def restore(
     if is_sqlite and target is not None:
         engine = create_engine(f"sqlite:///{source}")
         with engine.connect() as connection:
-            check_known(current_revision(connection), str(source))
+            check_known(current_revision(connection), f"the backup {source}")
         engine.dispose()
         target.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:

@@ -66,11 +66,11 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     command.upgrade(_config(connection), revision)
 
 
-def check_known(revision: str | None, url: str) -> None:
-    """Refuse a database written by a newer stimwise."""
+def check_known(revision: str | None, where: str) -> None:
+    """Refuse a database (or backup: ``where`` names it) written by a newer stimwise."""
     if revision is not None and revision not in known_revisions():
         raise SchemaVersionError(
-            f"the database {shown_url(url)} is at schema revision {revision!r}, which this "
+            f"{where} is at schema revision {revision!r}, which this "
             f"version of stimwise does not know (newest known: {head_revision()!r}); it was "
             "written by a newer stimwise. Upgrade stimwise; the database is left untouched "
             "(never downgraded)."
@@ -87,7 +87,7 @@ def open_database(url: str | None = None) -> Database:
                 upgrade(connection)
                 return database
             revision = current_revision(connection)
-        check_known(revision, database.url)
+        check_known(revision, f"the database {shown_url(database.url)}")
         if revision != head_revision():
             raise SchemaVersionError(
                 f"the database {shown_url(database.url)} is at schema revision {revision!r}; "
@@ -108,7 +108,7 @@ def revision_of(url: str | None = None) -> str | None:
             revision = None if is_empty(connection) else current_revision(connection)
     finally:
         database.close()
-    check_known(revision, database.url)
+    check_known(revision, f"the database {shown_url(database.url)}")
     return revision
 
 
@@ -118,7 +118,7 @@ def migrate(url: str | None = None) -> tuple[str | None, str]:
     try:
         with database.engine.begin() as connection:
             before = None if is_empty(connection) else current_revision(connection)
-            check_known(before, database.url)
+            check_known(before, f"the database {shown_url(database.url)}")
             upgrade(connection)
         return before, head_revision()
     finally:
