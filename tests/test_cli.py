@@ -198,4 +198,7 @@ def test_demo_runs_end_to_end_and_shows_the_gate(tmp_path):
     assert len(journals) == 1
     assert names - journals == {
         "conventional-tens.png", "conventional-tens.npz", "conventional-tens.npz.json",
+        "demo-records.sqlite3",
     }
+    # records and response: a simulated cohort and one person's verdict
+    assert "Is it working for SIM2026-" in result.output and "verdict:" in result.output

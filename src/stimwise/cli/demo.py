@@ -65,7 +65,7 @@ def run_demo(console: Console, out_dir: Path) -> None:
     console.print(f"2 s of samples at {rate:g} Hz: {export_path} (+ JSON sidecar)")
     run_clinical_demo(console)
     run_session_demo(console, out_dir)
-    console.print("[dim]Next: records and response tracking arrive in a later release.[/]")
+    run_response_demo(console, out_dir)
 
 
 def run_session_demo(console: Console, out_dir: Path) -> None:
@@ -103,6 +103,42 @@ def run_session_demo(console: Console, out_dir: Path) -> None:
         f"{len(device.pulses(plan.prescription.channels[0].label))} pulses on channel "
         f"{plan.prescription.channels[0].label!r}; journal {journal_path}"
     )
+
+
+DEMO_COHORT_SIZE = 40
+DEMO_COHORT_SEED = 2026
+
+
+def run_response_demo(console: Console, out_dir: Path) -> None:
+    """A demo database with a simulated cohort, and one person's response verdict."""
+    from datetime import UTC, datetime, timedelta
+
+    from stimwise.analysis.assessment import assess
+    from stimwise.analysis.cohort import simulate_cohort
+    from stimwise.analysis.from_records import load_series, write_cohort
+    from stimwise.cli.render_analysis import print_assessment
+    from stimwise.records.access import local_clinician
+    from stimwise.records.schema import open_database
+
+    console.print(Rule(f"9. Records: {DEMO_COHORT_SIZE} virtual patients with a known truth"))
+    path = out_dir / "demo-records.sqlite3"
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    cohort = simulate_cohort(DEMO_COHORT_SIZE, DEMO_COHORT_SEED)
+    actor = local_clinician()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    with open_database(f"sqlite:///{path}") as database:
+        with database.transaction() as session:
+            write_cohort(session, actor, cohort, yesterday)
+        person = next(p for p in cohort if p.truth.kind == "habituating_responder")
+        with database.reading() as session:
+            series = load_series(session, actor, person.series.patient_id)
+    console.print(f"database: {path}")
+    console.print(Rule(f"10. Is it working for {series.patient_id}? (truth: "
+                       f"{person.truth.kind.replace('_', ' ')})"))
+    print_assessment(console, series, assess(series), None)
+    console.print(f"[dim]Try: stimwise response {series.patient_id} --db sqlite:///{path} "
+                  "--suggest-dose[/]")
 
 
 def run_clinical_demo(console: Console) -> None:
