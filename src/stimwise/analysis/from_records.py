@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from stimwise.analysis.cohort import DOSE_SPACE, SYNTHETIC_PREFIX, SimulatedPatient
@@ -53,6 +53,7 @@ from stimwise.safety.caps import PatientCaps
 from stimwise.session.record import SessionRecord
 
 EPOCH = date(1970, 1, 1)
+NO_SESSIONS = Sessions.empty()
 DIARY_HOUR_UTC = time(20, 0, tzinfo=UTC)
 SESSION_HOUR_UTC = time(9, 0, tzinfo=UTC)
 SYNTHETIC_DEVICE = "synthetic cohort (stimwise.analysis.cohort)"
@@ -283,42 +284,46 @@ def population_from_database(session: Session, actor: Actor,
     require(actor, "read")
     dialect = session.get_bind().dialect.name
     diary_day = _day_number(DiaryEntry.recorded_at, dialect)
-    daily = session.execute(
+    connection = session.connection()
+    daily_query = (
         select(DiaryEntry.patient_id, diary_day, func.avg(_pain_value()))
         .where(_pain_value().is_not(None))
         .group_by(DiaryEntry.patient_id, diary_day)
         .order_by(DiaryEntry.patient_id, diary_day)
-    ).all()
+    )
+    # A million aggregated rows: read them as plain driver tuples straight into numpy.
+    sql = str(daily_query.compile(dialect=connection.dialect,
+                                  compile_kwargs={"literal_binds": True}))
+    result = connection.exec_driver_sql(sql)
+    daily = np.asarray(result.cursor.fetchall(), dtype=float).reshape(-1, 3)
+    result.close()
     session_day = _day_number(SessionEntry.started_at, dialect)
     per_person = {
-        pid: (int(first), int(last), int(count)) for pid, first, last, count in session.execute(
+        pid: (int(first), int(last), int(count)) for pid, first, last, count in connection.execute(
             select(SessionEntry.patient_id, func.min(session_day), func.max(session_day),
                    func.count())
             .where(SessionEntry.stimulation_s > 0).group_by(SessionEntry.patient_id)
         ).all()
     }
-    events = session.execute(select(func.count()).select_from(AdverseEvent).where(
-        and_(AdverseEvent.kind.is_not(None)))).scalar_one()
+    events = session.execute(select(func.count()).select_from(AdverseEvent)).scalar_one()
     prescribed = _prescribed_per_week(session)
-    ids = np.asarray([r[0] for r in daily], dtype=np.int64)
-    days = np.asarray([r[1] for r in daily], dtype=np.int64)
-    values = np.asarray([float(r[2]) for r in daily])
+    ids, days, values = daily[:, 0].astype(np.int64), daily[:, 1].astype(np.int64), daily[:, 2]
     bounds = np.flatnonzero(np.diff(ids)) + 1
-    groups = dict(zip(ids[np.r_[0, bounds]] if ids.size else [],
-                      zip(np.split(days, bounds), np.split(values, bounds), strict=True),
-                      strict=True)) if ids.size else {}
+    groups = {
+        int(ids[first]): (person_days, person_values)
+        for first, person_days, person_values in zip(
+            np.r_[0, bounds], np.split(days, bounds), np.split(values, bounds), strict=True)
+    } if ids.size else {}
     categories, shares = [], []
-    fixed_end = _day(as_of) if as_of is not None else None
     for pid in sorted(set(groups) | set(per_person)):
         diary_days, nrs = groups.get(pid, (np.zeros(0, np.int64), np.zeros(0)))
         first, last, count = per_person.get(pid, (None, None, 0))
-        end = fixed_end if fixed_end is not None else int(max(
-            diary_days[-1] if diary_days.size else -(10**9), last if last is not None else -(10**9)
-        ))
+        seen = [int(diary_days[-1])] if diary_days.size else []
+        end = _day(as_of) if as_of is not None else max([*seen, *([] if last is None else [last])])
         start = first if first is not None else end + 1
         keep = diary_days <= end
         series = PatientSeries(str(pid), EPOCH, DailyPain(diary_days[keep] - start, nrs[keep]),
-                               Sessions.empty(), as_of_day=end - start)
+                               NO_SESSIONS, as_of_day=end - start)
         categories.append(classify(series).category)
         weekly = prescribed.get(pid)
         therapy_days = end - start + 1
@@ -329,12 +334,12 @@ def population_from_database(session: Session, actor: Actor,
 
 
 def _prescribed_per_week(session: Session) -> dict[int, float]:
-    """Sessions per week of each person's latest prescription (its protocol's schedule)."""
-    latest: dict[int, float] = {}
-    for pid, prescription in session.execute(
-        select(PrescriptionRecord.patient_id, PrescriptionRecord.prescription)
+    """Sessions per week of each person's latest prescription (its protocol's schedule), read
+    from the stored JSON by the database."""
+    weekly = PrescriptionRecord.prescription[("protocol", "session", "sessions_per_week")]
+    rows = session.connection().execute(
+        select(PrescriptionRecord.patient_id, weekly.as_float())
         .order_by(PrescriptionRecord.patient_id, PrescriptionRecord.valid_from,
                   PrescriptionRecord.id)
-    ).all():
-        latest[pid] = float(prescription["protocol"]["session"]["sessions_per_week"])
-    return latest
+    )
+    return {pid: float(value) for pid, value in rows if value is not None}
