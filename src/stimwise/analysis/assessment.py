@@ -23,9 +23,7 @@ class ResponseAssessment:
     dose_response: DoseResponse
 
     def to_dict(self) -> dict:
-        document = asdict(self)
-        document["verdict"]["therapy_start"] = None
-        return document
+        return asdict(self)
 
 
 def assess(series: PatientSeries) -> ResponseAssessment:
