@@ -110,3 +110,18 @@ def test_nof1_analyse_names_a_bad_csv_line(tmp_path):
     diary.write_text("date,pain_nrs\n2026-03-02,5\n2026-03-03,lots\n")
     result = runner.invoke(app, ["nof1", "analyse", str(plan_path), "--diary", str(diary)])
     assert result.exit_code == 2 and "line 3" in result.output
+
+
+def test_nof1_analyse_reads_a_patients_diary_from_the_records(cohort_db, tmp_path):
+    url, truth = cohort_db
+    plan_path = tmp_path / "plan.json"
+    planned = runner.invoke(app, ["nof1", "plan", "--a", "x", "--b", "y", "--start",
+                                  "2026-04-01", "--out", str(plan_path)])
+    assert planned.exit_code == 0, planned.output
+    result = runner.invoke(app, ["nof1", "analyse", str(plan_path), "--patient",
+                                 truth[0]["pseudonym"], "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    assert sum(b["days_a"] + b["days_b"] for b in outcome["blocks"]) >= 21
+    # the same person's diary has no A/B effect: no important difference is claimed for A
+    assert outcome["p_a_better_by_mid"] is None or outcome["p_a_better_by_mid"] < 0.9
