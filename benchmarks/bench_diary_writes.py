@@ -33,11 +33,14 @@ from stimwise.records.access import Actor
 ACTOR = Actor("bench-writer", "clinician")
 
 
-def _pseudonym(writer: int) -> str:
-    return f"BENCH{writer:02d}"
+def _pseudonym(run: str, writer: int) -> str:
+    """One patient per writer and run, so that runs against a shared server never mix."""
+    return f"BENCH-{run}-{writer:02d}"
 
 
-def writer_process(url: str, writer: int, writes: int, interval_s: float, barrier, results):
+def writer_process(
+    url: str, run: str, writer: int, writes: int, interval_s: float, barrier, results
+):
     """Write ``writes`` entries at ``interval_s`` spacing; put (acked ids, latencies, errors,
     worst lateness) on ``results``."""
     from stimwise.records.inputs import DiaryEntryIn
@@ -45,7 +48,7 @@ def writer_process(url: str, writer: int, writes: int, interval_s: float, barrie
     from stimwise.records.schema import open_database
 
     database = open_database(url)
-    pseudonym = _pseudonym(writer)
+    pseudonym = _pseudonym(run, writer)
     acked: list[str] = []
     latencies_s: list[float] = []
     errors: list[str] = []
@@ -91,7 +94,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="Total writes per second.")
     args = parser.parse_args()
 
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from stimwise.records.database import shown_url, sqlite_synchronous
     from stimwise.records.inputs import PatientIn
@@ -102,12 +105,11 @@ def main() -> None:
     folder = tempfile.TemporaryDirectory()
     url = args.db or f"sqlite:///{Path(folder.name) / 'bench.sqlite3'}"
     database = open_database(url)
+    run = uuid.uuid4().hex[:8]
     with database.transaction() as session:
         for writer in range(args.writers):
-            if session.scalar(select(Patient.id).where(Patient.pseudonym == _pseudonym(writer))):
-                continue
             create_patient(session, ACTOR, PatientIn(
-                pseudonym=_pseudonym(writer), enrolled_on=date.today() - timedelta(days=1)))
+                pseudonym=_pseudonym(run, writer), enrolled_on=date.today() - timedelta(days=1)))
     writes = round(args.seconds * args.rate / args.writers)
     interval_s = args.writers / args.rate
     context = multiprocessing.get_context("spawn")
@@ -115,7 +117,7 @@ def main() -> None:
     results = context.Queue()
     processes = [
         context.Process(target=writer_process,
-                        args=(url, w, writes, interval_s, barrier, results))
+                        args=(url, run, w, writes, interval_s, barrier, results))
         for w in range(args.writers)
     ]
     for process in processes:
@@ -131,10 +133,9 @@ def main() -> None:
     latencies = [s for outcome in outcomes for s in outcome[2]]
     errors = [e for outcome in outcomes for e in outcome[3]]
     with database.reading() as session:
-        patient_ids = select(Patient.id).where(Patient.pseudonym.like("BENCH%"))
+        patient_ids = select(Patient.id).where(Patient.pseudonym.like(f"BENCH-{run}-%"))
         stored = list(session.scalars(
             select(DiaryEntry.entry_uuid).where(DiaryEntry.patient_id.in_(patient_ids))))
-        stored_total = session.scalar(select(func.count()).select_from(DiaryEntry))
     database.close()
     stored_set = set(stored)
     report = {
@@ -153,7 +154,7 @@ def main() -> None:
         "lost": len(set(acked) - stored_set),
         "duplicated": len(stored) - len(stored_set),
         "unacknowledged_stored": len(stored_set - set(acked)),
-        "rows_in_table": stored_total,
+        "rows_stored": len(stored),
         "latency_ms": {
             "p50": round(1000 * statistics.median(latencies), 2),
             "p95": round(1000 * percentile(latencies, 95), 2),

@@ -13,10 +13,11 @@ Durability: SQLite runs with ``synchronous = NORMAL``, the setting SQLite recomm
 committed transaction survives a crash of any program; after a power cut or operating-system
 crash the transactions since the last checkpoint may be rolled back, but the database is never
 corrupted and never half-written [C-s: SQLite's PRAGMA synchronous documentation, as quoted in
-Android's SQLiteDatabase.SYNC_MODE_NORMAL reference]. It saves an fsync per commit, which is what lets eight writers sustain
-200 diary entries per second (``benchmarks/bench_diary_writes.py``). Diary entries and session
-imports are idempotent (entry UUID, journal SHA-256), so a device can safely resubmit after a
-power cut. ``STIMWISE_SQLITE_SYNCHRONOUS=full`` makes every commit durable at once instead.
+Android's SQLiteDatabase.SYNC_MODE_NORMAL reference]. It saves an fsync per commit, which is what
+lets eight writers sustain 200 diary entries per second (``benchmarks/bench_diary_writes.py``).
+Diary entries and session imports are idempotent (entry UUID, journal SHA-256), so a device can
+safely resubmit after a power cut. ``STIMWISE_SQLITE_SYNCHRONOUS=full`` makes every commit
+durable at once instead.
 """
 
 from __future__ import annotations

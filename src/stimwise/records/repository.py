@@ -423,7 +423,8 @@ def add_prescription(
     now = now or now_utc()
     patient = find_patient(session, pseudonym)
     if data.valid_from < patient.enrolled_on:
-        raise_if(date_problems("valid_from", data.valid_from, patient, now))
+        expected = f"on or after the patient's enrolment ({patient.enrolled_on})"
+        raise InputError(FieldProblem("valid_from", data.valid_from.isoformat(), expected))
     frequency_hz, phase_width_us = _nominal_pulse(data)
     row = PrescriptionRecord(
         patient_id=patient.id,

@@ -152,9 +152,11 @@ def _journal_record(path: Path) -> tuple[SessionRecord, str]:
     from stimwise.session.journal import read_journal
     from stimwise.session.record import record_from_events
 
+    source = str(path)
+    if not path.is_file():
+        raise InputError(FieldProblem("journal", source, "an existing journal file"))
     data = path.read_bytes()
     contents = read_journal(path)
-    source = str(path)
     if not contents.events or contents.events[0].get("type") != "session_start":
         raise InputError(
             FieldProblem("journal", source, "a session journal starting with session_start"),
