@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,9 +117,6 @@ class _NoLock:
     def held(self) -> Iterator[None]:
         yield
 
-    def close(self) -> None:
-        pass
-
 
 class DatabaseBusyError(StimwiseError):
     """Another writer held the database longer than the busy timeout (exit 3)."""
@@ -132,24 +128,55 @@ class _WriteLock:
     """Queues the write transactions of every process on one SQLite file.
 
     SQLite's busy handler polls with growing sleeps (up to 100 ms), so under contention a writer
-    may sleep long after the lock was released. Writers here first take an ``flock`` on a file
-    beside the database, polling every 0.5–5 ms, so the next writer starts within a few
-    milliseconds of the lock being free; SQLite's own locking stays underneath, so programs that
-    ignore this file are still safe. After the busy timeout the write fails
-    (:class:`DatabaseBusyError`) instead of waiting for ever (e.g. a nested write transaction in
-    one thread). POSIX only; elsewhere writers rely on SQLite's busy timeout alone.
+    may sleep long after the lock was released, and a writer that keeps losing the race can wait
+    for seconds. Writers here first take a blocking ``flock`` on a file beside the database: the
+    kernel wakes a waiting writer as soon as the lock is free. SQLite's own locking stays
+    underneath, so programs that ignore this file are still safe.
+
+    ``flock`` cannot time out, so it waits in a helper thread on its own file descriptor; after
+    the busy timeout the write fails (:class:`DatabaseBusyError`) instead of waiting for ever
+    (e.g. a nested write transaction in one thread), and the helper releases the lock as soon as
+    it gets it. POSIX only; elsewhere writers rely on SQLite's busy timeout alone.
     """
 
     def __init__(self, database_path: Path) -> None:
         self._path = database_path.with_name(database_path.name + ".write-lock")
-        self._thread_lock = threading.Lock()  # flock does not exclude threads sharing a file
-        self._fd: int | None = None
+        self._thread_lock = threading.Lock()  # one writer per process at a time
 
     def _busy(self) -> DatabaseBusyError:
         return DatabaseBusyError(
             f"the records database is busy: no write lock within {WRITE_LOCK_TIMEOUT_S:g} s "
             f"({self._path})"
         )
+
+    def _locked_fd(self, fcntl) -> int:
+        """A new descriptor holding the lock, or :class:`DatabaseBusyError` after the timeout."""
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        handover = threading.Lock()
+        acquired = threading.Event()
+        abandoned = False
+
+        def wait_for_lock() -> None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with handover:
+                if abandoned:
+                    os.close(fd)  # releases the lock nobody waits for any more
+                else:
+                    acquired.set()
+
+        threading.Thread(target=wait_for_lock, daemon=True).start()
+        if acquired.wait(WRITE_LOCK_TIMEOUT_S):
+            return fd
+        with handover:
+            if acquired.is_set():
+                return fd
+            abandoned = True
+        raise self._busy()
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -158,33 +185,16 @@ class _WriteLock:
         except ImportError:  # not POSIX
             yield
             return
-        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT_S
         if not self._thread_lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
             raise self._busy()
         try:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            delay_s = 0.0005
-            while True:
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise self._busy() from None
-                    time.sleep(delay_s)
-                    delay_s = min(2 * delay_s, 0.005)
+            fd = self._locked_fd(fcntl)
             try:
                 yield
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(fd)  # closing the descriptor releases the lock
         finally:
             self._thread_lock.release()
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 class Database:
@@ -221,7 +231,6 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
-        self._write_lock.close()
 
     def __enter__(self) -> Database:
         return self
