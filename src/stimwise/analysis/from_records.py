@@ -59,11 +59,27 @@ SESSION_HOUR_UTC = time(9, 0, tzinfo=UTC)
 SYNTHETIC_DEVICE = "synthetic cohort (stimwise.analysis.cohort)"
 
 
-def _day_number(column, dialect: str):
-    """Whole UTC days since 1970-01-01 of a timestamp column, in SQL, on either backend."""
+def _day_key(column, dialect: str):
+    """A per-day grouping key of a timestamp column that the database computes cheaply.
+
+    SQLite stores UTC instants as ISO text, so the first ten characters are the UTC date (and
+    follow the (patient, time) index order); PostgreSQL counts whole UTC days since 1970."""
     if dialect == "sqlite":
-        return cast(func.julianday(column) - 2440587.5, Integer)
+        return func.substr(column, 1, 10)
     return cast(func.floor(func.extract("epoch", column) / 86400.0), Integer)
+
+
+def _key_to_day(key, dialect: str):
+    """Whole UTC days since 1970-01-01 of a :func:`_day_key` value."""
+    if dialect == "sqlite":
+        return cast(func.julianday(key) - 2440587.5, Integer)
+    return key
+
+
+def _day_of(instant, dialect: str):
+    """Whole UTC days since 1970-01-01 of one aggregated instant (e.g. ``min(started_at)``):
+    the conversion runs once per group, not once per row."""
+    return _key_to_day(_day_key(instant, dialect), dialect)
 
 
 def _day(value: datetime | date) -> int:
@@ -92,9 +108,9 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
     """One person's series from the records (access checked as for any read)."""
     patient = get_patient(session, actor, pseudonym)
     dialect = session.get_bind().dialect.name
-    diary_day = _day_number(DiaryEntry.recorded_at, dialect)
+    diary_day = _day_key(DiaryEntry.recorded_at, dialect)
     diary = session.execute(
-        select(diary_day, func.avg(_pain_value()))
+        select(_key_to_day(diary_day, dialect), func.avg(_pain_value()))
         .where(DiaryEntry.patient_id == patient.id, _pain_value().is_not(None))
         .group_by(diary_day).order_by(diary_day)
     ).all()
@@ -283,10 +299,10 @@ def population_from_database(session: Session, actor: Actor,
     """
     require(actor, "read")
     dialect = session.get_bind().dialect.name
-    diary_day = _day_number(DiaryEntry.recorded_at, dialect)
+    diary_day = _day_key(DiaryEntry.recorded_at, dialect)
     connection = session.connection()
     daily_query = (
-        select(DiaryEntry.patient_id, diary_day, func.avg(_pain_value()))
+        select(DiaryEntry.patient_id, _key_to_day(diary_day, dialect), func.avg(_pain_value()))
         .where(_pain_value().is_not(None))
         .group_by(DiaryEntry.patient_id, diary_day)
         .order_by(DiaryEntry.patient_id, diary_day)
@@ -297,11 +313,10 @@ def population_from_database(session: Session, actor: Actor,
     result = connection.exec_driver_sql(sql)
     daily = np.asarray(result.cursor.fetchall(), dtype=float).reshape(-1, 3)
     result.close()
-    session_day = _day_number(SessionEntry.started_at, dialect)
     per_person = {
         pid: (int(first), int(last), int(count)) for pid, first, last, count in connection.execute(
-            select(SessionEntry.patient_id, func.min(session_day), func.max(session_day),
-                   func.count())
+            select(SessionEntry.patient_id, _day_of(func.min(SessionEntry.started_at), dialect),
+                   _day_of(func.max(SessionEntry.started_at), dialect), func.count())
             .where(SessionEntry.stimulation_s > 0).group_by(SessionEntry.patient_id)
         ).all()
     }

@@ -118,16 +118,16 @@ def window_mean(values: np.ndarray, first_day: int, last_day: int) -> WindowMean
     n = int(values.size)
     if n == 0:
         return WindowMean(first_day, last_day, 0, None, None)
-    mean = float(values.mean())
+    mean = float(values.sum()) / n
     if n < 3:
         return WindowMean(first_day, last_day, n, mean, None)
     centred = values - mean
-    variance = float(centred @ centred) / (n - 1)
-    denominator = float(centred @ centred)
-    rho = float(centred[1:] @ centred[:-1]) / denominator if denominator > 0 else 0.0
+    sum_squares = float(centred @ centred)
+    rho = float(centred[1:] @ centred[:-1]) / sum_squares if sum_squares > 0 else 0.0
     rho = min(max(rho, 0.0), 0.9)
     effective_n = n * (1 - rho) / (1 + rho)
-    return WindowMean(first_day, last_day, n, mean, math.sqrt(variance / effective_n))
+    return WindowMean(first_day, last_day, n, mean,
+                      math.sqrt(sum_squares / (n - 1) / effective_n))
 
 
 def _windows(series: PatientSeries) -> tuple[WindowMean, WindowMean]:
