@@ -129,7 +129,9 @@ class _WriteLock:
 
     SQLite's busy handler polls with growing sleeps (up to 100 ms), so under contention a writer
     may sleep long after the lock was released, and a writer that keeps losing the race can wait
-    for seconds. Writers here first take a blocking ``flock`` on a file beside the database: the
+    for seconds. Writers here first take a blocking ``flock`` on a lock file named after the
+    database's path in the temporary folder (never beside the database, and never the database
+    file itself: closing a second descriptor of it would drop SQLite's own POSIX locks): the
     kernel wakes a waiting writer as soon as the lock is free. SQLite's own locking stays
     underneath, so programs that ignore this file are still safe.
 
@@ -140,7 +142,11 @@ class _WriteLock:
     """
 
     def __init__(self, database_path: Path) -> None:
-        self._path = database_path.with_name(database_path.name + ".write-lock")
+        import hashlib
+        import tempfile
+
+        key = hashlib.sha256(str(database_path.resolve()).encode()).hexdigest()[:20]
+        self._path = Path(tempfile.gettempdir()) / f"stimwise-{key}.write-lock"
         self._thread_lock = threading.Lock()  # one writer per process at a time
 
     def _busy(self) -> DatabaseBusyError:
@@ -149,9 +155,23 @@ class _WriteLock:
             f"({self._path})"
         )
 
-    def _locked_fd(self, fcntl) -> int:
-        """A new descriptor holding the lock, or :class:`DatabaseBusyError` after the timeout."""
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+    def _open(self) -> int | None:
+        """A descriptor of the lock file (read-only suffices for ``flock``; the file may belong
+        to another user of a shared database); ``None`` when it cannot be opened."""
+        try:
+            return os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except PermissionError:
+            try:
+                return os.open(self._path, os.O_RDONLY)
+            except OSError:
+                return None
+
+    def _locked_fd(self, fcntl) -> int | None:
+        """A new descriptor holding the lock (``None``: no lock file, rely on SQLite's busy
+        timeout), or :class:`DatabaseBusyError` after the timeout."""
+        fd = self._open()
+        if fd is None:
+            return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return fd
@@ -192,7 +212,8 @@ class _WriteLock:
             try:
                 yield
             finally:
-                os.close(fd)  # closing the descriptor releases the lock
+                if fd is not None:
+                    os.close(fd)  # closing the descriptor releases the lock
         finally:
             self._thread_lock.release()
 
