@@ -106,7 +106,7 @@ def test_restore_refuses_files_that_are_not_backups_and_backups_from_newer_versi
         restore(db_url, future)
 
 
-def test_sqlite_backup_is_consistent_while_another_process_writes(tmp_path):
+def test_sqlite_backup_is_consistent_while_another_connection_writes(tmp_path):
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     seed(url, entries=1)  # one entry with pain 0
     stop, started = threading.Event(), threading.Event()
