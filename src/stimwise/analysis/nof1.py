@@ -43,9 +43,9 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy import stats
 
 from stimwise.analysis.series import DailyPain
+from stimwise.analysis.stats import t_cdf, t_quantile
 from stimwise.protocol.base import StrictModel
 
 DEFAULT_MID_NRS = 1.0
@@ -139,11 +139,10 @@ class Posterior:
     degrees_of_freedom: float
 
     def probability_above(self, threshold: float) -> float:
-        return float(stats.t.sf((threshold - self.mean_nrs) / self.scale_nrs,
-                                self.degrees_of_freedom))
+        return t_cdf((self.mean_nrs - threshold) / self.scale_nrs, self.degrees_of_freedom)
 
     def interval(self, level: float) -> tuple[float, float]:
-        half = stats.t.ppf(0.5 + level / 2, self.degrees_of_freedom) * self.scale_nrs
+        half = t_quantile(0.5 + level / 2, self.degrees_of_freedom) * self.scale_nrs
         return self.mean_nrs - half, self.mean_nrs + half
 
 

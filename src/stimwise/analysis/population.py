@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from stimwise.analysis.responder import is_responder
 
@@ -22,7 +22,7 @@ LEVEL = 0.95
 def wilson_interval(successes: int, trials: int, level: float = LEVEL) -> tuple[float, float]:
     if trials == 0:
         return 0.0, 1.0
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     p = successes / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials**2)) / (1 + z * z / trials)
@@ -34,10 +34,10 @@ def clopper_pearson_interval(successes: int, trials: int,
     if trials == 0:
         return 0.0, 1.0
     alpha = 1 - level
-    low = 0.0 if successes == 0 else stats.beta.ppf(alpha / 2, successes, trials - successes + 1)
-    high = 1.0 if successes == trials else stats.beta.ppf(
-        1 - alpha / 2, successes + 1, trials - successes
-    )
+    low = 0.0 if successes == 0 else special.betaincinv(
+        successes, trials - successes + 1, alpha / 2)
+    high = 1.0 if successes == trials else special.betaincinv(
+        successes + 1, trials - successes, 1 - alpha / 2)
     return float(low), float(high)
 
 
@@ -47,8 +47,9 @@ def poisson_rate_interval(events: int, exposure: float,
     if exposure <= 0:
         return 0.0, float("inf")
     alpha = 1 - level
-    low = 0.0 if events == 0 else stats.chi2.ppf(alpha / 2, 2 * events) / 2
-    high = stats.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
+    # chi-squared quantiles with 2k degrees of freedom, halved = gamma(k) quantiles
+    low = 0.0 if events == 0 else special.gammaincinv(events, alpha / 2)
+    high = special.gammaincinv(events + 1, 1 - alpha / 2)
     return float(low / exposure), float(high / exposure)
 
 
