@@ -67,10 +67,6 @@ class DoseSpace:
         low, high = np.asarray(self.low), np.asarray(self.high)
         return (np.asarray(dose, dtype=float) - low) / (high - low)
 
-    def denormalise(self, unit: np.ndarray) -> np.ndarray:
-        low, high = np.asarray(self.low), np.asarray(self.high)
-        return low + np.asarray(unit, dtype=float) * (high - low)
-
 
 DOSE_SPACE = DoseSpace()
 DOSE_WIDTH = 0.35
@@ -146,7 +142,7 @@ class VirtualPatient:
             self.max_relief_nrs * self.dose_factor(dose) * self.habituation(session_number)
         )
 
-    def best_achievable_relief(self, space: DoseSpace = DOSE_SPACE) -> float:
+    def best_achievable_relief(self) -> float:
         """The highest expected relief within the locked ranges (the best dose is inside them)."""
         return self.max_relief_nrs
 

@@ -91,18 +91,6 @@ def _pain_value():
     return func.coalesce(DiaryEntry.pain_average_nrs, DiaryEntry.pain_current_nrs)
 
 
-def _sessions_per_week(session: Session, patient_id: int) -> float | None:
-    row = session.execute(
-        select(PrescriptionRecord.prescription)
-        .where(PrescriptionRecord.patient_id == patient_id)
-        .order_by(PrescriptionRecord.valid_from.desc(), PrescriptionRecord.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if row is None:
-        return None
-    return float(row["protocol"]["session"]["sessions_per_week"])
-
-
 def load_series(session: Session, actor: Actor, pseudonym: str,
                 as_of: date | None = None) -> PatientSeries:
     """One person's series from the records (access checked as for any read)."""
@@ -160,7 +148,7 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
         pain=pain,
         sessions=sessions,
         as_of_day=end - start,
-        sessions_per_week=_sessions_per_week(session, patient.id),
+        sessions_per_week=_prescribed_per_week(session, patient.id).get(patient.id),
     )
 
 
@@ -330,10 +318,15 @@ def population_from_database(session: Session, actor: Actor,
             np.r_[0, bounds], np.split(days, bounds), np.split(values, bounds), strict=True)
     } if ids.size else {}
     categories, shares = [], []
-    for pid in sorted(set(groups) | set(per_person)):
+    everyone = set(connection.execute(select(Patient.id)).scalars())
+    for pid in sorted(everyone):
         diary_days, nrs = groups.get(pid, (np.zeros(0, np.int64), np.zeros(0)))
         first, last, count = per_person.get(pid, (None, None, 0))
         seen = [int(diary_days[-1])] if diary_days.size else []
+        if not seen and last is None:  # enrolled, nothing recorded yet
+            categories.append("not_enough_data")
+            shares.append(np.nan)
+            continue
         end = _day(as_of) if as_of is not None else max([*seen, *([] if last is None else [last])])
         start = first if first is not None else end + 1
         keep = diary_days <= end
@@ -348,13 +341,13 @@ def population_from_database(session: Session, actor: Actor,
     return summarise(categories, shares, total_sessions, int(events))
 
 
-def _prescribed_per_week(session: Session) -> dict[int, float]:
+def _prescribed_per_week(session: Session, patient_id: int | None = None) -> dict[int, float]:
     """Sessions per week of each person's latest prescription (its protocol's schedule), read
-    from the stored JSON by the database."""
+    from the stored JSON by the database; one person's only when ``patient_id`` is given."""
     weekly = PrescriptionRecord.prescription[("protocol", "session", "sessions_per_week")]
-    rows = session.connection().execute(
-        select(PrescriptionRecord.patient_id, weekly.as_float())
-        .order_by(PrescriptionRecord.patient_id, PrescriptionRecord.valid_from,
-                  PrescriptionRecord.id)
-    )
+    query = select(PrescriptionRecord.patient_id, weekly.as_float()).order_by(
+        PrescriptionRecord.patient_id, PrescriptionRecord.valid_from, PrescriptionRecord.id)
+    if patient_id is not None:
+        query = query.where(PrescriptionRecord.patient_id == patient_id)
+    rows = session.connection().execute(query)
     return {pid: float(value) for pid, value in rows if value is not None}

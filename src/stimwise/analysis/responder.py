@@ -150,7 +150,9 @@ def _missing_data(baseline: WindowMean, current: WindowMean) -> list[str]:
             f"baseline pain {baseline.mean_nrs:.1f} is below {MIN_BASELINE_NRS:g}: a "
             f"{MIN_REDUCTION_NRS:g}-point reduction cannot be shown"
         )
-    if current.first_day < EARLIEST_WINDOW_START_DAY:
+    if current.last_day < 0:
+        reasons.append("therapy has not started: no session on record")
+    elif current.first_day < EARLIEST_WINDOW_START_DAY:
         reasons.append(
             f"therapy day {current.last_day}: the first verdict needs "
             f"{EARLIEST_WINDOW_START_DAY + WINDOW_DAYS} days of therapy"

@@ -151,10 +151,6 @@ class CandidateSet:
                 self._reports[index] = None
         return self._reports[index]
 
-    def is_blocked(self, index: int) -> bool:
-        report = self._reports.get(index, ...)
-        return report is None or (report is not ... and report.plan is None)
-
     def safe_in_order(self, order: np.ndarray) -> Iterator[tuple[int, SafetyReport]]:
         """Candidates in the given order of preference, skipping every blocked one."""
         for index in order:

@@ -14,14 +14,17 @@ CATEGORY_STYLE = {
 def _interval(pair, scale: float = 1.0, unit: str = "") -> str:
     if pair is None:
         return "–"
-    return f"{scale * pair[0]:.2g}–{scale * pair[1]:.2g}{unit}"
+    return f"{scale * pair[0]:.3g}–{scale * pair[1]:.3g}{unit}"
 
 
 def print_assessment(console: Console, series, assessment, proposal: dict | None) -> None:
     verdict = assessment.verdict
     style = CATEGORY_STYLE[verdict.category]
-    console.print(f"[bold]{series.patient_id}[/]: therapy since {series.therapy_start}, "
-                  f"analysed as of day {series.as_of_day}")
+    if len(series.sessions):
+        console.print(f"[bold]{series.patient_id}[/]: therapy since {series.therapy_start}, "
+                      f"analysed as of day {series.as_of_day}")
+    else:
+        console.print(f"[bold]{series.patient_id}[/]: no session on record yet")
     console.print(f"verdict: [{style}]{verdict.label}[/]")
     for reason in verdict.reasons:
         console.print(f"  · {reason}")
@@ -46,6 +49,9 @@ def print_assessment(console: Console, series, assessment, proposal: dict | None
     console.print(f"adherence: {adherence.sessions} sessions, "
                   f"{adherence.sessions_per_week:.1f}/week{share}, "
                   f"{adherence.minutes_per_week:.0f} min/week")
+    if not len(series.sessions):
+        _print_suggestion(console, proposal)
+        return
     table = Table(title="relief against delivered dose (least squares per parameter)")
     for column in ("parameter", "range", "relief per unit", "p"):
         table.add_column(column)
@@ -56,6 +62,10 @@ def print_assessment(console: Console, series, assessment, proposal: dict | None
                       "" if fit is None else f"{fit.p_two_sided:.2g}")
     console.print(table)
     console.print(f"habituation: {doses.habituation.explanation}")
+    _print_suggestion(console, proposal)
+
+
+def _print_suggestion(console: Console, proposal: dict | None) -> None:
     if proposal is not None:
         if proposal.get("status") == "none":
             console.print(f"dose suggestion: none — {proposal['reason']}")
@@ -69,6 +79,9 @@ def print_assessment(console: Console, series, assessment, proposal: dict | None
 
 
 def print_population(console: Console, summary) -> None:
+    if not summary.patients:
+        console.print("no patients in these records")
+        return
     console.print(f"{summary.patients} patients, {summary.assessable} with enough data; "
                   f"{summary.sessions} sessions")
     for name, rate in (("responders (≥ 30 % and ≥ 2 points)", summary.responders),
