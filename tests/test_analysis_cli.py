@@ -70,6 +70,11 @@ def test_a_bad_as_of_date_is_an_input_error(cohort_db):
     assert result.exit_code == 2 and "--as-of" in result.output
 
 
+def test_HAZ055_cohort_simulate_never_writes_to_the_default_database():
+    result = runner.invoke(app, ["cohort", "simulate", "3"])
+    assert result.exit_code == 2 and "--db" in result.output
+
+
 def test_HAZ055_cohort_simulate_refuses_a_database_with_real_patients(tmp_path):
     url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
     added = runner.invoke(app, ["patient", "add", "P001", "--db", url,

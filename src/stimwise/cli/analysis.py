@@ -248,8 +248,16 @@ def cohort_simulate(
     as_json: JsonFlag = False,
 ) -> None:
     """Write N virtual patients with a known truth (diaries, sessions, prescriptions) to the
-    records. Refuses a database that holds real (non-synthetic) patients (HAZ-055)."""
+    database named by --db (never the default clinical database); refuses a database that holds
+    real (non-synthetic) patients (HAZ-055)."""
     from datetime import UTC, datetime, timedelta
+
+    from stimwise.errors import FieldProblem, InputError
+
+    if db is None:
+        raise InputError(FieldProblem(
+            "--db", None, "an explicit database for synthetic patients (the default database "
+            "is for real records)"))
 
     from stimwise.analysis.cohort import simulate_cohort
     from stimwise.analysis.from_records import refuse_real_records, write_cohort
