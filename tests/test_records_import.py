@@ -221,3 +221,25 @@ def test_a_session_before_enrolment_is_refused(db, journals):
                                                     enrolled_on=later.date()), now=later)
     with pytest.raises(InputError, match="enrolment"), db.transaction() as s:
         import_journal(s, CLINICIAN, path, "P004", unprescribed=True, now=later)
+
+
+def test_HAZ041_two_simultaneous_imports_of_one_journal_store_one_session(db, journals):
+    import threading
+
+    path, _ = journals["p001"]
+    results = []
+    with db.transaction() as s:
+        results.append(import_journal(s, CLINICIAN, path))
+        second = threading.Thread(  # waits for this transaction: its insert would collide
+            target=lambda: results.append(_import_in_own_transaction(db.url, path)))
+        second.start()
+        second.join(0.5)
+    second.join(30)
+    assert [r.created for r in results] == [True, False]
+    assert results[0].session.id == results[1].session.id
+    assert session_count(db) == 1
+
+
+def _import_in_own_transaction(url, path):
+    with open_database(url) as database, database.transaction() as s:
+        return import_journal(s, CLINICIAN, path)

@@ -317,3 +317,23 @@ def test_cohort_insertion_is_bulk_validated_and_all_or_nothing(db):
         insert_cohort(s, CLINICIAN, [fine, members[3]], now=NOW)
     with db.reading() as s:
         assert "Z000" not in {p.pseudonym for p in repo.list_patients(s, CLINICIAN)}
+
+
+def test_a_resubmission_racing_the_first_submission_stores_one_entry(db):
+    import threading
+
+    first = entry(4)
+    results = []
+
+    def resubmit() -> None:
+        with open_database(db.url) as other, other.transaction() as s:
+            results.append(repo.add_diary_entries(s, CLINICIAN, "P001", [first], now=NOW)[0].id)
+
+    with db.transaction() as s:
+        results.append(repo.add_diary_entries(s, CLINICIAN, "P001", [first], now=NOW)[0].id)
+        racer = threading.Thread(target=resubmit)  # its insert waits for this transaction
+        racer.start()
+        racer.join(0.5)
+    racer.join(30)
+    assert len(results) == 2 and results[0] == results[1]
+    assert diary_count(db) == 1

@@ -10,10 +10,12 @@ inputs from :mod:`stimwise.records.inputs` and return ORM rows from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stimwise.clinical.instruments import InstrumentResponse, score_all
@@ -84,6 +86,16 @@ def date_problems(
 def raise_if(problems: list[FieldProblem], source: str | None = None) -> None:
     if problems:
         raise InputError(problems, source=source)
+
+
+def race_guard(session: Session) -> AbstractContextManager:
+    """A savepoint around inserts that concurrent writers may race on unique keys (PostgreSQL:
+    the loser's insert fails and is rolled back to it). SQLite write transactions are
+    serialised (``BEGIN IMMEDIATE``), so the look-up before an insert cannot be overtaken and
+    the savepoint's cost (about a fifth of a diary write) is skipped there."""
+    if session.get_bind().dialect.name == "sqlite":
+        return nullcontext()
+    return session.begin_nested()
 
 
 def store(session: Session, actor: Actor, row: RowT, record_type: str) -> RowT:
@@ -234,11 +246,27 @@ def add_diary_entries(
     now: datetime | None = None,
 ) -> list[DiaryEntry]:
     """Add diary entries, all or none. An entry whose ``entry_uuid`` is already stored for this
-    patient is a retried submission: the stored row is returned and nothing is added."""
+    patient is a retried submission: the stored row is returned and nothing is added (also when
+    the retry races the first submission: the loser's insert is rolled back to a savepoint and
+    the entries are looked up again)."""
     require(actor, "write_own", pseudonym)
     now = now or now_utc()
     patient = find_patient(session, pseudonym)
     raise_if(diary_problems(patient, entries, now))
+    try:  # a concurrent submission of the same entry commits first: its unique id wins
+        with race_guard(session):
+            return _store_new_diary_entries(session, actor, patient, entries, now)
+    except IntegrityError:
+        return _store_new_diary_entries(session, actor, patient, entries, now)
+
+
+def _store_new_diary_entries(
+    session: Session,
+    actor: Actor,
+    patient: Patient,
+    entries: Sequence[DiaryEntryIn],
+    now: datetime,
+) -> list[DiaryEntry]:
     keys = [str(e.entry_uuid) for e in entries]
     stored = {
         row.entry_uuid: row

@@ -6,9 +6,12 @@ session's record, so the record in the database is the record the session printe
 
 Import is all-or-nothing and idempotent: a journal is identified by the SHA-256 of its bytes, and
 a session by (patient, plan fingerprint, start time); importing either again returns the stored
-session and adds nothing. A journal that is truncated (no ``session_end`` or a torn line that no
-recovery accounted for, gaps in its sequence numbers), belongs to another patient, or does not
-match a prescription valid on the session's day is refused with nothing written.
+session and adds nothing, also when two imports of it run at the same time (the second one's
+insert hits the unique keys, is rolled back to a savepoint and returns the first one's row).
+
+A journal that is truncated (no ``session_end`` or a torn line that no recovery accounted for,
+gaps in its sequence numbers), belongs to another patient, or does not match a prescription
+valid on the session's day is refused with nothing written.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stimwise.errors import FieldProblem, InputError
@@ -31,6 +35,7 @@ from stimwise.records.repository import (
     find_patient,
     get_patient,
     now_utc,
+    race_guard,
     raise_if,
     store,
 )
@@ -129,12 +134,19 @@ def add_session(
             expected = "a prescription of this patient"
             raise InputError(FieldProblem("prescription_id", data.prescription_id, expected))
     existing = _existing(session, patient, values)
-    if existing is not None:
-        if existing.patient_id != patient.id:
-            expected = "a journal not already imported for another patient"
-            raise InputError(FieldProblem("journal", data.journal_ref, expected))
-        return ImportResult(existing, created=False)
-    return ImportResult(store(session, actor, SessionEntry(**values), "session"), created=True)
+    if existing is None:
+        try:  # a concurrent import of the same session commits first: its unique keys win
+            with race_guard(session):
+                row = store(session, actor, SessionEntry(**values), "session")
+            return ImportResult(row, created=True)
+        except IntegrityError:
+            existing = _existing(session, patient, values)
+            if existing is None:
+                raise
+    if existing.patient_id != patient.id:
+        expected = "a journal not already imported for another patient"
+        raise InputError(FieldProblem("journal", data.journal_ref, expected))
+    return ImportResult(existing, created=False)
 
 
 def list_sessions(session: Session, actor: Actor, pseudonym: str) -> list[SessionEntry]:
