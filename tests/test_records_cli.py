@@ -103,3 +103,17 @@ def test_db_backup_and_restore_commands(db, tmp_path):
     assert code == 0 and json.loads(out)["previous_database_backup"].endswith("kept")
     code, out = run(db, "db", "migrate", "--json")
     assert code == 0 and json.loads(out)["to_revision"] == json.loads(out)["from_revision"]
+
+
+def test_adverse_event_command(db):
+    code, out = run(db, "adverse-event", "add", "P001", "--kind", "skin_irritation",
+                    "--severity", "mild", "--site", "left_calf", "--description", "redness",
+                    "--json")
+    assert code == 0 and json.loads(out)["kind"] == "skin_irritation"
+    code, out = run(db, "adverse-event", "add", "P001", "--kind", "sunburn", "--severity", "mild")
+    assert code == 2 and "--kind" in out
+    code, out = run(db, "adverse-event", "add", "P001", "--kind", "burn", "--severity", "mild",
+                    "--session", "99")
+    assert code == 2 and "--session" in out
+    code, out = run(db, "patient", "show", "P001", "--json")
+    assert json.loads(out)["records"]["adverse_events"] == 1

@@ -17,6 +17,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Create, migrate, back up and re
 patient_app = typer.Typer(no_args_is_help=True, help="Patients (pseudonymous) in the records.")
 diary_app = typer.Typer(no_args_is_help=True, help="Symptom diary entries.")
 prescription_app = typer.Typer(no_args_is_help=True, help="Prescriptions on record.")
+adverse_event_app = typer.Typer(no_args_is_help=True, help="Adverse events (skin, burn, flare...).")
 
 DbOption = Annotated[
     str | None,
@@ -36,6 +37,7 @@ def register(app: typer.Typer, session_app: typer.Typer) -> None:
     app.add_typer(patient_app, name="patient")
     app.add_typer(diary_app, name="diary")
     app.add_typer(prescription_app, name="prescription")
+    app.add_typer(adverse_event_app, name="adverse-event")
     session_app.command("import")(session_import)
 
 
@@ -393,6 +395,60 @@ def diary_add(
         _print(document)
     else:
         print(f"diary entry {row.id} for {patient} at {document['recorded_at']}")
+
+
+# --------------------------------------------------------------------------- adverse events
+
+
+@adverse_event_app.command("add")
+@report_errors()
+def adverse_event_add(
+    patient: PatientArg,
+    kind: Annotated[
+        str, typer.Option("--kind", help="skin_irritation, burn, flare, soreness or other.")
+    ],
+    severity: Annotated[str, typer.Option("--severity", help="mild, moderate or severe.")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="When (ISO 8601 with offset; default: now).")
+    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Body site.")] = None,
+    session_id: Annotated[
+        int | None, typer.Option("--session", help="Id of the session it followed.")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="Free text.")] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record an adverse event, optionally tied to one of the patient's sessions."""
+    from datetime import UTC, datetime
+
+    from stimwise.errors import InputError
+    from stimwise.records.inputs import AdverseEventIn
+    from stimwise.records.repository import add_adverse_event
+    from stimwise.records.schema import open_database
+
+    data = {
+        "occurred_at": at or datetime.now(UTC).isoformat(),
+        "kind": kind,
+        "severity": severity,
+        "body_site": site,
+        "session_id": session_id,
+        "description": description,
+    }
+    options = {"occurred_at": "--at", "kind": "--kind", "severity": "--severity",
+               "body_site": "--site", "session_id": "--session", "description": "--description"}
+    event = _validated(AdverseEventIn, data, options)
+    with open_database(db) as database, database.transaction() as session:
+        try:
+            row = add_adverse_event(session, _actor(), patient, event)
+        except InputError as error:
+            raise _with_options(error, options) from None
+    document = {"id": row.id, "kind": row.kind, "severity": row.severity,
+                "occurred_at": row.occurred_at.isoformat(), "session_id": row.session_id}
+    if as_json:
+        _print(document)
+    else:
+        print(f"adverse event {row.id} for {patient}: {row.kind} ({row.severity})")
 
 
 # --------------------------------------------------------------------------- prescription
