@@ -117,3 +117,19 @@ def test_adverse_event_command(db):
     assert code == 2 and "--session" in out
     code, out = run(db, "patient", "show", "P001", "--json")
     assert json.loads(out)["records"]["adverse_events"] == 1
+
+
+def test_patient_intake_stores_intake_screening_and_scores(db_url):
+    from stimwise.clinical.examples import example_patient_path
+
+    intake = str(example_patient_path("crps-allodynia"))
+    code, out = run(db_url, "patient", "intake", intake)
+    assert code == 2 and "known patient" in out
+    code, out = run(db_url, "patient", "intake", intake, "--enrol", "--json")
+    assert code == 0, out
+    stored = json.loads(out)
+    assert stored["decision"] and stored["rules_version"]
+    code, out = run(db_url, "patient", "show", stored["patient"], "--json")
+    counts = json.loads(out)["records"]
+    assert counts["intakes"] == 1
+    assert counts["instrument_scores"] == len(stored["instrument_scores"]) > 0

@@ -233,6 +233,49 @@ def patient_add(
         print(f"added patient {patient.pseudonym} (enrolled {patient.enrolled_on})")
 
 
+@patient_app.command("intake")
+@report_errors()
+def patient_intake(
+    intake_file: Annotated[Path, typer.Argument(help="An intake file (YAML or JSON).")],
+    enrol: Annotated[
+        bool,
+        typer.Option("--enrol", help="Add the patient (enrolled on the assessment date) if new."),
+    ] = False,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Screen an intake and store it with its screening (rule-book version) and the scores of
+    the instruments it carries, under the intake's pseudonymous patient id."""
+    from sqlalchemy import select
+
+    from stimwise.cli.main import _intake
+    from stimwise.clinical.screening import screen
+    from stimwise.records import repository as repo
+    from stimwise.records.inputs import PatientIn
+    from stimwise.records.models import Patient
+    from stimwise.records.schema import open_database
+
+    intake = _intake(intake_file)
+    screening = screen(intake)
+    actor = _actor()
+    with open_database(db) as database, database.transaction() as session:
+        known = session.scalar(select(Patient.id).where(Patient.pseudonym == intake.patient_id))
+        if known is None and enrol:
+            repo.create_patient(
+                session, actor, PatientIn(pseudonym=intake.patient_id,
+                                          enrolled_on=intake.assessed_on))
+        row = repo.add_intake(session, actor, intake, screening)
+        scores = repo.add_instrument_scores(session, actor, intake.patient_id, intake.instruments)
+    document = {"intake_id": row.id, "patient": intake.patient_id, "decision": row.decision,
+                "rules_version": row.rules_version,
+                "instrument_scores": [s.instrument for s in scores]}
+    if as_json:
+        _print(document)
+    else:
+        print(f"intake {row.id} for {intake.patient_id}: {row.decision.replace('_', ' ')} "
+              f"(rules {row.rules_version}); {len(scores)} instrument scores stored")
+
+
 @patient_app.command("show")
 @report_errors()
 def patient_show(
