@@ -1,0 +1,5 @@
+"""Volume conductors: every conductor or electrode exposes ``potential_mv_per_ma(points_mm)``."""
+
+from stimwise.physiology.conductors.point import PointSource
+
+__all__ = ["PointSource"]
