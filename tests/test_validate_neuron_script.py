@@ -144,6 +144,14 @@ def test_speed_summary_reports_ratio_and_distance_to_500x():
     assert speed["factor_missing_to_500x"] == pytest.approx(2.5)
     slow = validate.speed_summary([40.0], {"s_per_threshold": 2.0, "n_thresholds": 100})
     assert slow["meets_50x"] is False
+    assert "speed_ratio_cpu" not in slow
+
+
+def test_cpu_time_ratio_is_reported_next_to_the_wall_time_ratio():
+    batch = {"s_per_threshold": 0.4, "cpu_s_per_threshold": 0.5, "n_thresholds": 100}
+    speed = validate.speed_summary([60.0, 40.0], batch, [45.0, 35.0])
+    assert speed["speed_ratio"] == pytest.approx(125.0)
+    assert speed["speed_ratio_cpu"] == pytest.approx(80.0)
 
 
 def test_summary_combines_accuracy_speed_and_section_step_costs():
@@ -166,7 +174,8 @@ def test_neuron_rows_of_an_earlier_run_are_reused(tmp_path):
     point = validate.build_grid("quick")[1]
     neuron = {
         "threshold_ma": 0.12, "lower_ma": 0.1199, "upper_ma": 0.12, "seconds": 41.0,
-        "simulations": 15, "latency_ms": 1.0, "central_initiation": True,
+        "cpu_seconds": 40.0,
+        "simulations": 15, "ap_time_ms": 1.0, "central_initiation": True,
         "initiation_offsets_nodes": [0], "top_bound_ma": 0.3, "section_steps": 1e7,
     }
     path = tmp_path / "ref.json"
