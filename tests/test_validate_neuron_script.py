@@ -216,3 +216,21 @@ def test_missing_extra_gives_one_clear_sentence_and_exit_2(monkeypatch, capsys):
     assert 'pip install -e ".[validation]"' in captured.err
     assert "pyfibers_compile" in captured.err
     assert "'neuron' is not installed" in captured.err
+
+
+def test_stimwise_side_uses_the_reference_stimulus_and_finds_a_threshold():
+    point = {
+        "fiber": "mrg",
+        "diameter_um": 14.0,
+        "distance_mm": 2.0,
+        "waveform": "biphasic",
+        "pulse_width_ms": 0.2,
+    }
+    results, timing = validate.stimwise_thresholds([point])
+    row = results[validate.point_key(point)]
+    assert row["stimulus_matches_reference"] is True
+    assert 0.01 < row["threshold_ma"] < 5.0
+    assert row["lower_ma"] < row["threshold_ma"] == row["upper_ma"]
+    assert (row["upper_ma"] - row["lower_ma"]) / row["upper_ma"] <= validate.REL_TOL
+    assert abs(row["initiation_offset_nodes"]) <= 1
+    assert timing["jit_warmup_s"] > 0
