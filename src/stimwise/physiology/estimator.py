@@ -189,12 +189,16 @@ class EstimatorTables:
 
 
 def grid_for_class(
-    spec: FiberClass, placement: Placement, n_diameters: int, n_depths: int
+    spec: FiberClass,
+    placement: Placement,
+    n_diameters: int,
+    n_depths: int,
+    depth_override_mm: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-spaced diameters over the class range and depths over its range in this person."""
     d = spec.diameter_um
     diameters = np.geomspace(d.min, d.max, n_diameters)
-    low, high = class_depth_range_mm(spec, placement.conductor, None)
+    low, high = class_depth_range_mm(spec, placement.conductor, depth_override_mm)
     depths = np.array([low]) if high - low < 1e-9 else np.geomspace(low, high, n_depths)
     return diameters, depths
 
@@ -223,13 +227,16 @@ def build_tables(
     classes: tuple[str, ...] = ("abeta", "adelta", "c", "aalpha"),
     n_diameters: int = 6,
     n_depths: int = 5,
+    depth_overrides_mm: dict[str, tuple[float, float]] | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
 ) -> EstimatorTables:
     """Tables for ``classes`` (loaded from the cache when the same inputs were built before).
 
-    ``pulse_widths_ms`` defaults to the recipe's own leading-phase width only.
+    ``pulse_widths_ms`` defaults to the recipe's own leading-phase width only;
+    ``depth_overrides_mm`` as in :func:`~stimwise.physiology.population.sample_population`.
     """
+    overrides = depth_overrides_mm or {}
     widths = tuple(sorted(pulse_widths_ms or (recipe.pulse_width_ms,)))
     if not (1 <= n_diameters <= 32 and 1 <= n_depths <= 32):
         raise InputError(FieldProblem("grid", (n_diameters, n_depths), "1 to 32 points per axis"))
@@ -243,6 +250,7 @@ def build_tables(
             "pulse_widths_ms": widths,
             "classes": {cid: spec.model_dump(mode="json") for cid, spec in specs.items()},
             "grid": [n_diameters, n_depths],
+            "depth_overrides_mm": {c: list(v) for c, v in sorted(overrides.items())},
         }
     )
     path = cache_dir() / f"{key}.npz"
@@ -250,7 +258,8 @@ def build_tables(
         log.info("estimator tables loaded from cache %s", path.name)
         return _load(path, key, recipe)
     grids = {
-        cid: grid_for_class(spec, placement, n_diameters, n_depths) for cid, spec in specs.items()
+        cid: grid_for_class(spec, placement, n_diameters, n_depths, overrides.get(cid))
+        for cid, spec in specs.items()
     }
     total = sum(d.size * z.size for d, z in grids.values()) * len(widths)
     done = 0
