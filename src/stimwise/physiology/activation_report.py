@@ -57,9 +57,13 @@ class PlacementInputs:
         """The first channel's active (first) and return (second) electrodes, with the
         prescription's conductive areas in cm² (HAZ-037)."""
         channel = prescription.channels[0]
-        active, ret = channel.electrodes[0], channel.electrodes[1]
+        return self.placement_for_areas(
+            channel.electrodes[0].area_cm2, channel.electrodes[1].area_cm2
+        )
+
+    def placement_for_areas(self, active_area_cm2: float, return_area_cm2: float) -> Placement:
         conductor = default_half_space(skin_mm=self.skin_mm, fat_mm=self.fat_mm)
-        return Placement(conductor, active.area_cm2, ret.area_cm2, self.gap_mm, self.shape)
+        return Placement(conductor, active_area_cm2, return_area_cm2, self.gap_mm, self.shape)
 
     def depth_overrides(self) -> dict[str, tuple[float, float]]:
         if self.motor_depth_mm is None:
