@@ -25,13 +25,13 @@ FARADAY = 9.648e4  # C/mol, as in the Borg-Graham model file
 GAS_CONSTANT = 8.315  # J/(mol K)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _exp0(x: float) -> float:
     """exp(x) with exp(x < -100) = 0, as the AXNODE model file does."""
     return 0.0 if x < -100.0 else math.exp(x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _up(x: float, a: float, b: float, c: float, clamp: float) -> float:
     """a (x + b) / (1 - exp(-(x + b) / c)) with its limit a c at x = -b (rising rate)."""
     if abs((x + b) / c) < 1e-6:
@@ -41,7 +41,7 @@ def _up(x: float, a: float, b: float, c: float, clamp: float) -> float:
     return a * (x + b) / (1.0 - _exp0(-(x + b) / c))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _down(x: float, a: float, b: float, c: float, clamp: float) -> float:
     """a (-(x + b)) / (1 - exp((x + b) / c)) with its limit a c at x = -b (falling rate)."""
     if abs((x + b) / c) < 1e-6:
@@ -51,7 +51,7 @@ def _down(x: float, a: float, b: float, c: float, clamp: float) -> float:
     return a * (-(x + b)) / (1.0 - _exp0((x + b) / c))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mrg_rates(v: float, q_act: float, q_inact: float, q_k: float) -> tuple:
     """(inf, tau) of mp, m, h, s at ``v`` (mV) for the MRG node (tau in ms)."""
     a = q_act * _up(v, 0.01, 27.0, 10.2, 0.00086725)
@@ -70,7 +70,7 @@ def mrg_rates(v: float, q_act: float, q_inact: float, q_k: float) -> tuple:
     return mp_inf, mp_tau, m_inf, m_tau, h_inf, h_tau, s_inf, s_tau
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _exprel(x: float, y: float) -> float:
     """x / (exp(x / y) - 1) with its limit near x = 0 (Traub & Miles rate form)."""
     if abs(x / y) < 1e-6:
@@ -78,7 +78,7 @@ def _exprel(x: float, y: float) -> float:
     return x / (math.exp(x / y) - 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sundt_rates(v: float, p) -> tuple:
     """(inf, tau) of Na m, h and K n, l at ``v`` (mV) for the Sundt C fibre; ``p`` as above."""
     q_na, q_k, celsius = p[6], p[7], p[8]
@@ -100,7 +100,7 @@ def sundt_rates(v: float, p) -> tuple:
     return m_inf, m_tau, h_inf, h_tau, n_inf, n_tau, l_inf, l_tau
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gate_rates(kind: int, v: float, p) -> tuple:
     """(inf, tau) of the four gates of a channel set of ``kind``."""
     if kind == KIND_MRG_NODE:
@@ -108,7 +108,7 @@ def gate_rates(kind: int, v: float, p) -> tuple:
     return sundt_rates(v, p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def channel_conductance(kind: int, g0: float, g1: float, g2: float, g3: float, p) -> tuple:
     """(total conductance S/cm^2, sum of g E in mA/cm^2) of the gated channels.
 

@@ -70,6 +70,43 @@ class Stimulus:
         return cls(samples, dt_ms, f"{waveform} cathodic-first pulse, {pulse_width_ms:g} ms"
                    f"{' per phase' if phases == 2 else ''}, from {delay_ms:g} ms")
 
+    @classmethod
+    def from_train(
+        cls, train, duration_ms: float = 10.0, dt_ms: float = 0.001, delay_ms: float = 0.1
+    ) -> Stimulus:
+        """Sample a stimwise :class:`~stimwise.protocol.models.PulseTrain` (monophasic,
+        symmetric or asymmetric biphasic pulses, bursts, amplitude/width modulation; steady, no
+        envelope) for ``duration_ms`` after ``delay_ms``. Unit amplitude = the prescribed maximum;
+        the sign is the current at the active electrode (cathodic leading phase = -1)."""
+        from stimwise.protocol.models import PulseTrain
+        from stimwise.waveform.schedule import PulseShapeIntegrals, pulse_events
+
+        if not isinstance(train, PulseTrain):
+            raise InputError(FieldProblem("train", type(train).__name__,
+                                          "a pulse train (carriers are not modelled)"))
+        if not (0.0 < dt_ms <= 0.1 and 0.0 <= delay_ms < duration_ms <= 10_000.0):
+            raise InputError(FieldProblem("duration_ms", duration_ms,
+                                          "0 <= delay < duration <= 10 s and 0 < dt <= 0.1 ms"))
+        shape = PulseShapeIntegrals.of(train)
+        events = pulse_events(train, None, 0.0, (duration_ms - delay_ms) * 1e-3)
+        samples = np.zeros(round(duration_ms / dt_ms))
+
+        def phase(start_ms: float, width_ms: float, level: float) -> None:
+            first = round(start_ms / dt_ms)
+            samples[first: first + max(1, round(width_ms / dt_ms))] += level
+
+        for onset_s, amp, width, sign in zip(events.onset_s, events.amplitude_fraction,
+                                             events.width_fraction, events.leading_sign,
+                                             strict=True):
+            start = delay_ms + onset_s * 1e3
+            lead_ms = shape.leading_width_us * 1e-3 * width
+            phase(start, lead_ms, sign * amp)
+            if shape.second_width_us > 0:
+                phase(start + lead_ms + shape.gap_us * 1e-3,
+                      shape.second_width_us * 1e-3 * width, -sign * amp * shape.second_ratio)
+        return cls(samples, dt_ms, f"pulse train ({train.pulse.kind}, {train.frequency_hz:g} Hz) "
+                   f"for {duration_ms:g} ms from {delay_ms:g} ms")
+
     @property
     def onset_ms(self) -> float:
         """Start of the first non-zero sample."""

@@ -104,14 +104,16 @@ def estimate_threshold_ma(fiber: Fiber, ve_mv_per_ma: np.ndarray, stim: Stimulus
 
     Only the scan's starting point: a wrong estimate costs extra scan rounds, never accuracy.
     """
-    ve_nodes = np.asarray(ve_mv_per_ma)[fiber.node_sections]
+    # MRG: the nodes; C fibre: points ~100 um apart (of the order of its length constant)
+    stride = 1 if fiber.model == "mrg" else 12
+    ve_nodes = np.asarray(ve_mv_per_ma)[fiber.node_sections[::stride]]
     second = ve_nodes[:-2] - 2 * ve_nodes[1:-1] + ve_nodes[2:]
     peak = float(np.abs(second).max()) if second.size else 0.0
     if not math.isfinite(peak) or peak <= 0:
         peak = float(np.abs(ve_nodes).max()) or 1.0
     charge_ms = float(np.abs(stim.samples).sum() * stim.dt_ms) / 2 if stim.samples.any() else 1.0
     chronaxie_ms = 0.1 if fiber.model == "mrg" else 1.0
-    depolarisation_mv = 15.0 if fiber.model == "mrg" else 40.0
+    depolarisation_mv = 5.0 if fiber.model == "mrg" else 10.0
     return depolarisation_mv / peak * (1.0 + chronaxie_ms / max(charge_ms, 1e-3))
 
 
