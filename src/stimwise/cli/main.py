@@ -24,6 +24,9 @@ app.add_typer(waveform_app, name="waveform")
 app.add_typer(instruments_app, name="instruments")
 session_app = typer.Typer(no_args_is_help=True, help="Run stimulation sessions on a stimulator.")
 app.add_typer(session_app, name="session")
+from stimwise.cli.model import model_app  # noqa: E402  (light: heavy imports are inside commands)
+
+app.add_typer(model_app, name="model")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
