@@ -15,9 +15,9 @@ from stimwise.physiology.estimator import (
     validation_errors,
 )
 from stimwise.physiology.population import (
-    DEPTH_STEP_MM,
     FiberPopulation,
     class_depth_range_mm,
+    depth_level_mm,
     fiber_classes,
     sample_population,
 )
@@ -68,8 +68,7 @@ def test_sampled_fibres_lie_within_their_class_ranges_and_layers():
         low, high = class_depth_range_mm(spec, conductor, None)
         z = population.depth_mm[members]
         assert low - 1e-9 <= z.min() and z.max() <= high + 1e-9
-        steps = z / DEPTH_STEP_MM
-        on_grid = np.isclose(steps, np.round(steps)) | np.isclose(z, low) | np.isclose(z, high)
+        on_grid = np.isclose(depth_level_mm(z), z) | np.isclose(z, low) | np.isclose(z, high)
         assert on_grid.all()
     motor = population.depth_mm[population.class_id == "aalpha"]
     assert motor.min() >= 1.2 + 5.0  # under skin and fat

@@ -8,9 +8,9 @@ says why). Diameters come
 from each class's truncated normal distribution, depths from a uniform range below the top of the
 class's tissue layer (``data/populations.yaml``, every number cited or marked U).
 
-Depths are rounded to :data:`DEPTH_STEP_MM` so that a population of thousands of fibres shares a
-few dozen cached conductor profiles (the potential changes by well under 1 % over 0.05 mm at the
-depths used).
+Depths are rounded to levels (:func:`depth_level_mm`: 0.05 mm steps down to 2 mm, 0.1 mm to
+5 mm, 0.25 mm below) so that a population of thousands of fibres shares a few dozen cached
+conductor profiles; the potential changes by well under 1 % within one step at those depths.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from stimwise.errors import FieldProblem, InputError
 from stimwise.physiology.conductors.layered import MIN_DEPTH_MM, LayeredHalfSpace
 from stimwise.protocol.base import StrictModel
 
-DEPTH_STEP_MM = 0.05
+DEPTH_STEPS_MM = ((2.0, 0.05), (5.0, 0.1), (np.inf, 0.25))
+"""(deeper than the previous bound and down to this depth, step) pairs."""
 ClassId = Literal["abeta", "adelta", "c", "aalpha"]
 Role = Literal["sensory", "pain", "motor"]
 
@@ -161,7 +162,7 @@ def sample_population(
         override = (depth_overrides_mm or {}).get(class_id)
         low, high = class_depth_range_mm(spec, conductor, override)
         depths = rng.uniform(low, high, n_per_class)
-        depths = np.clip(np.round(depths / DEPTH_STEP_MM) * DEPTH_STEP_MM, low, high)
+        depths = np.clip(depth_level_mm(depths), low, high)
         columns["class_id"].append(np.full(n_per_class, class_id))
         columns["model"].append(np.full(n_per_class, spec.model))
         columns["diameter_um"].append(truncated_normal(rng, spec.diameter_um, n_per_class))
@@ -170,6 +171,18 @@ def sample_population(
         columns["length_mm"].append(np.full(n_per_class, length))
         columns["centre_x_mm"].append(np.full(n_per_class, centre))
     return FiberPopulation(**{name: np.concatenate(v) for name, v in columns.items()})
+
+
+def depth_level_mm(depths_mm: np.ndarray) -> np.ndarray:
+    """Depths rounded to the shared levels of :data:`DEPTH_STEPS_MM`."""
+    depths = np.asarray(depths_mm, dtype=float)
+    out = depths.copy()
+    lower = 0.0
+    for bound, step in DEPTH_STEPS_MM:
+        inside = (depths > lower) & (depths <= bound)
+        out[inside] = np.round(depths[inside] / step) * step
+        lower = bound
+    return out
 
 
 def truncated_normal(rng: np.random.Generator, dist: DiameterDistribution, n: int) -> np.ndarray:

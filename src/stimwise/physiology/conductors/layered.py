@@ -161,13 +161,18 @@ class LayeredHalfSpace(StrictModel):
         Direct quadrature (no table): the reference the cached profiles are built from.
         """
         radii = np.asarray(radii_mm, dtype=float)
-        k, weights = self._k_rule(depth_mm, max(float(radii.max(initial=0.0)), source_radius_mm))
-        spectrum = weights * self.transfer(k, depth_mm) * _disc_factor(k, source_radius_mm)
-        out = np.empty_like(radii)
-        for start in range(0, radii.size, 64):
-            block = radii.ravel()[start : start + 64]
-            out.ravel()[start : start + 64] = j0(np.outer(block, k)) @ spectrum
-        return MV_PER_MA_FACTOR * out
+        flat = radii.ravel()
+        order = np.argsort(flat)
+        out = np.empty(flat.size)
+        # Radii in ascending blocks: each block's rule only resolves its own largest radius, so
+        # the many near radii do not pay for the few far ones.
+        for start in range(0, flat.size, 64):
+            chosen = order[start : start + 64]
+            block = flat[chosen]
+            k, weights = self._k_rule(depth_mm, max(float(block.max()), source_radius_mm))
+            spectrum = weights * self.transfer(k, depth_mm) * _disc_factor(k, source_radius_mm)
+            out[chosen] = j0(np.outer(block, k)) @ spectrum
+        return MV_PER_MA_FACTOR * out.reshape(radii.shape)
 
     def _k_rule(self, depth_mm: float, extent_mm: float) -> tuple[np.ndarray, np.ndarray]:
         decay = self.decay_depth_mm(depth_mm)
@@ -212,13 +217,22 @@ def _disc_factor(k: np.ndarray, radius_mm: float) -> np.ndarray:
 
 
 def profile_radii_mm(depth_mm: float, source_radius_mm: float) -> np.ndarray:
-    """Radii at which a profile is tabulated: spacing ≤ depth/4 out to the disc edge plus ten
-    depths (where the profile has its structure), then geometric growth of 4 % to the end."""
-    step = min(max(depth_mm / 4.0, 0.01), 0.5)
+    """Radii at which a profile is tabulated.
+
+    The profile of a disc at depth z changes on the scale z only within a few depths of the
+    disc's rim (and of the axis for a point source); elsewhere on the scale of the layers
+    (≥ 1 mm). So: spacing z/4 within six depths of the rim, 0.25 mm out to the rim plus ten
+    depths, then geometric growth of 4 % to the end.
+    """
+    fine = min(max(depth_mm / 4.0, 0.01), 0.5)
+    coarse = max(fine, 0.25)
     near_end = min(source_radius_mm + 10 * depth_mm + 5.0, MAX_RADIUS_MM)
-    near = np.arange(0.0, near_end, step)
+    rim = np.arange(
+        max(source_radius_mm - 6 * depth_mm, 0.0), source_radius_mm + 6 * depth_mm + fine, fine
+    )
+    near = np.arange(0.0, near_end, coarse)
     far = near_end * 1.04 ** np.arange(0, int(np.log(MAX_RADIUS_MM / near_end) / np.log(1.04)) + 2)
-    return np.unique(np.concatenate([near, far]))
+    return np.unique(np.concatenate([rim, near, far]))
 
 
 @functools.lru_cache(maxsize=512)
