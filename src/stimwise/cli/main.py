@@ -27,6 +27,7 @@ app.add_typer(session_app, name="session")
 from stimwise.cli.model import model_app  # noqa: E402  (light: heavy imports are inside commands)
 
 app.add_typer(model_app, name="model")
+import stimwise.cli.model_population  # noqa: E402, F401  (adds recruitment and activation)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
