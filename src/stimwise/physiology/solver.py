@@ -32,7 +32,7 @@ from numba import njit
 
 from stimwise.errors import StimwiseError
 from stimwise.physiology.channels import channel_conductance, gate_rates
-from stimwise.physiology.fibers import KIND_PASSIVE, Fiber
+from stimwise.physiology.fibers import KIND_MRG_NODE, KIND_PASSIVE, Fiber
 
 FAST = {"nsz", "arcp", "contract"}
 DETECT_MV = -30.0
@@ -357,7 +357,8 @@ def _rate_tables(fibers: list[Fiber], dt: float) -> tuple[np.ndarray, np.ndarray
     keys, index = [], []
     for fiber in fibers:
         kinds = fiber.kind[fiber.kind != KIND_PASSIVE]
-        key = (int(kinds[0]), tuple(fiber.channel_parameters.tolist()), dt)
+        kind = int(kinds[0]) if kinds.size else KIND_MRG_NODE  # an all-passive fibre: unused
+        key = (kind, tuple(fiber.channel_parameters.tolist()), dt)
         if key not in keys:
             keys.append(key)
         index.append(keys.index(key))
@@ -473,3 +474,24 @@ def simulate(
         steps_run=steps_run,
         section_steps=int((steps_run * real_sections).sum()),
     )
+
+
+def membrane_potential_after(
+    fiber: Fiber, ve_mv_per_ma: np.ndarray, amplitude_ma: float, samples: np.ndarray,
+    dt_ms: float,
+) -> np.ndarray:
+    """Membrane potential (mV) of every section after integrating ``samples`` from rest
+    (no early stop): for plots of the polarisation along a fibre and for tests."""
+    table = fiber_table(fiber)
+    batch = _Members([table], np.asarray(ve_mv_per_ma, dtype=float)[:, None],
+                     np.array([amplitude_ma]), np.zeros(1, np.int64))
+    rate_tables, index = _rate_tables([fiber], dt_ms)
+    batch.member_table = index
+    u0, x0, g0 = fiber.rest_state()
+    u, x, gates = u0[:, None].copy(), x0[:, None].copy(), g0[:, :, None].copy()
+    out = _Outcome(1)
+    out.fire_step[:] = 0  # keep integrating after an action potential
+    _run_chunk(batch, u, x, gates, np.asarray(samples, dtype=float), 0, len(samples), dt_ms,
+               np.array([fiber.detect_node]), out, rate_tables)
+    _check_finite(u, x)
+    return (u - x)[:, 0]

@@ -15,6 +15,7 @@ import numpy as np
 from stimwise.errors import FieldProblem, InputError
 
 WAVEFORMS = ("monophasic", "biphasic")
+MAX_PULSE_WIDTH_MS = 10.0  # [U] longer "pulses" are DC-like and far outside TENS/NMES practice
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +56,10 @@ class Stimulus:
         if not (pulse_width_ms > 0.0) or (problems == [] and round(pulse_width_ms / dt_ms) < 1):
             problems.append(FieldProblem("pulse_width_ms", pulse_width_ms,
                                          "a pulse width of at least one time step"))
+        elif pulse_width_ms > MAX_PULSE_WIDTH_MS:
+            problems.append(FieldProblem("pulse_width_ms", pulse_width_ms,
+                                         f"a pulse width <= {MAX_PULSE_WIDTH_MS:g} ms "
+                                         "(milliseconds, not microseconds)"))
         elif problems == [] and delay_ms + phases * pulse_width_ms >= duration_ms:
             problems.append(FieldProblem(
                 "pulse_width_ms", pulse_width_ms,

@@ -9,6 +9,9 @@ import numpy as np
 
 from stimwise.errors import FieldProblem, InputError
 
+# Tissues span ~0.02 (fat, bone) to ~2 S/m (CSF, blood); this wider range only catches unit
+# mistakes (mS/m, S/cm) [U] stimwise's choice.
+CONDUCTIVITY_RANGE_S_PER_M = (1e-3, 20.0)
 MIN_DISTANCE_MM = 1e-3  # a point closer than 1 um to the source would see an infinite potential
 
 
@@ -20,9 +23,12 @@ class PointSource:
     position_mm: tuple[float, float, float]
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.conductivity_s_per_m) and self.conductivity_s_per_m > 0):
+        low, high = CONDUCTIVITY_RANGE_S_PER_M
+        if not (math.isfinite(self.conductivity_s_per_m) and low <= self.conductivity_s_per_m
+                <= high):
             raise InputError(FieldProblem("conductivity_s_per_m", self.conductivity_s_per_m,
-                                          "a conductivity > 0 S/m"))
+                                          f"a conductivity in [{low:g}, {high:g}] S/m (siemens "
+                                          "per metre, not mS/m)"))
 
     def potential_mv_per_ma(self, points_mm: np.ndarray) -> np.ndarray:
         """Potential (mV) at ``points_mm`` (n, 3) for +1 mA injected.
