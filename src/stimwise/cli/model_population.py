@@ -134,7 +134,7 @@ def recruitment_command(
     fat_mm: FatOption = None,
     motor_depth_mm: MotorDepthOption = None,
     fibers: FibersOption = 250,
-    classes: ClassesOption = "abeta,adelta,c,aalpha",
+    classes: ClassesOption = "abeta,adelta,aalpha",
     estimator: EstimatorOption = "fast",
     dask: Annotated[
         str | None,
@@ -255,7 +255,7 @@ def activation_command(
         Path | None, typer.Option("--patient", help="Patient intake: screen it for caps.")
     ] = None,
     fibers: FibersOption = 250,
-    classes: ClassesOption = "abeta,adelta,c,aalpha",
+    classes: ClassesOption = "abeta,adelta,aalpha",
     estimator: EstimatorOption = "fast",
     seed: SeedOption = 0,
     plot: PlotOption = None,

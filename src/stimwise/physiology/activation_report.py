@@ -21,7 +21,12 @@ import numpy as np
 from stimwise.errors import FieldProblem, InputError
 from stimwise.physiology.conductors.electrodes import ElectrodeShape
 from stimwise.physiology.conductors.layered import default_half_space
-from stimwise.physiology.population import FiberPopulation, fiber_classes, sample_population
+from stimwise.physiology.population import (
+    DEFAULT_CLASSES,
+    FiberPopulation,
+    fiber_classes,
+    sample_population,
+)
 from stimwise.physiology.recruitment import (
     Neuropathy,
     Placement,
@@ -207,7 +212,7 @@ def activation_report(
     caps: object | None = None,
     n_per_class: int = 250,
     method: Method = "fast",
-    classes: tuple[str, ...] = ("abeta", "adelta", "c", "aalpha"),
+    classes: tuple[str, ...] = DEFAULT_CLASSES,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> ActivationReport:

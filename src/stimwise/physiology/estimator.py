@@ -29,6 +29,7 @@ from scipy.interpolate import RegularGridInterpolator
 
 from stimwise.errors import FieldProblem, InputError
 from stimwise.physiology.population import (
+    DEFAULT_CLASSES,
     FiberClass,
     FiberPopulation,
     class_depth_range_mm,
@@ -224,7 +225,7 @@ def build_tables(
     recipe: StimulusRecipe,
     *,
     pulse_widths_ms: tuple[float, ...] | None = None,
-    classes: tuple[str, ...] = ("abeta", "adelta", "c", "aalpha"),
+    classes: tuple[str, ...] = DEFAULT_CLASSES,
     n_diameters: int = 6,
     n_depths: int = 5,
     depth_overrides_mm: dict[str, tuple[float, float]] | None = None,

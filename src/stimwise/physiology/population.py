@@ -31,6 +31,10 @@ from stimwise.protocol.base import StrictModel
 DEPTH_STEPS_MM = ((2.0, 0.05), (5.0, 0.1), (np.inf, 0.25))
 """(deeper than the previous bound and down to this depth, step) pairs."""
 ClassId = Literal["abeta", "adelta", "c", "aalpha"]
+DEFAULT_CLASSES = ("abeta", "adelta", "aalpha")
+"""Classes simulated unless asked otherwise. C fibres are opt-in (``classes=(..., "c")``): at
+the amplitudes TENS pads need, the engine's unmyelinated cable currently stops with a
+SimulationError (integration diverged) during the threshold scan."""
 Role = Literal["sensory", "pain", "motor"]
 
 
@@ -139,7 +143,7 @@ def sample_population(
     conductor: LayeredHalfSpace,
     n_per_class: int,
     *,
-    classes: tuple[str, ...] = ("abeta", "adelta", "c", "aalpha"),
+    classes: tuple[str, ...] = DEFAULT_CLASSES,
     electrode_half_extent_mm: float,
     depth_overrides_mm: dict[str, tuple[float, float]] | None = None,
     seed: int = 0,

@@ -127,9 +127,7 @@ class StimulusRecipe:
             return Stimulus.pulse(
                 self.kind, self.pulse_width_ms, dt_ms=DT_MS, delay_ms=DELAY_MS, duration_ms=duration
             )
-        return Stimulus.from_train(
-            self.train, duration_ms=duration, dt_ms=DT_MS, delay_ms=DELAY_MS
-        )
+        return Stimulus.from_train(self.train, duration_ms=duration, dt_ms=DT_MS, delay_ms=DELAY_MS)
 
     def shape_key(self) -> dict:
         """Everything but the leading phase width (the estimator's pulse-width axis)."""
