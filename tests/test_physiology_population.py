@@ -59,7 +59,9 @@ def test_every_class_cites_its_diameters_and_depths_with_a_confidence_mark():
 
 def test_sampled_fibres_lie_within_their_class_ranges_and_layers():
     conductor = default_half_space(skin_mm=1.2, fat_mm=5.0)
-    population = sample_population(conductor, 200, electrode_half_extent_mm=17.0, seed=4)
+    population = sample_population(
+        conductor, 200, classes=tuple(fiber_classes()), electrode_half_extent_mm=17.0, seed=4
+    )
     assert len(population) == 800
     for cid, spec in fiber_classes().items():
         members = population.class_id == cid
