@@ -124,18 +124,30 @@ def test_cached_profile_agrees_with_direct_quadrature():
     np.testing.assert_allclose(conductor.radial_profile(0.9, 14.1)(radii), direct, rtol=1e-4)
 
 
-def test_rectangle_converges_with_finer_cells_and_approaches_equal_area_disc_far_away():
-    conductor = default_half_space()
-    points = np.array([[0.0, 0.0, 3.0], [30.0, 0.0, 3.0], [60.0, 10.0, 6.0]])
-    coarse = RectangularElectrode(conductor, 50.0, 50.0, max_cell_mm=5.0)
-    fine = RectangularElectrode(conductor, 50.0, 50.0, max_cell_mm=1.25)
-    np.testing.assert_allclose(
-        coarse.potential_mv_per_ma(points), fine.potential_mv_per_ma(points), rtol=2e-2
+def test_rectangle_matches_the_homogeneous_closed_form_and_the_disc_far_away():
+    length, width, sigma = 40.0, 20.0, 0.2
+
+    def exact(x0: float, y0: float, z: float) -> float:
+        def f(x: float, y: float) -> float:
+            r = np.sqrt(x * x + y * y + z * z)
+            return x * np.log(y + r) + y * np.log(x + r) - z * np.arctan(x * y / (z * r))
+
+        xs = (-length / 2 - x0, length / 2 - x0)
+        ys = (-width / 2 - y0, width / 2 - y0)
+        total = f(xs[1], ys[1]) - f(xs[0], ys[1]) - f(xs[1], ys[0]) + f(xs[0], ys[0])
+        return 1000.0 / (2 * np.pi * sigma) * total / (length * width)
+
+    points = np.array(
+        [[0, 0, 0.3], [19.5, 0, 0.3], [20.5, 3, 0.5], [35, 12, 2.0], [-10, -9.8, 0.4]]
     )
+    got = RectangularElectrode(HOMOGENEOUS, length, width).potential_mv_per_ma(points)
+    np.testing.assert_allclose(got, [exact(*p) for p in points], rtol=1e-4)
+    conductor = default_half_space()
     far = np.array([[200.0, 0.0, 8.0]])
+    square = RectangularElectrode(conductor, 50.0, 50.0)
     disc = DiscElectrode(conductor, 25.0)
     np.testing.assert_allclose(
-        fine.potential_mv_per_ma(far), disc.potential_mv_per_ma(far), rtol=1e-2
+        square.potential_mv_per_ma(far), disc.potential_mv_per_ma(far), rtol=1e-2
     )
 
 

@@ -191,6 +191,11 @@ class LayeredHalfSpace(StrictModel):
         """Cached spline of :meth:`disc_potential_mv_per_ma` over 0 … MAX_RADIUS_MM."""
         return _profile(self, round(float(depth_mm), 9), round(float(source_radius_mm), 9))
 
+    def point_source_moment(self, depth_mm: float):
+        """Cached H(R) = ∫₀ᴿ G(r) r dr of the point-source profile G at ``depth_mm`` (a spline
+        antiderivative): the radial integral that surface patches are built from."""
+        return _moment(self, round(float(depth_mm), 9))
+
     def check_depths(self, depths_mm: np.ndarray) -> None:
         """Refuse points above the skin or in the epidermis film (outside the model)."""
         depths = np.asarray(depths_mm, dtype=float)
@@ -246,6 +251,13 @@ def _profile(conductor: LayeredHalfSpace, depth_mm: float, source_radius_mm: flo
         radii.size,
     )
     return CubicSpline(radii, values, bc_type=((1, 0.0), (2, 0.0)))
+
+
+@functools.lru_cache(maxsize=512)
+def _moment(conductor: LayeredHalfSpace, depth_mm: float):
+    profile = conductor.radial_profile(depth_mm, 0.0)
+    radii = profile.x
+    return CubicSpline(radii, radii * profile(radii)).antiderivative()
 
 
 @functools.lru_cache(maxsize=1)
