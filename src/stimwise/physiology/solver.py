@@ -39,7 +39,8 @@ DETECT_MV = -30.0
 REST_SETTLE_MS = 200.0  # NEURON/PyFibers pre-run: t from -200 ms to 0 ...
 REST_SETTLE_DT_MS = 5.0  # ... with dt = 5 ms
 REST_TOLERANCE_MV = 2.0  # sub-threshold stop: every node within 2 mV of rest ...
-RISING_MARGIN_MV = 0.2  # ... and none above rest + 0.2 mV still depolarising
+RISING_MARGIN_MV = 0.2
+MIN_GROUP = 4  # ... and none above rest + 0.2 mV still depolarising
 
 
 class SimulationError(StimwiseError):
@@ -406,6 +407,56 @@ def simulate(
     """
     member_fiber = np.asarray(member_fiber, dtype=np.int64)
     amplitudes_ma = np.asarray(amplitudes_ma, dtype=np.float64)
+    groups = _size_groups(np.array([fibers[f].n_sections for f in member_fiber]))
+    parts = [
+        (members, _simulate_group(fibers, ve_mv_per_ma, member_fiber[members],
+                                  amplitudes_ma[members], samples, dt_ms, rest_tolerance_mv,
+                                  chunk_steps))
+        for members in groups
+    ]
+    fired = np.zeros(member_fiber.size, dtype=np.bool_)
+    ap_time = np.full(member_fiber.size, np.nan)
+    init = np.full(member_fiber.size, -1, dtype=np.int64)
+    steps = np.zeros(member_fiber.size, dtype=np.int64)
+    for members, part in parts:
+        fired[members], ap_time[members] = part.fired, part.ap_time_ms
+        init[members], steps[members] = part.initiation_node, part.steps_run
+    return SimulationResult(fired, ap_time, init, steps,
+                            sum(part.section_steps for _, part in parts))
+
+
+def _size_groups(n_sections: np.ndarray) -> list[np.ndarray]:
+    """Members split into batches of similar fibre size, so padding wastes < ~20 % of the work.
+
+    Per-member cost stops falling beyond about four members per batch, so a group is closed
+    once it has at least ``MIN_GROUP`` members and the next fibre is 20 % shorter than its
+    longest.
+    """
+    order = np.argsort(-n_sections, kind="stable")
+    groups, current = [], [order[0]]
+    for m in order[1:]:
+        if len(current) >= MIN_GROUP and n_sections[m] < 0.8 * n_sections[current[0]]:
+            groups.append(np.array(current))
+            current = []
+        current.append(m)
+    groups.append(np.array(current))
+    return groups
+
+
+def _simulate_group(
+    fibers: list[Fiber],
+    ve_mv_per_ma: list[np.ndarray],
+    member_fiber: np.ndarray,
+    amplitudes_ma: np.ndarray,
+    samples: np.ndarray,
+    dt_ms: float,
+    rest_tolerance_mv: float = REST_TOLERANCE_MV,
+    chunk_steps: int = 100,
+) -> SimulationResult:
+    """One padded batch: every member is integrated over the longest fibre's sections."""
+    used, member_fiber = np.unique(member_fiber, return_inverse=True)
+    fibers = [fibers[f] for f in used]
+    ve_mv_per_ma = [ve_mv_per_ma[f] for f in used]
     n = max(f.n_sections for f in fibers)
     nn = max(f.n_nodes for f in fibers)
     tables = [fiber_table(f, n, nn) for f in fibers]
