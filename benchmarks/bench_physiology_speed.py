@@ -15,8 +15,10 @@ Figures (single process, this machine):
 * ``single``: one MRG threshold alone (10 um, 1 mm, 0.1 ms) and one C-fibre threshold
   (1 um, 6 mm, 0.5 ms, 35 ms window) against PyFibers' 41 s and ~430 s.
 
-PyFibers' own figures come from the reference document (same machine class); the validation
-script ``validate_neuron.py`` measures NEURON in the same run as stimwise.
+Times per threshold and per section-step are the process's CPU time (single-threaded, so equal
+to the wall time on an idle machine); wall times are printed alongside, because on a shared
+machine other jobs inflate them. PyFibers' own figures come from the reference document (same
+machine class, one process per core); ``validate_neuron.py`` measures NEURON in the same run.
 
 Usage: ``python benchmarks/bench_physiology_speed.py [--skip-compile] [--skip-c]``
 """
@@ -88,11 +90,12 @@ def section_step_cost() -> dict:
     members = 16
     args = ([fiber], [ve], np.zeros(members, int), np.full(members, 0.01), samples, 0.001)
     simulate(*args, rest_tolerance_mv=-1.0)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = simulate(*args, rest_tolerance_mv=-1.0)
-    wall = time.perf_counter() - start
-    ns = wall / result.section_steps * 1e9
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    ns = cpu / result.section_steps * 1e9
     return {"ns_per_section_step": round(ns, 1), "members": members,
+            "wall_ns_per_section_step": round(wall / result.section_steps * 1e9, 1),
             "vs_neuron_x": round(NEURON_NS_PER_SECTION_STEP / ns, 1),
             "vs_pyfibers_x": round(PYFIBERS_NS_PER_SECTION_STEP / ns, 1)}
 
@@ -102,7 +105,7 @@ def mrg_batch() -> dict:
     from stimwise.physiology.threshold import find_thresholds
 
     diameters = np.linspace(5.7, 14.0, 25)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     problems = [point_source_problem("mrg", float(d), dist, 40.0)
                 for dist in (1.0, 2.0) for d in diameters]
     fibers = [p[0] for p in problems]
@@ -117,11 +120,13 @@ def mrg_batch() -> dict:
         brackets.extend(((result.upper_ma - result.lower_ma) / result.upper_ma).tolist())
         central += int(sum(node == f.n_nodes // 2 for node, f in
                            zip(result.initiation_node, fibers, strict=True)))
-    wall = time.perf_counter() - start
-    per = wall / 100
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    per = cpu / 100
     return {
         "thresholds": 100,
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "wall_s_per_threshold": round(wall / 100, 4),
         "build_and_rest_s": round(built, 2),
         "s_per_threshold": round(per, 4),
         "speedup_vs_pyfibers_x": round(PYFIBERS_MRG_S / per, 1),
@@ -142,14 +147,14 @@ def single_thresholds(include_c: bool) -> dict:
     if include_c:
         cases.append(("c_1um_1mm_0.5ms", "c", 1.0, 6.0, 0.5, 35.0, PYFIBERS_C_S))
     for name, model, d, length, pw, window, reference in cases:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         fiber, ve = point_source_problem(model, d, 1.0, length)
         result = find_thresholds([fiber], [ve], Stimulus.pulse("monophasic", pw,
                                                                 duration_ms=window))
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         out[name] = {"threshold_ma": float(result.threshold_ma[0]), "wall_s": round(wall, 3),
-                     "simulations": int(result.n_simulations[0]),
-                     "speedup_vs_pyfibers_x": round(reference / wall, 1)}
+                     "cpu_s": round(cpu, 3), "simulations": int(result.n_simulations[0]),
+                     "speedup_vs_pyfibers_x": round(reference / cpu, 1)}
     return out
 
 

@@ -1,14 +1,15 @@
 """Batched threshold search: every candidate amplitude of every problem advances together.
 
-Each problem (a fibre, its unit-current potentials and the shared stimulus) is searched upwards
-from below: a geometric scan from an a-priori estimate until an amplitude excites the detection
-node, then the bracket (highest non-exciting, lowest exciting) is narrowed with several candidates
-per round until ``(upper - lower) / upper < rel_tol``. The reported threshold is the upper
-(exciting)
-bound, as PyFibers reports it. Scanning from below means the search never starts above the
-virtual-anode block threshold, the pitfall that makes a top-down bound search return values 30x
-too high (``docs/physiology.md``). Initiation away from the centre and excitation at a fibre end are
-reported as warnings in the result, never silently.
+Each problem (a fibre, its unit-current potentials and the shared stimulus) is searched from
+below: a geometric scan (ratio 1.5) starting at an a-priori estimate that lies near or below the
+threshold (0.4-1.3x of it on the validation grid; downwards only while the lowest candidate still
+excites), until one amplitude excites the detection node and one below it does not; then the
+bracket (highest non-exciting, lowest exciting) is narrowed with several candidates per round until
+``(upper - lower) / upper < rel_tol``. The reported threshold is the upper (exciting) bound, as
+PyFibers reports it. Starting near threshold keeps the search far below the virtual-anode block
+threshold (20x and more), the pitfall that makes a top-down bound search return values 30x too
+high (``docs/physiology.md``). Initiation away from the centre, excitation at a fibre end and a
+non-monotonic response are reported as warnings in the result, never silently.
 """
 
 from __future__ import annotations
