@@ -86,7 +86,11 @@ def main() -> None:
     placement = Placement(default_half_space(), 25.0, 25.0)
     recipe = StimulusRecipe("biphasic", 0.1)
     figures: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(),
+        },
         "placement": placement.describe(),
         "waveform": recipe.label(),
         "classes": list(classes),
@@ -154,7 +158,11 @@ def main() -> None:
             "dask_local_s": round(dask_s, 1),
             "dask_workers": args.workers,
             "speed_up": round(single_s / dask_s, 2),
-            "fast_estimator_speed_up": round(single_s / fast_s),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+            "full_s_per_fibre": round(single_s / len(full_population), 3),
+            "fast_estimator_speed_up_per_fibre": round(
+                (single_s / len(full_population)) / (fast_s / len(population))
+            ),
         }
     print(json.dumps(figures, indent=2))
 
