@@ -76,3 +76,15 @@ def test_strength_duration_rejects_a_malformed_list():
     result = invoke("strength-duration", "--pulse-widths-ms", "0.1,abc", "--json")
     assert result.exit_code == 2
     assert json.loads(result.stdout)["problems"][0]["path"] == "--pulse-widths-ms"
+
+
+def test_no_excitation_below_one_ampere_is_null_with_a_warning_not_a_number():
+    args = ["--diameter-um", "2", "--distance-mm", "60", "--pulse-width-ms", "0.01",
+            "--duration-ms", "1", "--length-mm", "10"]
+    result = invoke("threshold", *args, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["threshold_ma"] is None and doc["latency_ms"] is None
+    assert any("no excitation up to 1000 mA" in w for w in doc["warnings"])
+    text = invoke("threshold", *args)
+    assert "no excitation" in text.stdout

@@ -174,10 +174,13 @@ def threshold_command(
     from rich.console import Console
 
     console = Console()
-    console.print(f"[bold]{document['threshold_ma']:.5g} mA[/] threshold "
-                  f"(bracket {document['lower_ma']:.5g}–{document['upper_ma']:.5g} mA), "
-                  f"AP at node {document['initiation_node']} "
-                  f"(centre {document['centre_node']}), latency {document['latency_ms']} ms")
+    if document["threshold_ma"] is None:
+        console.print("[bold]no excitation[/] within the search's amplitude range")
+    else:
+        console.print(f"[bold]{document['threshold_ma']:.5g} mA[/] threshold "
+                      f"(bracket {document['lower_ma']:.5g}–{document['upper_ma']:.5g} mA), "
+                      f"AP at node {document['initiation_node']} "
+                      f"(centre {document['centre_node']}), latency {document['latency_ms']} ms")
     console.print(f"{built.description}; {document['stimulus']}; {document['wall_s']} s")
     for warning in document["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from stimwise.errors import FieldProblem, InputError
 from stimwise.physiology.fibers import Fiber
-from stimwise.physiology.solver import simulate
+from stimwise.physiology.solver import SimulationError, simulate
 from stimwise.physiology.stimulus import Stimulus
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class _Search:
         if self.upper == math.inf:
             start = self.lower * SCAN_RATIO if self.lower > 0 else self.guess / SCAN_RATIO ** (
                 k // 2)
-            return [start * SCAN_RATIO**j for j in range(k)]
+            return [min(start * SCAN_RATIO**j, MAX_AMPLITUDE_MA) for j in range(k)]
         if self.lower == 0.0:
             return [self.upper / SCAN_RATIO ** (j + 1) for j in range(k)]
         ratio = self.upper / self.lower
@@ -143,7 +143,7 @@ def find_thresholds(
                                           f"{fiber.n_sections} finite potentials (mV per mA)"))
     guesses = guesses_ma or [estimate_threshold_ma(f, v, stim) for f, v in zip(fibers, ve_list,
                                                                                 strict=True)]
-    searches = [_Search(i, g) for i, g in enumerate(guesses)]
+    searches = [_Search(i, min(g, MAX_AMPLITUDE_MA / SCAN_RATIO)) for i, g in enumerate(guesses)]
     section_steps = 0
     for _ in range(MAX_ROUNDS):
         open_ = [s for s in searches if not s.done]
@@ -164,7 +164,7 @@ def find_thresholds(
     else:
         unresolved = [s.index for s in searches if not s.done]
         if unresolved:
-            raise RuntimeError(f"threshold search did not converge for fibres {unresolved}")
+            raise SimulationError(f"threshold search did not converge for fibres {unresolved}")
     for s in searches:
         _site_warnings(fibers[s.index], s)
     onset = stim.onset_ms
