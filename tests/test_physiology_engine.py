@@ -278,3 +278,16 @@ def test_stimulus_from_a_pulse_train_keeps_phases_and_charge_balance():
     assert stim.samples.min() == -1.0 and stim.samples.max() == pytest.approx(0.25)
     assert stim.samples.sum() == pytest.approx(0.0, abs=1e-9)
     assert np.count_nonzero(stim.samples == -1.0) == 4 * 200  # 3 in the burst, 1 of the next
+
+
+def test_HAZ031_an_action_potential_lost_well_below_threshold_is_reported():
+    """Synthetic outcomes: at 0.1 mA an AP starts (node 5) but never reaches the detection node,
+    while 0.3 mA excites; the search keeps the detection criterion and says so."""
+    from stimwise.physiology.threshold import _Search, _site_warnings
+
+    search = _Search(0, 0.1)
+    search.record([0.05, 0.1, 0.3], np.array([False, False, True]), np.array([-1, 5, 7]),
+                  np.array([np.nan, np.nan, 1.0]), rel_tol=1e-3)
+    assert (search.lower, search.upper) == (0.1, 0.3)
+    _site_warnings(build_fiber("mrg", 10.0, 10.0), search)
+    assert any("did not reach the detection node" in w for w in search.notes)

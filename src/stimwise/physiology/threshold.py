@@ -59,7 +59,12 @@ class _Search:
     upper_time: float = math.nan
     n_sim: int = 0
     notes: list[str] = field(default_factory=list)
+    started_not_detected: list[tuple[float, int]] = field(default_factory=list)
     done: bool = False
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def candidates(self, k: int) -> list[float]:
         if self.upper == math.inf:
@@ -81,7 +86,11 @@ class _Search:
             if fired[j]:
                 if a < self.upper:
                     self.upper, self.upper_node, self.upper_time = a, int(nodes[j]), times[j]
-            elif a > self.lower:
+            else:
+                if nodes[j] >= 0:
+                    self.started_not_detected.append((a, int(nodes[j])))
+                if a <= self.lower:
+                    continue
                 if a > self.upper:
                     seen_sub_above_supra = True
                 else:
@@ -91,13 +100,13 @@ class _Search:
                              default=0.0)
             seen_sub_above_supra = True
         if seen_sub_above_supra:
-            self.notes.append("non-monotonic response: an amplitude above an exciting one did not "
-                              "excite (block or anodal effects); the lowest exciting one is kept")
+            self.note("non-monotonic response: an amplitude above an exciting one did not "
+                      "excite (block or anodal effects); the lowest exciting one is kept")
         if self.upper < math.inf and (self.upper - self.lower) / self.upper < rel_tol:
             self.done = True
         elif self.upper == math.inf and max(amps) >= MAX_AMPLITUDE_MA:
             self.done = True
-            self.notes.append(f"no excitation up to {MAX_AMPLITUDE_MA:g} mA")
+            self.note(f"no excitation up to {MAX_AMPLITUDE_MA:g} mA")
 
 
 def estimate_threshold_ma(fiber: Fiber, ve_mv_per_ma: np.ndarray, stim: Stimulus) -> float:
@@ -184,13 +193,22 @@ def find_thresholds(
 
 
 def _site_warnings(fiber: Fiber, search: _Search) -> None:
+    # within a scan step of threshold a partial response crossing -30 mV is ordinary
+    failed = [(a, n) for a, n in search.started_not_detected
+              if a < search.upper / SCAN_RATIO]
+    if failed:
+        a, n = max(failed)
+        search.note(f"an action potential started at node {n} at {a:.4g} mA, below the "
+                    "threshold, but did not reach the detection node (stopped by a later "
+                    "anodic phase, block or conduction failure): the detection criterion, not "
+                    "initiation, sets this threshold")
     node = search.upper_node
     if node < 0:
         return
     if node <= 1 or node >= fiber.n_nodes - 2:
-        search.notes.append(f"end excitation: the action potential started at node {node} "
+        search.note(f"end excitation: the action potential started at node {node} "
                             f"next to a fibre end; the threshold reflects the fibre's truncation")
     centre = fiber.n_nodes // 2
     if abs(node - centre) > 2:
-        search.notes.append(f"off-centre initiation at node {node} ({node - centre:+d} from the "
+        search.note(f"off-centre initiation at node {node} ({node - centre:+d} from the "
                             "centre node)")
