@@ -155,6 +155,15 @@ def test_full_model_orders_thresholds_by_diameter_and_depth():
     assert motor_threshold > thresholds[1]  # deep motor axons after large cutaneous ones
 
 
+@pytest.mark.slow
+def test_opt_in_c_fibres_are_recruited_after_a_delta_at_the_same_depth():
+    a_delta = make_population("adelta", [3.0], [0.6])
+    c_fibre = make_population("c", [1.0], [0.6])
+    a_delta_threshold = full_thresholds(a_delta, PLACEMENT, PULSE)[0]
+    c_threshold = full_thresholds(c_fibre, PLACEMENT, PULSE)[0]
+    assert np.isfinite(c_threshold) and c_threshold > a_delta_threshold
+
+
 def test_protocol_train_recipe_refuses_carriers():
     from stimwise.protocol.library import get_protocol
 
