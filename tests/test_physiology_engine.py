@@ -242,11 +242,39 @@ def test_HAZ031_end_excitation_is_reported_not_silent():
     assert "end excitation" in text and "off-centre" in text
 
 
-def test_HAZ032_numerical_blow_up_is_an_error_not_a_number(mrg10, pulse01):
-    ve = potentials(mrg10)
+def test_HAZ032_a_diverging_integration_is_flagged_and_never_a_threshold(mrg10, pulse01):
+    """Potentials so large that the arithmetic overflows: the member is flagged as diverged,
+    and the search returns NaN with a warning instead of a number."""
+    ve = potentials(mrg10) * 1e305
+    run = solver.simulate([mrg10], [ve], np.array([0, 0]), np.array([1e-3, 1.0]),
+                          pulse01.samples, pulse01.dt_ms)
+    assert run.diverged.all() and not run.fired.any()
+    result = find_thresholds([mrg10], [ve], pulse01, guesses_ma=[1e-3])
+    assert np.isnan(result.threshold_ma[0])
+    assert any("diverged" in w for w in result.warnings[0])
+
+
+def test_HAZ032_a_broken_parameter_set_is_an_error_not_a_number(mrg10):
+    params = mrg10.channel_parameters.copy()
+    params[5] = np.nan  # a Q10 factor
+    broken = dataclasses.replace(mrg10, channel_parameters=params, _rest_state=None)
     with pytest.raises(solver.SimulationError):
-        solver.simulate([mrg10], [ve], np.array([0]), np.array([1e12]), pulse01.samples,
-                        pulse01.dt_ms)
+        broken.rest_state()
+
+
+def test_sundt_rates_stay_finite_at_extreme_polarisation():
+    """Under strong anodes a C fibre's sections reach several volts; the rates must stay
+    finite (the closed forms give inf/inf beyond a few volts) so a threshold search goes on."""
+    from stimwise.physiology.channels import sundt_rates
+
+    params = build_fiber("c", 1.0, 3.0).channel_parameters
+    for v in (-1e5, -2e4, -5e3, -300.0, 0.0, 300.0, 5e3, 1e5):
+        assert np.isfinite(sundt_rates(v, params)).all(), v
+    # at -60 mV: Borg-Graham n by hand, f = F / (R T), q10 3^((37 - 30)/10)
+    f = 96.48 / (8.315 * 310.16)
+    alpha, beta = math.exp(-5 * 28 * -f), math.exp(-5 * 0.4 * 28 * -f)
+    expected = (1 / (1 + alpha), beta / (3**0.7 * 0.03 * (1 + alpha)))
+    np.testing.assert_allclose(sundt_rates(-60.0, params)[4:6], expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -89,15 +89,29 @@ def sundt_rates(v: float, p) -> tuple:
     vh = v + 65.0 + p[5]
     a = q_na * 0.128 * math.exp((17.0 - vh) / 18.0)
     b = q_na * 4.0 / (math.exp((40.0 - vh) / 5.0) + 1.0)
-    h_inf, h_tau = a / (a + b), 1.0 / (a + b)
+    if math.isinf(a):  # beyond -12 V: the limits, where the closed form gives inf/inf
+        h_inf, h_tau = 1.0, 0.0
+    else:
+        h_inf, h_tau = a / (a + b), 1.0 / (a + b)
     f = 1.0e-3 * FARADAY / (GAS_CONSTANT * (273.16 + celsius))
-    alpha = math.exp(p[13] * (v - p[9]) * f)
-    beta = math.exp(p[13] * p[15] * (v - p[9]) * f)
-    n_inf, n_tau = 1.0 / (1.0 + alpha), beta / (q_k * p[11] * (1.0 + alpha))
-    alpha = math.exp(p[14] * (v - p[10]) * f)
-    beta = math.exp(p[14] * p[16] * (v - p[10]) * f)
-    l_inf, l_tau = 1.0 / (1.0 + alpha), beta / (q_k * p[12] * (1.0 + alpha))
+    n_inf, n_tau = _borg_graham(p[13] * (v - p[9]) * f, p[15], q_k * p[11])
+    l_inf, l_tau = _borg_graham(p[14] * (v - p[10]) * f, p[16], q_k * p[12])
     return m_inf, m_tau, h_inf, h_tau, n_inf, n_tau, l_inf, l_tau
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _borg_graham(x: float, gm: float, rate: float) -> tuple:
+    """(inf, tau) = (1 / (1 + e^x), e^(gm x) / (rate (1 + e^x))), finite for any x.
+
+    The closed form is used wherever it is finite (identical to the model file); beyond some
+    volts of polarisation it would give inf/inf, and the algebraically equal
+    tau = 1 / (rate (e^(-gm x) + e^((1 - gm) x))) is used instead.
+    """
+    alpha = math.exp(x)
+    tau = math.exp(gm * x) / (rate * (1.0 + alpha))
+    if not math.isfinite(tau):
+        tau = 1.0 / (rate * (math.exp(-gm * x) + math.exp((1.0 - gm) * x)))
+    return 1.0 / (1.0 + alpha), tau
 
 
 @njit(cache=True, error_model="numpy")

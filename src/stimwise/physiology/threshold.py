@@ -62,6 +62,7 @@ class _Search:
     notes: list[str] = field(default_factory=list)
     started_not_detected: list[tuple[float, int]] = field(default_factory=list)
     done: bool = False
+    failed: bool = False
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -78,8 +79,15 @@ class _Search:
         return [self.lower * ratio ** (j / (k + 1)) for j in range(1, k + 1)]
 
     def record(self, amps: list[float], fired: np.ndarray, nodes: np.ndarray,
-               times: np.ndarray, rel_tol: float) -> None:
+               times: np.ndarray, rel_tol: float, diverged: np.ndarray | None = None) -> None:
         self.n_sim += len(amps)
+        broken = [a for j, a in enumerate(amps) if diverged is not None and diverged[j]]
+        if broken and min(broken) < self.upper:
+            self.failed = True
+            self.done = True
+            self.note(f"the integration diverged at {min(broken):.4g} mA (numerical failure at "
+                      "extreme polarisation): no threshold is reported")
+            return
         order = np.argsort(amps)
         seen_sub_above_supra = False
         for j in order:
@@ -139,7 +147,7 @@ def find_thresholds(
     """Threshold magnitude (mA) of every fibre ``i`` under ``ve_list[i]`` (mV per +1 mA).
 
     ``progress(resolved, total)`` is called after each round. NaN marks a fibre not excited up to
-    1 A (with a warning).
+    1 A, or whose integration diverged below its first exciting amplitude (with a warning).
     """
     if len(fibers) != len(ve_list) or not fibers:
         raise InputError(FieldProblem("ve_list", len(ve_list),
@@ -168,7 +176,7 @@ def find_thresholds(
         for j, s in enumerate(open_):
             sl = slice(j * k, (j + 1) * k)
             s.record(amps[j], result.fired[sl], result.initiation_node[sl],
-                     result.ap_time_ms[sl], rel_tol)
+                     result.ap_time_ms[sl], rel_tol, result.diverged[sl])
         if progress is not None:
             progress(sum(s.done for s in searches), len(searches))
     else:
@@ -178,7 +186,8 @@ def find_thresholds(
     for s in searches:
         _site_warnings(fibers[s.index], s)
     onset = stim.onset_ms
-    upper = np.array([s.upper if s.upper < math.inf else np.nan for s in searches])
+    upper = np.array([s.upper if s.upper < math.inf and not s.failed else np.nan
+                      for s in searches])
     times = np.array([s.upper_time for s in searches])
     return ThresholdResult(
         threshold_ma=upper,
