@@ -319,3 +319,16 @@ def test_HAZ031_an_action_potential_lost_well_below_threshold_is_reported():
     assert (search.lower, search.upper) == (0.1, 0.3)
     _site_warnings(build_fiber("mrg", 10.0, 10.0), search)
     assert any("did not reach the detection node" in w for w in search.notes)
+
+
+def test_strength_duration_fits_recover_their_own_laws():
+    from stimwise.physiology.strength_duration import fit_lapicque, fit_weiss
+
+    widths = np.array([0.02, 0.05, 0.1, 0.2, 0.5, 1.0])
+    weiss = fit_weiss(widths, 0.04 * (1 + 0.3 / widths))
+    assert (weiss.rheobase_ma, weiss.chronaxie_ms) == pytest.approx((0.04, 0.3), rel=1e-9)
+    tau = 0.2
+    lapicque = fit_lapicque(widths, 0.05 / -np.expm1(-widths / tau))
+    assert lapicque.rheobase_ma == pytest.approx(0.05, rel=1e-5)
+    assert lapicque.chronaxie_ms == pytest.approx(tau * math.log(2), rel=1e-5)
+    assert lapicque.max_relative_residual < 1e-5
