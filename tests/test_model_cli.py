@@ -88,3 +88,14 @@ def test_no_excitation_below_one_ampere_is_null_with_a_warning_not_a_number():
     assert any("no excitation up to 1000 mA" in w for w in doc["warnings"])
     text = invoke("threshold", *args)
     assert "no excitation" in text.stdout
+
+
+def test_threshold_plot_draws_the_run_at_threshold(tmp_path):
+    plot = tmp_path / "run.png"
+    result = invoke("threshold", "--diameter-um", "14", "--rel-tol", "0.05", "--duration-ms", "3",
+                    "--plot", str(plot), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["plot"] == str(plot)
+    assert plot.stat().st_size > 10_000
+    bad = invoke("threshold", "--diameter-um", "14", "--plot", str(tmp_path / "run.txt"), "--json")
+    assert bad.exit_code == 2 and json.loads(bad.stdout)["problems"][0]["path"] == "--plot"

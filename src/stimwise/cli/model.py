@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,9 @@ DurationOption = Annotated[
 ]
 TolOption = Annotated[
     float, typer.Option("--rel-tol", help="Relative width of the final bracket (0.001 = 0.1 %).")
+]
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", help="Also draw a figure (png, svg or pdf).")
 ]
 DEFAULT_LENGTH_MM = {"mrg": 40.0, "c": 6.0}
 
@@ -130,9 +134,11 @@ def threshold_command(
     conductivity_s_per_m: ConductivityOption = 0.2,
     duration_ms: DurationOption = None,
     rel_tol: TolOption = 1e-3,
+    plot: PlotOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Threshold current (magnitude, mA) of one fibre under a point source, cathodic first."""
+    """Threshold current (magnitude, mA) of one fibre under a point source, cathodic first;
+    ``--plot`` draws the run at threshold (where the action potential starts and runs)."""
     from stimwise.physiology.stimulus import Stimulus
     from stimwise.physiology.strength_duration import run_duration_ms
     from stimwise.physiology.threshold import find_thresholds
@@ -146,6 +152,18 @@ def threshold_command(
         stim = Stimulus.pulse(waveform, pulse_width_ms, duration_ms=duration)
         with progress_on_stderr("threshold search") as progress:
             result = find_thresholds([built], [ve], stim, rel_tol=rel_tol, progress=progress)
+    written = None
+    if plot is not None and math.isfinite(result.threshold_ma[0]):
+        from stimwise.physiology.plots_excitability import plot_threshold_run
+        from stimwise.physiology.solver import node_potential_history
+
+        with named_options():
+            t_ms, v_nodes = node_potential_history(built, ve, float(result.threshold_ma[0]),
+                                                   stim.samples, stim.dt_ms)
+            written = str(plot_threshold_run(
+                t_ms, v_nodes, built.section_z_mm[built.node_sections], built.detect_node, plot,
+                title=f"{built.description}; {stim.description}; at "
+                      f"{result.threshold_ma[0]:.4g} mA"))
     document = {
         "threshold_ma": _number(result.threshold_ma[0]),
         "lower_ma": _number(result.lower_ma[0]),
@@ -160,6 +178,7 @@ def threshold_command(
         "n_simulations": int(result.n_simulations[0]),
         "wall_s": round(time.perf_counter() - start, 3),
         "warnings": result.warnings[0],
+        "plot": written,
         "model": built.description,
         "stimulus": stim.description + f", run {stim.duration_ms:g} ms at dt {stim.dt_ms:g} ms",
         "inputs": _inputs(fiber=fiber, diameter_um=diameter_um, distance_mm=distance_mm,
@@ -180,10 +199,13 @@ def threshold_command(
         console.print(f"[bold]{document['threshold_ma']:.5g} mA[/] threshold "
                       f"(bracket {document['lower_ma']:.5g}–{document['upper_ma']:.5g} mA), "
                       f"AP at node {document['initiation_node']} "
-                      f"(centre {document['centre_node']}), latency {document['latency_ms']} ms")
+                      f"(centre {document['centre_node']}), "
+                      f"latency {document['latency_ms']:.3f} ms")
     console.print(f"{built.description}; {document['stimulus']}; {document['wall_s']} s")
     for warning in document["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}")
+    if written:
+        console.print(f"wrote {written}")
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 
@@ -201,9 +223,7 @@ def strength_duration_command(
     length_mm: LengthOption = None,
     conductivity_s_per_m: ConductivityOption = 0.2,
     rel_tol: TolOption = 1e-3,
-    plot: Annotated[
-        Path | None, typer.Option("--plot", help="Also draw the curve (png, svg or pdf).")
-    ] = None,
+    plot: PlotOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Thresholds over pulse widths with fitted rheobase and chronaxie (Weiss, Lapicque)."""
@@ -269,6 +289,4 @@ def strength_duration_command(
 
 def _number(value: float) -> float | None:
     """JSON has no NaN: a missing value is null."""
-    import math
-
     return None if not math.isfinite(value) else float(value)

@@ -1,4 +1,4 @@
-"""Plots of single-fibre excitability (strength-duration)."""
+"""Plots of single-fibre excitability: strength-duration, and one run at threshold."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 def plot_strength_duration(sd: StrengthDuration, path: Path, title: str = "") -> Path:
     """Thresholds (points) and the Weiss and Lapicque fits (lines), log-log, with the chronaxies."""
-    path = Path(path)
-    if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise InputError(FieldProblem("plot", str(path), f"a file ending in {PLOT_SUFFIXES}"))
+    path = _checked_path(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -40,7 +38,45 @@ def plot_strength_duration(sd: StrengthDuration, path: Path, title: str = "") ->
     ax.legend(fontsize=8)
     fig.text(0.01, 0.01, "model prediction, not a diagnosis or a dose", fontsize=7, color="grey")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+    return path
+
+
+def plot_threshold_run(
+    t_ms: np.ndarray, v_nodes_mv: np.ndarray, node_z_mm: np.ndarray, detect_node: int,
+    path: Path, title: str = "",
+) -> Path:
+    """Membrane potential of every node over time at the threshold amplitude: a space-time map
+    (where the action potential starts and how it runs) and the centre and detection nodes."""
+    path = _checked_path(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    centre = v_nodes_mv.shape[1] // 2
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True)
+    mesh = top.pcolormesh(t_ms, node_z_mm, v_nodes_mv.T, shading="auto", cmap="viridis")
+    fig.colorbar(mesh, ax=top, label="membrane potential (mV)")
+    top.set_ylabel("position along the fibre (mm)")
+    top.set_title(textwrap.fill(title, 90), fontsize=7)
+    bottom.plot(t_ms, v_nodes_mv[:, centre], label="node under the source")
+    bottom.plot(t_ms, v_nodes_mv[:, detect_node], label="detection node (90 %)")
+    bottom.axhline(-30.0, color="grey", lw=0.8, ls=":", label="-30 mV criterion")
+    bottom.set_xlabel("time (ms)")
+    bottom.set_ylabel("mV")
+    bottom.legend(fontsize=8)
+    fig.text(0.01, 0.01, "model prediction, not a diagnosis or a dose", fontsize=7, color="grey")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _checked_path(path: Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise InputError(FieldProblem("plot", str(path), f"a file ending in {PLOT_SUFFIXES}"))
+    path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -531,22 +531,45 @@ def _simulate_group(
     )
 
 
+def _one_member(fiber: Fiber, ve_mv_per_ma: np.ndarray, amplitude_ma: float, dt_ms: float):
+    """Batch of one member at rest that keeps integrating after an action potential."""
+    batch = _Members([fiber_table(fiber)], np.asarray(ve_mv_per_ma, dtype=float)[:, None],
+                     np.array([amplitude_ma]), np.zeros(1, np.int64))
+    rate_tables, index = _rate_tables([fiber], dt_ms)
+    batch.member_table = index
+    u0, x0, g0 = fiber.rest_state()
+    out = _Outcome(1)
+    out.fire_step[:] = 0  # a member that "has fired" is never stopped by the kernel
+    return batch, u0[:, None].copy(), x0[:, None].copy(), g0[:, :, None].copy(), out, rate_tables
+
+
 def membrane_potential_after(
     fiber: Fiber, ve_mv_per_ma: np.ndarray, amplitude_ma: float, samples: np.ndarray,
     dt_ms: float,
 ) -> np.ndarray:
     """Membrane potential (mV) of every section after integrating ``samples`` from rest
     (no early stop): for plots of the polarisation along a fibre and for tests."""
-    table = fiber_table(fiber)
-    batch = _Members([table], np.asarray(ve_mv_per_ma, dtype=float)[:, None],
-                     np.array([amplitude_ma]), np.zeros(1, np.int64))
-    rate_tables, index = _rate_tables([fiber], dt_ms)
-    batch.member_table = index
-    u0, x0, g0 = fiber.rest_state()
-    u, x, gates = u0[:, None].copy(), x0[:, None].copy(), g0[:, :, None].copy()
-    out = _Outcome(1)
-    out.fire_step[:] = 0  # keep integrating after an action potential
+    batch, u, x, gates, out, tables = _one_member(fiber, ve_mv_per_ma, amplitude_ma, dt_ms)
     _run_chunk(batch, u, x, gates, np.asarray(samples, dtype=float), 0, len(samples), dt_ms,
-               np.array([fiber.detect_node]), out, rate_tables)
+               np.array([fiber.detect_node]), out, tables)
     _check_finite(u, x)
     return (u - x)[:, 0]
+
+
+def node_potential_history(
+    fiber: Fiber, ve_mv_per_ma: np.ndarray, amplitude_ma: float, samples: np.ndarray,
+    dt_ms: float, every_steps: int = 10,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(t_ms, v) with the membrane potential of every node (columns) every ``every_steps``
+    steps from rest (rows; no early stop): where an action potential starts and how it runs."""
+    batch, u, x, gates, out, tables = _one_member(fiber, ve_mv_per_ma, amplitude_ma, dt_ms)
+    samples = np.asarray(samples, dtype=float)
+    times, rows = [0.0], [(u - x)[fiber.node_sections, 0]]
+    for k in range(0, samples.size, every_steps):
+        k1 = min(samples.size, k + every_steps)
+        _run_chunk(batch, u, x, gates, samples, k, k1, dt_ms, np.array([fiber.detect_node]),
+                   out, tables)
+        _check_finite(u, x)
+        times.append(k1 * dt_ms)
+        rows.append((u - x)[fiber.node_sections, 0])
+    return np.asarray(times), np.asarray(rows)
