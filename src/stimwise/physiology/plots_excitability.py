@@ -16,10 +16,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 def plot_strength_duration(sd: StrengthDuration, path: Path, title: str = "") -> Path:
     """Thresholds (points) and the Weiss and Lapicque fits (lines), log-log, with the chronaxies."""
     path = _checked_path(path)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     d = np.geomspace(sd.pulse_widths_ms.min(), sd.pulse_widths_ms.max(), 200)
     weiss = sd.weiss.rheobase_ma * (1 + sd.weiss.chronaxie_ms / d)
@@ -36,11 +33,7 @@ def plot_strength_duration(sd: StrengthDuration, path: Path, title: str = "") ->
     ax.set_ylabel("threshold (mA)")
     ax.set_title(textwrap.fill(title, 90), fontsize=7)
     ax.legend(fontsize=8)
-    fig.text(0.01, 0.01, "model prediction, not a diagnosis or a dose", fontsize=7, color="grey")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_threshold_run(
@@ -50,10 +43,7 @@ def plot_threshold_run(
     """Membrane potential of every node over time at the threshold amplitude: a space-time map
     (where the action potential starts and how it runs) and the centre and detection nodes."""
     path = _checked_path(path)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     centre = v_nodes_mv.shape[1] // 2
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True)
@@ -67,11 +57,7 @@ def plot_threshold_run(
     bottom.set_xlabel("time (ms)")
     bottom.set_ylabel("mV")
     bottom.legend(fontsize=8)
-    fig.text(0.01, 0.01, "model prediction, not a diagnosis or a dose", fontsize=7, color="grey")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _checked_path(path: Path) -> Path:
@@ -79,4 +65,22 @@ def _checked_path(path: Path) -> Path:
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise InputError(FieldProblem("plot", str(path), f"a file ending in {PLOT_SUFFIXES}"))
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    """Label the figure as a model prediction, write it and free it."""
+    fig.text(0.01, 0.01, "model prediction, not a diagnosis or a dose", fontsize=7, color="grey")
+    fig.tight_layout()
+    fig.savefig(path)
+    _pyplot().close(fig)
     return path
