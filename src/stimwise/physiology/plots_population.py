@@ -30,12 +30,20 @@ def _checked_path(out_path: str | os.PathLike[str]) -> Path:
 
 
 def _figure(n_rows: int):
+    """Rows sharing one logarithmic amplitude axis, labelled with plain numbers."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import LogFormatter, NullFormatter
 
     figure = Figure(figsize=(8.0, 4.0 * n_rows), layout="constrained")
     FigureCanvasAgg(figure)
-    return figure, figure.subplots(n_rows, 1, squeeze=False)[:, 0]
+    axes = figure.subplots(n_rows, 1, squeeze=False, sharex=True)[:, 0]
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(labelbottom=True)
+    return figure, axes
 
 
 def _save(figure, path: Path) -> Path:
@@ -63,7 +71,6 @@ def _draw_curves(ax, curves: RecruitmentCurves, amplitude_ma: float | None) -> N
         )
     if amplitude_ma is not None:
         ax.axvline(amplitude_ma, color="k", linestyle="--", label=f"{amplitude_ma:g} mA assumed")
-    ax.set_xscale("log")
     ax.set_xlabel("peak amplitude of the leading phase (mA)")
     ax.set_ylabel("fibres recruited (% of the simulated class)")
     ax.set_ylim(-2, 102)
@@ -106,7 +113,6 @@ def plot_activation(report: ActivationReport, out_path: str | os.PathLike[str]) 
             order_ax.plot(summary.half_ma, row, "k|", markersize=14)
     order_ax.axvline(amplitude, color="k", linestyle="--")
     order_ax.set_yticks(range(len(order)), [by_id[c].label for c in reversed(order)], fontsize=8)
-    order_ax.set_xscale("log")
     order_ax.set_xlabel("amplitude recruiting 10 % → 90 % of the class (| = 50 %), mA")
     flags = "; ".join(report.flags)
     figure.suptitle(
