@@ -238,7 +238,9 @@ def test_sweep_on_a_tiny_local_cluster_matches_the_single_process_result():
             batch_size=1,
             progress=lambda done, total: seen.append((done, total)),
         )
-    np.testing.assert_allclose(results[0], full_thresholds(population, PLACEMENT, PULSE))
+    # Tasks of one fibre search with other candidate amplitudes than one batch of two: the
+    # thresholds agree within the search's 0.1 % bracket (both ends), not bit for bit.
+    np.testing.assert_allclose(results[0], full_thresholds(population, PLACEMENT, PULSE), rtol=2e-3)
     assert seen[-1] == (2, 2)
 
 
