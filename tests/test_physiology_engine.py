@@ -234,7 +234,7 @@ def test_HAZ031_virtual_anode_block_cannot_mislead_the_upward_scan(mrg10):
 
 def test_HAZ031_end_excitation_is_reported_not_silent():
     fiber = build_fiber("mrg", 10.0, 10.0)
-    end = straight_fiber_points_mm(fiber)[fiber.node_sections[1]]
+    end = straight_fiber_points_mm(fiber)[fiber.node_sections[0]]  # above the passive end
     source = PointSource(0.2, (end[0], 0.0, 0.3))
     ve = source.potential_mv_per_ma(straight_fiber_points_mm(fiber))
     result = find_thresholds([fiber], [ve], Stimulus.pulse("monophasic", 0.1), rel_tol=COARSE)
@@ -332,3 +332,24 @@ def test_strength_duration_fits_recover_their_own_laws():
     assert lapicque.rheobase_ma == pytest.approx(0.05, rel=1e-5)
     assert lapicque.chronaxie_ms == pytest.approx(tau * math.log(2), rel=1e-5)
     assert lapicque.max_relative_residual < 1e-5
+
+
+def test_a_threshold_does_not_depend_on_what_it_is_batched_with(mrg10, pulse01):
+    other = build_fiber("mrg", 6.0, 20.0)
+    alone = find_thresholds([mrg10], [potentials(mrg10)], pulse01)
+    batched = find_thresholds([other, mrg10, other], [potentials(other, 1.5), potentials(mrg10),
+                                                      potentials(other, 2.5)], pulse01)
+    assert batched.threshold_ma[1] == alone.threshold_ma[0]
+    assert batched.lower_ma[1] == alone.lower_ma[0]
+    assert batched.n_simulations[1] == alone.n_simulations[0]
+
+
+def test_more_candidates_per_round_reach_the_same_bracket_in_fewer_rounds(mrg10, pulse01):
+    rounds = []
+    ve = potentials(mrg10)
+    one = find_thresholds([mrg10], [ve], pulse01, progress=lambda d, t: rounds.append(1))
+    four = find_thresholds([mrg10], [ve], pulse01, candidates_per_round=4)
+    assert four.n_simulations[0] > one.n_simulations[0] == len(rounds)
+    assert four.lower_ma[0] <= one.threshold_ma[0] and one.lower_ma[0] <= four.threshold_ma[0]
+    with pytest.raises(InputError):
+        find_thresholds([mrg10], [ve], pulse01, candidates_per_round=0)
