@@ -353,3 +353,23 @@ def test_more_candidates_per_round_reach_the_same_bracket_in_fewer_rounds(mrg10,
     assert four.lower_ma[0] <= one.threshold_ma[0] and one.lower_ma[0] <= four.threshold_ma[0]
     with pytest.raises(InputError):
         find_thresholds([mrg10], [ve], pulse01, candidates_per_round=0)
+
+
+def test_prescribed_pulse_shapes_order_as_their_anodic_phases(mrg10):
+    """A single pulse of a stimwise train: monophasic < asymmetric (low, long anodic phase) <
+    symmetric biphasic (full anodic phase), all cathodic first; the monophasic train pulse is
+    sampled exactly like ``Stimulus.pulse``."""
+    from stimwise.protocol.models import PulseTrain
+
+    def train_stimulus(pulse):
+        train = PulseTrain.model_validate({"pulse": pulse, "frequency_hz": 50})
+        return Stimulus.from_train(train, duration_ms=10.0)
+
+    mono = train_stimulus({"kind": "monophasic", "phase_width_us": 100})
+    np.testing.assert_array_equal(mono.samples, Stimulus.pulse("monophasic", 0.1).samples)
+    asym = train_stimulus({"kind": "biphasic_asymmetric", "phase_width_us": 100,
+                           "second_phase_width_us": 400})
+    sym = train_stimulus({"kind": "biphasic_symmetric", "phase_width_us": 100})
+    thresholds = [threshold(mrg10, s).threshold_ma[0] for s in (mono, asym, sym)]
+    assert thresholds == sorted(thresholds)
+    assert thresholds[2] > 1.05 * thresholds[0]
