@@ -184,7 +184,12 @@ def summarize(
         if r["fiber"] == "c" and r.get("neuron_s_per_threshold") is not None
     ]
     pyfibers_steps = [
-        (r["neuron_s_per_threshold"], r["neuron_section_steps"]) for r in rows
+        (
+            r["neuron_s_per_threshold"],
+            r.get("neuron_cpu_s_per_threshold"),
+            r["neuron_section_steps"],
+        )
+        for r in rows
         if r.get("neuron_section_steps")
     ]
     summary: dict[str, Any] = {
@@ -202,10 +207,8 @@ def summarize(
         "per_section_step_us": {
             "neuron_alone": neuron_step["us_per_section_step"] if neuron_step else None,
             "neuron_alone_cpu": neuron_step.get("cpu_us_per_section_step") if neuron_step else None,
-            "pyfibers_loop": (
-                sum(s for s, _ in pyfibers_steps) / sum(n for _, n in pyfibers_steps) * 1e6
-                if pyfibers_steps else None
-            ),
+            "pyfibers_loop": _per_section_step_us([(s, n) for s, _, n in pyfibers_steps]),
+            "pyfibers_loop_cpu": _per_section_step_us([(c, n) for _, c, n in pyfibers_steps]),
             "stimwise": stimwise_batch.get("us_per_section_step") if stimwise_batch else None,
             "stimwise_cpu": (
                 stimwise_batch.get("cpu_us_per_section_step") if stimwise_batch else None
@@ -213,6 +216,13 @@ def summarize(
         },
     }
     return summary
+
+
+def _per_section_step_us(pairs: list[tuple[float | None, float]]) -> float | None:
+    """Total seconds over total section-steps, in µs; ``None`` without complete data."""
+    if not pairs or any(seconds is None for seconds, _ in pairs):
+        return None
+    return sum(s for s, _ in pairs) / sum(n for _, n in pairs) * 1e6
 
 
 # ----------------------------------------------------------------------------- stimwise side

@@ -156,7 +156,7 @@ def test_cpu_time_ratio_is_reported_next_to_the_wall_time_ratio():
 
 def test_summary_combines_accuracy_speed_and_section_step_costs():
     rows = [
-        _row("mrg", 1.0, 1.01, neuron_section_steps=20_000_000),
+        _row("mrg", 1.0, 1.01, neuron_section_steps=20_000_000, neuron_cpu_s_per_threshold=30.0),
         _row("c", 4.0, 4.0, neuron_s_per_threshold=400.0, neuron_central_initiation=False),
     ]
     batch = {"s_per_threshold": 0.4, "n_thresholds": 100, "us_per_section_step": 0.05}
@@ -166,6 +166,7 @@ def test_summary_combines_accuracy_speed_and_section_step_costs():
     steps = summary["per_section_step_us"]
     assert steps["neuron_alone"] == 0.8
     assert steps["pyfibers_loop"] == pytest.approx(40.0 / 20_000_000 * 1e6)
+    assert steps["pyfibers_loop_cpu"] == pytest.approx(30.0 / 20_000_000 * 1e6)
     assert steps["stimwise"] == 0.05
     assert summary["non_central_initiation"] == [("c", 10.0, 1.0, "monophasic", 0.1)]
 
