@@ -20,7 +20,7 @@ CLASS_THRESHOLDS_MA = {"abeta": (10.0, 20.0), "aalpha": (35.0, 45.0), "adelta": 
 
 @pytest.fixture
 def stand_in_thresholds(monkeypatch):
-    def thresholds(population, placement, recipe, *, method, depth_overrides_mm, progress):
+    def thresholds(population, placement, recipe, *, method, **_options):
         out = np.empty(len(population))
         for cid, (low, high) in CLASS_THRESHOLDS_MA.items():
             members = np.flatnonzero(population.class_id == cid)
@@ -56,7 +56,7 @@ def test_recruitment_full_model_json_for_one_pulse():
     ("args", "field"),
     [
         (("conventional-tens", "--pulse-width-ms", "0.1"), "PROTOCOL"),
-        (("--pulse-width-ms", "0.1", "--dask", "local"), "--dask"),
+        (("--pulse-width-ms", "0.1", "--dask", "not-an-address"), "dask"),
         (("--pulse-width-ms", "0.1", "--classes", "gamma"), "--classes"),
         (("--pulse-width-ms", "0.1", "--waveform", "sine"), "--waveform"),
         (("--pulse-width-ms", "0.1", "--electrode-shape", "star"), "electrode_shape"),

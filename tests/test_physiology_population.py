@@ -244,6 +244,19 @@ def test_sweep_on_a_tiny_local_cluster_matches_the_single_process_result():
     assert seen[-1] == (2, 2)
 
 
+def test_tables_built_on_dask_equal_tables_built_in_process(tmp_path, monkeypatch):
+    from stimwise.physiology.sweep import dask_client
+
+    monkeypatch.setenv("STIMWISE_CACHE_DIR", str(tmp_path))
+    grid = {"classes": ("abeta",), "n_diameters": 2, "n_depths": 1, "use_cache": False}
+    local = build_tables(PLACEMENT, PULSE, **grid)
+    with dask_client("local", n_workers=1, processes=False) as client:
+        distributed = build_tables(PLACEMENT, PULSE, client=client, **grid)
+    np.testing.assert_allclose(
+        distributed.tables["abeta"].thresholds_ma, local.tables["abeta"].thresholds_ma, rtol=2e-3
+    )
+
+
 def test_sweep_refuses_a_malformed_scheduler_address():
     from stimwise.physiology.sweep import dask_client
 

@@ -7,8 +7,10 @@ stdout. Both commands describe model predictions; neither delivers or exports st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +53,23 @@ PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="Also draw the figure (png, svg or pdf).")
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the simulated population.")]
+DaskOption = Annotated[
+    str | None,
+    typer.Option("--dask", help="Run the full-model work on Dask: 'local' or an address."),
+]
+WorkersOption = Annotated[int, typer.Option("--workers", help="Workers of a local cluster.")]
+
+
+@contextlib.contextmanager
+def _client(dask: str | None, workers: int) -> Iterator[object | None]:
+    """A Dask client for ``--dask`` (closed afterwards), or None to stay in this process."""
+    if dask is None:
+        yield None
+        return
+    from stimwise.physiology.sweep import dask_client
+
+    with dask_client(dask, n_workers=workers) as client:
+        yield client
 
 
 def _classes(text: str) -> tuple[str, ...]:
@@ -136,11 +155,8 @@ def recruitment_command(
     fibers: FibersOption = 250,
     classes: ClassesOption = "abeta,adelta,aalpha",
     estimator: EstimatorOption = "fast",
-    dask: Annotated[
-        str | None,
-        typer.Option("--dask", help="With --estimator full: 'local' or a scheduler address."),
-    ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Workers of a local cluster.")] = 2,
+    dask: DaskOption = None,
+    workers: WorkersOption = 2,
     seed: SeedOption = 0,
     plot: PlotOption = None,
     as_json: JsonFlag = False,
@@ -156,8 +172,6 @@ def recruitment_command(
         raise InputError(
             FieldProblem("PROTOCOL", protocol, "either a protocol or --pulse-width-ms, not both")
         )
-    if dask is not None and estimator != "full":
-        raise InputError(FieldProblem("--dask", dask, "only with --estimator full"))
     inputs = _placement_inputs(skin_mm, fat_mm, gap_mm, electrode_shape, motor_depth_mm)
     if protocol is not None:
         from stimwise.cli.main import _prescription
@@ -183,22 +197,19 @@ def recruitment_command(
         seed=seed,
     )
     started = time.perf_counter()
-    with progress_on_stderr(f"{estimator} model thresholds") as progress:
-        if dask is not None:
-            from stimwise.physiology.sweep import SweepJob, dask_client, run_sweep
-
-            with dask_client(dask, n_workers=workers) as client:
-                job = SweepJob(source, population, placement, recipe)
-                thresholds = run_sweep([job], client, progress=progress)[0]
-        else:
-            thresholds = population_thresholds(
-                population,
-                placement,
-                recipe,
-                method=estimator,  # type: ignore[arg-type]
-                depth_overrides_mm=overrides,
-                progress=progress,
-            )
+    with (
+        progress_on_stderr(f"{estimator} model thresholds") as progress,
+        _client(dask, workers) as client,
+    ):
+        thresholds = population_thresholds(
+            population,
+            placement,
+            recipe,
+            method=estimator,  # type: ignore[arg-type]
+            depth_overrides_mm=overrides,
+            progress=progress,
+            client=client,
+        )
     elapsed = time.perf_counter() - started
     curves = recruitment_curves(population, thresholds)
     rows = _class_rows(curves)
@@ -213,7 +224,7 @@ def recruitment_command(
             "source": source,
             "waveform": recipe.label(),
             "placement": placement.describe(),
-            "method": estimator if dask is None else f"full on dask ({dask})",
+            "method": estimator if dask is None else f"{estimator} on dask ({dask})",
             "n_fibres_per_class": fibers,
             "wall_time_s": round(elapsed, 3),
             "classes": rows,
@@ -257,6 +268,8 @@ def activation_command(
     fibers: FibersOption = 250,
     classes: ClassesOption = "abeta,adelta,aalpha",
     estimator: EstimatorOption = "fast",
+    dask: DaskOption = None,
+    workers: WorkersOption = 2,
     seed: SeedOption = 0,
     plot: PlotOption = None,
     as_json: JsonFlag = False,
@@ -269,7 +282,10 @@ def activation_command(
 
     prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, None)
     neuropathy = Neuropathy(neuropathy_threshold_factor, large_fiber_loss, seed)
-    with progress_on_stderr(f"{estimator} model thresholds") as progress:
+    with (
+        progress_on_stderr(f"{estimator} model thresholds") as progress,
+        _client(dask, workers) as client,
+    ):
         report = activation_report(
             prescription,
             placement_inputs=_placement_inputs(
@@ -282,6 +298,7 @@ def activation_command(
             classes=_classes(classes),
             seed=seed,
             progress=progress,
+            client=client,
         )
     if plot is not None:
         from stimwise.physiology.plots_population import plot_activation

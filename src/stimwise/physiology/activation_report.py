@@ -168,13 +168,19 @@ def population_thresholds(
     method: Method,
     depth_overrides_mm: dict[str, tuple[float, float]] | None = None,
     progress: Progress | None = None,
+    client: object | None = None,
 ) -> np.ndarray:
     """Thresholds of every fibre with the fast estimator (tables built on first use) or the full
-    model."""
+    model; with a Dask ``client`` the full-model work runs as tasks on its cluster."""
+    if method not in ("fast", "full"):
+        raise InputError(FieldProblem("estimator", method, "'fast' or 'full'"))
+    if method == "full" and client is not None:
+        from stimwise.physiology.sweep import SweepJob, run_sweep
+
+        job = SweepJob("population", population, placement, recipe)
+        return run_sweep([job], client, progress=progress)[0]
     if method == "full":
         return full_thresholds(population, placement, recipe, progress=progress)
-    if method != "fast":
-        raise InputError(FieldProblem("estimator", method, "'fast' or 'full'"))
     from stimwise.physiology.estimator import build_tables
 
     tables = build_tables(
@@ -183,6 +189,7 @@ def population_thresholds(
         classes=tuple(population.class_ids()),
         depth_overrides_mm=depth_overrides_mm,
         progress=progress,
+        client=client,
     )
     return tables.estimate(population, recipe.pulse_width_ms)
 
@@ -215,6 +222,7 @@ def activation_report(
     classes: tuple[str, ...] = DEFAULT_CLASSES,
     seed: int = 0,
     progress: Progress | None = None,
+    client: object | None = None,
 ) -> ActivationReport:
     """Predict the recruitment of every class by ``prescription``'s first channel at its
     ``max_amplitude_ma`` (verified with ``caps``; see the module docstring)."""
@@ -241,6 +249,7 @@ def activation_report(
         method=method,
         depth_overrides_mm=overrides,
         progress=progress,
+        client=client,
     )
     if neuropathy is not None and neuropathy.active:
         thresholds = neuropathy.apply(population, thresholds)

@@ -42,6 +42,7 @@ from stimwise.physiology.recruitment import (
     full_thresholds,
     stable_hash,
 )
+from stimwise.physiology.sweep import SweepJob, run_sweep
 from stimwise.physiology.threshold import MAX_AMPLITUDE_MA
 
 log = logging.getLogger(__name__)
@@ -231,11 +232,13 @@ def build_tables(
     depth_overrides_mm: dict[str, tuple[float, float]] | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    client: object | None = None,
 ) -> EstimatorTables:
     """Tables for ``classes`` (loaded from the cache when the same inputs were built before).
 
     ``pulse_widths_ms`` defaults to the recipe's own leading-phase width only;
-    ``depth_overrides_mm`` as in :func:`~stimwise.physiology.population.sample_population`.
+    ``depth_overrides_mm`` as in :func:`~stimwise.physiology.population.sample_population`;
+    with a Dask ``client`` the full-model thresholds are computed as tasks on its cluster.
     """
     overrides = depth_overrides_mm or {}
     widths = tuple(sorted(pulse_widths_ms or (recipe.pulse_width_ms,)))
@@ -262,29 +265,52 @@ def build_tables(
         cid: grid_for_class(spec, placement, n_diameters, n_depths, overrides.get(cid))
         for cid, spec in specs.items()
     }
-    total = sum(d.size * z.size for d, z in grids.values()) * len(widths)
-    done = 0
+    jobs = [
+        SweepJob(
+            f"{cid}@{width:g}ms",
+            grid_population(specs[cid], placement, *grids[cid]),
+            placement,
+            recipe.with_pulse_width(width),
+        )
+        for cid in specs
+        for width in widths
+    ]
+    if client is not None:
+        results = run_sweep(jobs, client, batch_size=4, progress=progress)
+    else:
+        results = _run_in_process(jobs, progress)
     tables = {}
     for cid, (diameters, depths) in grids.items():
-        population = grid_population(specs[cid], placement, diameters, depths)
-        values = []
-        for width in widths:
-            offset = done
-
-            def report(k: int, _n: int, offset: int = offset) -> None:
-                if progress is not None:
-                    progress(offset + k, total)
-
-            thresholds = full_thresholds(
-                population, placement, recipe.with_pulse_width(width), progress=report
-            )
-            values.append(thresholds.reshape(diameters.size, depths.size))
-            done += len(population)
+        values = [
+            thresholds.reshape(diameters.size, depths.size)
+            for job, thresholds in zip(jobs, results, strict=True)
+            if job.population.class_id[0] == cid
+        ]
         tables[cid] = ThresholdTable(cid, np.array(widths), diameters, depths, np.array(values))
     result = EstimatorTables(key, recipe, tables)
     if use_cache:
         _save(path, result)
     return result
+
+
+def _run_in_process(jobs: list[SweepJob], progress: Progress | None) -> list[np.ndarray]:
+    total = sum(len(job.population) for job in jobs)
+    done = 0
+    results = []
+    for job in jobs:
+        offset = done
+
+        def report(k: int, _n: int, offset: int = offset) -> None:
+            if progress is not None:
+                progress(offset + k, total)
+
+        results.append(
+            full_thresholds(
+                job.population, placement=job.placement, recipe=job.recipe, progress=report
+            )
+        )
+        done += len(job.population)
+    return results
 
 
 def _save(path: Path, tables: EstimatorTables) -> None:
