@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+import stimwise.cli.model_population  # noqa: F401  (adds recruitment and activation to model_app)
 from stimwise.cli.analysis import register as register_analysis
 from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
+from stimwise.cli.model import model_app
 from stimwise.cli.records import register as register_records
 
 app = typer.Typer(
@@ -28,6 +30,7 @@ session_app = typer.Typer(no_args_is_help=True, help="Run stimulation sessions o
 app.add_typer(session_app, name="session")
 register_records(app, session_app)
 register_analysis(app)
+app.add_typer(model_app, name="model")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]

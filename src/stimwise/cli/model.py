@@ -1,0 +1,292 @@
+"""``stimwise model threshold`` and ``stimwise model strength-duration``: single-fibre excitability.
+
+Thin shells over :mod:`stimwise.physiology`: options become validated inputs (a bad value is named
+by its option, exit 2), progress goes to stderr, ``--json`` prints one document on stdout. These
+commands describe model predictions for a point source in a homogeneous medium; they are not a
+diagnosis and not a dose, and deliver nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stimwise.cli.errors import report_errors
+
+model_app = typer.Typer(
+    no_args_is_help=True,
+    help="Nerve-fibre models: thresholds, strength-duration and recruitment (model predictions, "
+    "not a diagnosis or a dose).",
+)
+
+DISCLAIMER = (
+    "Model prediction for an idealised fibre and source; not a diagnosis, not a safe or "
+    "effective dose."
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+FiberOption = Annotated[str, typer.Option("--fiber", help="mrg (myelinated) or c (unmyelinated).")]
+DiameterOption = Annotated[float, typer.Option("--diameter-um", help="Fibre diameter (µm).")]
+DistanceOption = Annotated[
+    float, typer.Option("--distance-mm", help="Point source distance above the middle node (mm).")
+]
+WaveformOption = Annotated[
+    str, typer.Option("--waveform", help="monophasic (cathodic) or biphasic (cathodic first).")
+]
+TemperatureOption = Annotated[float, typer.Option("--temperature-c", help="Temperature (°C).")]
+LengthOption = Annotated[
+    float | None, typer.Option("--length-mm", help="Fibre length (default 40 mm MRG, 6 mm C).")
+]
+ConductivityOption = Annotated[
+    float, typer.Option("--conductivity-s-per-m", help="Conductivity of the medium (S/m).")
+]
+DurationOption = Annotated[
+    float | None,
+    typer.Option("--duration-ms", help="Simulated time (default 10 ms MRG, 35 ms C)."),
+]
+TolOption = Annotated[
+    float, typer.Option("--rel-tol", help="Relative width of the final bracket (0.001 = 0.1 %).")
+]
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", help="Also draw a figure (png, svg or pdf).")
+]
+DEFAULT_LENGTH_MM = {"mrg": 40.0, "c": 6.0}
+
+
+@contextlib.contextmanager
+def progress_on_stderr(description: str) -> Iterator:
+    """A Rich progress bar on stderr; yields the ``progress(done, total)`` callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@contextlib.contextmanager
+def named_options() -> Iterator[None]:
+    """Re-label the physiology API's input errors (``diameter_um``) as options."""
+    from stimwise.errors import FieldProblem, InputError
+
+    try:
+        yield
+    except InputError as error:
+        problems = [
+            FieldProblem("--" + p.path.replace("_", "-") if "[" not in p.path else p.path,
+                         p.value, p.expected)
+            for p in error.problems
+        ]
+        raise InputError(problems, error.source) from None
+
+
+def _fiber_and_potentials(fiber: str, diameter_um: float, distance_mm: float,
+                          temperature_c: float, length_mm: float | None,
+                          conductivity_s_per_m: float):
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.physiology.conductors import PointSource
+    from stimwise.physiology.fibers import MODELS, build_fiber
+    from stimwise.physiology.geometry import straight_fiber_points_mm
+
+    if not (0.01 <= distance_mm <= 100.0):
+        raise InputError(FieldProblem("distance_mm", distance_mm, "a distance in [0.01, 100] mm"))
+    length = length_mm if length_mm is not None else DEFAULT_LENGTH_MM.get(fiber, 40.0)
+    if fiber not in MODELS:
+        raise InputError(FieldProblem("fiber", fiber, f"one of {', '.join(MODELS)}"))
+    built = build_fiber(fiber, diameter_um, length, temperature_c)
+    source = PointSource(conductivity_s_per_m, (0.0, 0.0, distance_mm))
+    return built, source.potential_mv_per_ma(straight_fiber_points_mm(built))
+
+
+def _inputs(**values) -> dict:
+    return {key: value for key, value in values.items()}
+
+
+@model_app.command("threshold")
+@report_errors()
+def threshold_command(
+    fiber: FiberOption = "mrg",
+    diameter_um: DiameterOption = 10.0,
+    distance_mm: DistanceOption = 1.0,
+    pulse_width_ms: Annotated[
+        float, typer.Option("--pulse-width-ms", help="Pulse width (per phase when biphasic, ms).")
+    ] = 0.1,
+    waveform: WaveformOption = "monophasic",
+    temperature_c: TemperatureOption = 37.0,
+    length_mm: LengthOption = None,
+    conductivity_s_per_m: ConductivityOption = 0.2,
+    duration_ms: DurationOption = None,
+    rel_tol: TolOption = 1e-3,
+    plot: PlotOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Threshold current (magnitude, mA) of one fibre under a point source, cathodic first;
+    ``--plot`` draws the run at threshold (where the action potential starts and runs)."""
+    from stimwise.physiology.stimulus import Stimulus
+    from stimwise.physiology.strength_duration import run_duration_ms
+    from stimwise.physiology.threshold import find_thresholds
+
+    start = time.perf_counter()
+    with named_options():
+        built, ve = _fiber_and_potentials(fiber, diameter_um, distance_mm, temperature_c,
+                                          length_mm, conductivity_s_per_m)
+        phases = 2 if waveform == "biphasic" else 1
+        duration = duration_ms or run_duration_ms(built.model, phases * pulse_width_ms)
+        stim = Stimulus.pulse(waveform, pulse_width_ms, duration_ms=duration)
+        with progress_on_stderr("threshold search") as progress:
+            result = find_thresholds([built], [ve], stim, rel_tol=rel_tol, progress=progress)
+    written = None
+    if plot is not None and math.isfinite(result.threshold_ma[0]):
+        from stimwise.physiology.plots_excitability import plot_threshold_run
+        from stimwise.physiology.solver import node_potential_history
+
+        with named_options():
+            t_ms, v_nodes = node_potential_history(built, ve, float(result.threshold_ma[0]),
+                                                   stim.samples, stim.dt_ms)
+            written = str(plot_threshold_run(
+                t_ms, v_nodes, built.section_z_mm[built.node_sections], built.detect_node, plot,
+                title=f"{built.description}; {stim.description}; at "
+                      f"{result.threshold_ma[0]:.4g} mA"))
+    document = {
+        "threshold_ma": _number(result.threshold_ma[0]),
+        "lower_ma": _number(result.lower_ma[0]),
+        "upper_ma": _number(result.upper_ma[0]),
+        "relative_bracket": _number((result.upper_ma[0] - result.lower_ma[0])
+                                    / result.upper_ma[0]),
+        "latency_ms": _number(result.latency_ms[0]),
+        "ap_time_ms": _number(result.ap_time_ms[0]),
+        "initiation_node": int(result.initiation_node[0]),
+        "centre_node": built.n_nodes // 2,
+        "detect_node": built.detect_node,
+        "n_simulations": int(result.n_simulations[0]),
+        "wall_s": round(time.perf_counter() - start, 3),
+        "warnings": result.warnings[0],
+        "plot": written,
+        "model": built.description,
+        "stimulus": stim.description + f", run {stim.duration_ms:g} ms at dt {stim.dt_ms:g} ms",
+        "inputs": _inputs(fiber=fiber, diameter_um=diameter_um, distance_mm=distance_mm,
+                          pulse_width_ms=pulse_width_ms, waveform=waveform,
+                          temperature_c=temperature_c, length_mm=built.total_length_mm,
+                          conductivity_s_per_m=conductivity_s_per_m, rel_tol=rel_tol),
+        "note": DISCLAIMER,
+    }
+    if as_json:
+        print(json.dumps(document, indent=2))
+        return
+    from rich.console import Console
+
+    console = Console()
+    if document["threshold_ma"] is None:
+        console.print("[bold]no excitation[/] within the search's amplitude range")
+    else:
+        console.print(f"[bold]{document['threshold_ma']:.5g} mA[/] threshold "
+                      f"(bracket {document['lower_ma']:.5g}–{document['upper_ma']:.5g} mA), "
+                      f"AP at node {document['initiation_node']} "
+                      f"(centre {document['centre_node']}), "
+                      f"latency {document['latency_ms']:.3f} ms")
+    console.print(f"{built.description}; {document['stimulus']}; {document['wall_s']} s")
+    for warning in document["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if written:
+        console.print(f"wrote {written}")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+@model_app.command("strength-duration")
+@report_errors()
+def strength_duration_command(
+    fiber: FiberOption = "mrg",
+    diameter_um: DiameterOption = 10.0,
+    distance_mm: DistanceOption = 1.0,
+    pulse_widths_ms: Annotated[
+        str, typer.Option("--pulse-widths-ms", help="Comma-separated pulse widths (ms).")
+    ] = "0.02,0.05,0.1,0.2,0.5,1.0",
+    waveform: WaveformOption = "monophasic",
+    temperature_c: TemperatureOption = 37.0,
+    length_mm: LengthOption = None,
+    conductivity_s_per_m: ConductivityOption = 0.2,
+    rel_tol: TolOption = 1e-3,
+    plot: PlotOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Thresholds over pulse widths with fitted rheobase and chronaxie (Weiss, Lapicque)."""
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.physiology.strength_duration import strength_duration
+
+    start = time.perf_counter()
+    with named_options():
+        try:
+            widths = tuple(float(w) for w in pulse_widths_ms.split(",") if w.strip())
+        except ValueError:
+            raise InputError(FieldProblem("pulse_widths_ms", pulse_widths_ms,
+                                          "comma-separated numbers (ms)")) from None
+        built, ve = _fiber_and_potentials(fiber, diameter_um, distance_mm, temperature_c,
+                                          length_mm, conductivity_s_per_m)
+        with progress_on_stderr("strength-duration") as progress:
+            sd = strength_duration(built, ve, widths, waveform, rel_tol, progress)
+    written = None
+    if plot is not None:
+        from stimwise.physiology.plots_excitability import plot_strength_duration
+
+        written = str(plot_strength_duration(sd, plot, title=built.description))
+    document = {
+        "pulse_widths_ms": sd.pulse_widths_ms.tolist(),
+        "thresholds_ma": [_number(v) for v in sd.thresholds_ma],
+        "weiss": vars(sd.weiss),
+        "lapicque": vars(sd.lapicque),
+        "rheobase_ma": sd.weiss.rheobase_ma,
+        "chronaxie_ms": sd.weiss.chronaxie_ms,
+        "warnings": sd.warnings,
+        "plot": written,
+        "wall_s": round(time.perf_counter() - start, 3),
+        "model": built.description,
+        "inputs": _inputs(fiber=fiber, diameter_um=diameter_um, distance_mm=distance_mm,
+                          waveform=waveform, temperature_c=temperature_c,
+                          conductivity_s_per_m=conductivity_s_per_m, rel_tol=rel_tol),
+        "note": DISCLAIMER,
+    }
+    if as_json:
+        print(json.dumps(document, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="strength-duration")
+    table.add_column("pulse width (ms)")
+    table.add_column("threshold (mA)")
+    for w, thr in zip(sd.pulse_widths_ms, sd.thresholds_ma, strict=True):
+        table.add_row(f"{w:g}", f"{thr:.5g}")
+    console = Console()
+    console.print(built.description)
+    console.print(table)
+    for fit in (sd.weiss, sd.lapicque):
+        console.print(f"{fit.law}: rheobase {fit.rheobase_ma:.4g} mA, chronaxie "
+                      f"{fit.chronaxie_ms * 1000:.0f} µs (max residual "
+                      f"{fit.max_relative_residual:.1%})")
+    for warning in sd.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if written:
+        console.print(f"wrote {written}")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def _number(value: float) -> float | None:
+    """JSON has no NaN: a missing value is null."""
+    return None if not math.isfinite(value) else float(value)
