@@ -1,0 +1,93 @@
+"""Clinician and researcher pages for patients (list, new patient, one patient's overview), the
+start page that sends each role to its own home, and the patient's own home page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from stimwise.errors import InputError
+from stimwise.protocol.io import validate_model
+from stimwise.records.access import Actor
+from stimwise.records.inputs import PatientIn
+from stimwise.web.deps import csrf_protect, current_actor, get_db, render, require_roles
+from stimwise.web.services import patients
+
+router = APIRouter(include_in_schema=False)
+
+Staff = Annotated[Actor, Depends(require_roles("clinician", "researcher"))]
+Clinician = Annotated[Actor, Depends(require_roles("clinician"))]
+PatientActor = Annotated[Actor, Depends(require_roles("patient"))]
+
+
+@router.get("/")
+def home(actor: Annotated[Actor, Depends(current_actor)]) -> Response:
+    return RedirectResponse("/me" if actor.role == "patient" else "/patients", status_code=303)
+
+
+@router.get("/patients")
+def patient_list(request: Request, actor: Staff) -> Response:
+    rows = patients.list_patients(get_db(request), actor)
+    return render(request, "patients/list.html", {"patients": rows})
+
+
+@router.get("/patients/new")
+def new_patient_page(request: Request, _actor: Clinician) -> Response:
+    return render(request, "patients/new.html", {"today": date.today().isoformat(), "form": {}})
+
+
+@router.post("/patients/new", dependencies=[Depends(csrf_protect)])
+def new_patient_submit(
+    request: Request,
+    actor: Clinician,
+    pseudonym: Annotated[str, Form()],
+    enrolled_on: Annotated[str, Form()],
+    full_name: Annotated[str, Form()] = "",
+    date_of_birth: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+) -> Response:
+    form = {
+        "pseudonym": pseudonym,
+        "enrolled_on": enrolled_on,
+        "full_name": full_name,
+        "date_of_birth": date_of_birth,
+        "contact": contact,
+    }
+    identity = None
+    if full_name.strip():
+        identity = {
+            "full_name": full_name,
+            "date_of_birth": date_of_birth or None,
+            "contact": contact or None,
+        }
+    try:
+        data = validate_model(
+            PatientIn,
+            {"pseudonym": pseudonym, "enrolled_on": enrolled_on, "identity": identity},
+        )
+        created = patients.create_patient(get_db(request), actor, data)
+    except InputError as error:
+        context = {"form": form, "problems": error.problems, "today": date.today().isoformat()}
+        return render(request, "patients/new.html", context, status_code=422)
+    return RedirectResponse(f"/patients/{created.pseudonym}", status_code=303)
+
+
+@router.get("/patients/{pseudonym}")
+def patient_page(
+    request: Request, pseudonym: str, actor: Annotated[Actor, Depends(current_actor)]
+) -> Response:
+    db = get_db(request)
+    overview = patients.overview(db, actor, pseudonym)
+    identity = None
+    if actor.role == "clinician":
+        identity = patients.get_identity(db, actor, pseudonym)
+    return render(request, "patients/detail.html", {"o": overview, "identity": identity})
+
+
+@router.get("/me")
+def patient_home(request: Request, actor: PatientActor) -> Response:
+    overview = patients.overview(get_db(request), actor, actor.patient or "")
+    return render(request, "patients/me.html", {"o": overview})
