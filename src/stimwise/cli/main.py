@@ -12,6 +12,7 @@ from stimwise.cli.analysis import register as register_analysis
 from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
 from stimwise.cli.interop import register as register_interop
 from stimwise.cli.records import register as register_records
+from stimwise.cli.serve import register as register_serve
 
 app = typer.Typer(
     add_completion=False,
@@ -29,6 +30,7 @@ session_app = typer.Typer(no_args_is_help=True, help="Run stimulation sessions o
 app.add_typer(session_app, name="session")
 register_records(app, session_app)
 register_analysis(app)
+register_serve(app)
 register_interop(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
