@@ -17,9 +17,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -158,3 +158,12 @@ def render(
             max_age=settings.session_lifetime_s,
         )
     return response
+
+
+SignedInActor = Annotated[Actor, Depends(current_actor)]
+"""Any signed-in user (the records layer decides what they may reach)."""
+ClinicianActor = Annotated[Actor, Depends(require_roles("clinician"))]
+StaffActor = Annotated[Actor, Depends(require_roles("clinician", "researcher"))]
+PatientActor = Annotated[Actor, Depends(require_roles("patient"))]
+CSRF = [Depends(csrf_protect)]
+"""``dependencies=CSRF`` on every state-changing route."""

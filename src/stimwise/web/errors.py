@@ -87,8 +87,16 @@ def _answer(
     return response
 
 
+def _unknown_patient(error: InputError) -> bool:
+    """The repository's answer for a pseudonym it does not know (a 404, not a 422)."""
+    return [p.path for p in error.problems] == ["patient"]
+
+
 async def _invalid_input(request: Request, error: Exception) -> Response:
     assert isinstance(error, InputError)
+    if _unknown_patient(error):
+        payload = {**error.to_dict(), "error": "not_found", "message": "no such patient"}
+        return _answer(request, 404, payload, "Not found")
     return _answer(request, 422, error.to_dict(), "Please check what you entered")
 
 

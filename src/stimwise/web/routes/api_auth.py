@@ -5,15 +5,12 @@ The login takes JSON only, so a cross-site HTML form cannot post it (login CSRF)
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from stimwise.protocol.base import StrictModel
-from stimwise.records.access import Actor
-from stimwise.web.deps import csrf_protect, current_actor, signed_in
+from stimwise.web.deps import CSRF, SignedInActor, signed_in
 from stimwise.web.security import signin
 from stimwise.web.security.passwords import KEEP_SPACES
 from stimwise.web.security.sessions import SESSION_COOKIE, SignedIn
@@ -70,23 +67,23 @@ def login(request: Request, response: Response, body: LoginIn) -> SessionOut | R
     return _session_out(found)
 
 
-@router.post("/logout", status_code=204, dependencies=[Depends(csrf_protect)])
+@router.post("/logout", status_code=204, dependencies=CSRF)
 def logout(request: Request, response: Response) -> None:
     signin.sign_out(request, response)
 
 
 @router.get("/me", response_model=SessionOut)
-def me(request: Request, _actor: Annotated[Actor, Depends(current_actor)]) -> SessionOut:
+def me(request: Request, _actor: SignedInActor) -> SessionOut:
     found = signed_in(request)
     assert found is not None  # current_actor refused anonymous requests
     return _session_out(found)
 
 
-@router.post("/password", status_code=204, dependencies=[Depends(csrf_protect)])
+@router.post("/password", status_code=204, dependencies=CSRF)
 def change_password(
     request: Request,
     response: Response,
-    actor: Annotated[Actor, Depends(current_actor)],
+    actor: SignedInActor,
     body: PasswordChangeIn,
 ) -> None:
     """Change one's own password; all of the user's sessions end (sign in again)."""

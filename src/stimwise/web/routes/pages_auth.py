@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from stimwise.errors import InputError
-from stimwise.records.access import Actor
-from stimwise.web.deps import csrf_protect, current_actor, get_db, render, signed_in
+from stimwise.web.deps import CSRF, SignedInActor, get_db, render, signed_in
 from stimwise.web.security import signin
 from stimwise.web.security.passwords import MIN_PASSWORD_LENGTH
 from stimwise.web.services import users
@@ -31,7 +30,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "auth/login.html", {"next": next})
 
 
-@router.post("/login", dependencies=[Depends(csrf_protect)])
+@router.post("/login", dependencies=CSRF)
 def login_submit(
     request: Request,
     username: Annotated[str, Form(max_length=80)],
@@ -45,7 +44,7 @@ def login_submit(
     return response
 
 
-@router.post("/logout", dependencies=[Depends(csrf_protect)])
+@router.post("/logout", dependencies=CSRF)
 def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     signin.sign_out(request, response)
@@ -53,14 +52,14 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/account/password")
-def password_page(request: Request, _actor: Annotated[Actor, Depends(current_actor)]) -> Response:
+def password_page(request: Request, _actor: SignedInActor) -> Response:
     return render(request, "auth/password.html", {"min_length": MIN_PASSWORD_LENGTH})
 
 
-@router.post("/account/password", dependencies=[Depends(csrf_protect)])
+@router.post("/account/password", dependencies=CSRF)
 def password_submit(
     request: Request,
-    actor: Annotated[Actor, Depends(current_actor)],
+    actor: SignedInActor,
     current_password: Annotated[str, Form(max_length=1024)],
     new_password: Annotated[str, Form(max_length=1024)],
 ) -> Response:

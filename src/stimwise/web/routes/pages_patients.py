@@ -6,43 +6,45 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from stimwise.errors import InputError
 from stimwise.protocol.io import validate_model
-from stimwise.records.access import Actor
 from stimwise.records.inputs import PatientIn
-from stimwise.web.deps import csrf_protect, current_actor, get_db, render, require_roles
+from stimwise.web.deps import (
+    CSRF,
+    ClinicianActor,
+    PatientActor,
+    SignedInActor,
+    StaffActor,
+    get_db,
+    render,
+)
 from stimwise.web.services import patients
 
 router = APIRouter(include_in_schema=False)
 
-Staff = Annotated[Actor, Depends(require_roles("clinician", "researcher"))]
-Clinician = Annotated[Actor, Depends(require_roles("clinician"))]
-PatientActor = Annotated[Actor, Depends(require_roles("patient"))]
-
-
 @router.get("/")
-def home(actor: Annotated[Actor, Depends(current_actor)]) -> Response:
+def home(actor: SignedInActor) -> Response:
     return RedirectResponse("/me" if actor.role == "patient" else "/patients", status_code=303)
 
 
 @router.get("/patients")
-def patient_list(request: Request, actor: Staff) -> Response:
+def patient_list(request: Request, actor: StaffActor) -> Response:
     rows = patients.list_patients(get_db(request), actor)
     return render(request, "patients/list.html", {"patients": rows})
 
 
 @router.get("/patients/new")
-def new_patient_page(request: Request, _actor: Clinician) -> Response:
+def new_patient_page(request: Request, _actor: ClinicianActor) -> Response:
     return render(request, "patients/new.html", {"today": date.today().isoformat(), "form": {}})
 
 
-@router.post("/patients/new", dependencies=[Depends(csrf_protect)])
+@router.post("/patients/new", dependencies=CSRF)
 def new_patient_submit(
     request: Request,
-    actor: Clinician,
+    actor: ClinicianActor,
     pseudonym: Annotated[str, Form()],
     enrolled_on: Annotated[str, Form()],
     full_name: Annotated[str, Form()] = "",
@@ -77,7 +79,7 @@ def new_patient_submit(
 
 @router.get("/patients/{pseudonym}")
 def patient_page(
-    request: Request, pseudonym: str, actor: Annotated[Actor, Depends(current_actor)]
+    request: Request, pseudonym: str, actor: SignedInActor
 ) -> Response:
     db = get_db(request)
     overview = patients.overview(db, actor, pseudonym)
