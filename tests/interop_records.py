@@ -4,6 +4,8 @@ the interoperability tests (FHIR and CSV export, FHIR import)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from stimwise.clinical.instruments import InstrumentResponse
@@ -21,6 +23,7 @@ from stimwise.records.inputs import (
     PrescriptionIn,
     SessionIn,
 )
+from stimwise.records.schema import open_database
 from stimwise.records.sessions import add_session
 from stimwise.safety.plan import prescription_fingerprint
 from stimwise.session.record import CalibrationResult, SessionRecord
@@ -112,3 +115,14 @@ def add_person(database, pseudonym: str = "P001") -> None:
         repo.add_adverse_event(s, CLINICIAN, pseudonym, AdverseEventIn(
             occurred_at=datetime(2026, 2, 10, 7, tzinfo=UTC), kind="flare", severity="moderate"),
             now=NOW)
+
+
+@contextmanager
+def person_database(url: str = "sqlite://") -> Iterator:
+    """An open database holding the synthetic person P001, closed afterwards."""
+    database = open_database(url)
+    try:
+        add_person(database)
+        yield database
+    finally:
+        database.close()

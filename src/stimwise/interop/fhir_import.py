@@ -545,20 +545,17 @@ class _Importer:
                 "description": _extension_value(resource, "description", "valueString"),
                 "session_id": session_id,
             })
-            content = keys.adverse_event_content(
-                data.occurred_at, data.kind, data.severity, data.body_site, data.description,
-                session_key)
-            if keys.content_key(content) != key:
-                raise entry.problem("identifier", key, "the identifier of the event the "
-                                    "resource describes (its content was changed)")
             if key in stored:
                 summary.skipped["AdverseEvent"] += 1
                 continue
             try:
-                repo.add_adverse_event(self.session, self.actor, summary.pseudonym, data,
-                                       now=self.now)
+                row = repo.add_adverse_event(self.session, self.actor, summary.pseudonym, data,
+                                             now=self.now)
             except InputError as error:
                 raise _within(entry, error) from None
+            if keys.adverse_event_key(row, session_key) != key:
+                raise entry.problem("identifier", key, "the identifier of the event the "
+                                    "resource describes (its content was changed)")
             stored.add(key)
             summary.created["AdverseEvent"] += 1
 
