@@ -38,7 +38,7 @@ def make_hasher(profile: Literal["standard", "fast-for-tests"] = "standard") -> 
 def password_problems(password: str, username: str, path: str = "password") -> list[FieldProblem]:
     """Why ``password`` is not acceptable for ``username`` (empty when it is). The value is
     never echoed back: problems show only its length."""
-    shown = f"<{len(password)} characters>"
+    shown = f"<{len(password)} character{'' if len(password) == 1 else 's'}>"
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         expected = f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
         return [FieldProblem(path, shown, expected)]

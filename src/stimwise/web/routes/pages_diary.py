@@ -1,0 +1,141 @@
+"""The patient's phone-sized diary page (several entries a day, today's entries and a
+four-week progress list) and the diary list of one patient for anyone allowed to read it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from stimwise.errors import FieldProblem, InputError
+from stimwise.protocol.body_sites import SELECTOR_NAMES
+from stimwise.protocol.io import validate_model
+from stimwise.records.inputs import DiaryEntryIn
+from stimwise.web.deps import CSRF, PatientActor, SignedInActor, get_db, render
+from stimwise.web.services import diary
+
+router = APIRouter(include_in_schema=False)
+
+RATINGS = (
+    ("pain_current_nrs", "Pain right now", "no pain", "worst pain imaginable"),
+    ("pain_average_nrs", "Average pain over the last 24 hours", "no pain", "worst pain imaginable"),
+    ("pain_worst_nrs", "Worst pain over the last 24 hours", "no pain", "worst pain imaginable"),
+    ("sleep_interference_nrs", "How much pain disturbed your sleep", "not at all", "completely"),
+    ("function_interference_nrs", "How much pain got in the way of daily activities",
+     "not at all", "completely"),
+)
+MEDICATION_CHANGES = ("started", "stopped", "dose_increased", "dose_decreased")
+FORM_FIELDS = (
+    "entry_uuid", "recorded_at", "tz_offset_min", "body_site", "note", "medication",
+    "medication_change", *(name for name, *_ in RATINGS),
+)
+MAX_OFFSET_MIN = 14 * 60
+"""UTC offsets span −12:00 to +14:00 [C: IANA time zone database]."""
+
+
+def recorded_at_from_form(value: str, offset_min: str, now: datetime) -> datetime:
+    """The entry's time: now when left empty; else the local date-time typed (or filled in by
+    the browser) at the browser's UTC offset, or the server's when the browser sent none."""
+    if not value.strip():
+        return now
+    try:
+        local = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(
+            FieldProblem("recorded_at", value, "a date and time like 2026-01-31T08:30")
+        ) from None
+    if local.tzinfo is not None:
+        return local
+    try:
+        minutes = int(offset_min)
+    except ValueError:
+        return local.astimezone()  # server's zone
+    if abs(minutes) > MAX_OFFSET_MIN:
+        raise InputError(FieldProblem("tz_offset_min", offset_min, "a UTC offset in minutes"))
+    return local.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+
+
+def entry_from_form(form: dict[str, str], now: datetime) -> DiaryEntryIn:
+    """Validate the diary form; problems name the form fields."""
+    data: dict = {
+        name: form[name]
+        for name in ("entry_uuid", "body_site", "note", *(n for n, *_ in RATINGS))
+        if form.get(name, "").strip()
+    }
+    data["recorded_at"] = recorded_at_from_form(
+        form.get("recorded_at", ""), form.get("tz_offset_min", ""), now
+    )
+    medication = form.get("medication", "").strip()
+    if medication or form.get("medication_change"):
+        data["medication_changes"] = [
+            {"medication": medication, "change": form.get("medication_change", "")}
+        ]
+    try:
+        return validate_model(DiaryEntryIn, data)
+    except InputError as error:
+        renamed = [
+            FieldProblem(_form_field(p.path), p.value, p.expected) for p in error.problems
+        ]
+        raise InputError(renamed) from None
+
+
+def _form_field(path: str) -> str:
+    """``medication_changes.0.medication`` → ``medication`` (the form's own field names)."""
+    if path.startswith("medication_changes"):
+        return "medication_change" if path.endswith("change") else "medication"
+    return path
+
+
+def _diary_page(request: Request, actor, form: dict, problems=(), status_code: int = 200):
+    today, days = diary.today_and_progress(get_db(request), actor, actor.patient or "")
+    context = {
+        "form": form,
+        "problems": problems,
+        "today_entries": today,
+        "days": days,
+        "ratings": RATINGS,
+        "sites": sorted(SELECTOR_NAMES),
+        "medication_changes": MEDICATION_CHANGES,
+        "saved": request.query_params.get("saved") == "1",
+        "export_url": f"/api/v1/patients/{actor.patient}/export.csv",
+    }
+    return render(request, "diary/today.html", context, status_code=status_code)
+
+
+@router.get("/diary")
+def diary_page(request: Request, actor: PatientActor) -> Response:
+    return _diary_page(request, actor, {"entry_uuid": str(uuid.uuid4())})
+
+
+@router.post("/diary", dependencies=CSRF)
+async def diary_submit(request: Request, actor: PatientActor) -> Response:
+    raw = await request.form()
+    form = {name: str(raw.get(name, "")) for name in FORM_FIELDS}
+    return await run_in_threadpool(_save_entry, request, actor, form)
+
+
+def _save_entry(request: Request, actor, form: dict[str, str]) -> Response:
+    try:
+        entry = entry_from_form(form, datetime.now(UTC))
+        diary.add_entry(get_db(request), actor, actor.patient or "", entry)
+    except InputError as error:
+        form["entry_uuid"] = form["entry_uuid"] or str(uuid.uuid4())
+        return _diary_page(request, actor, form, error.problems, status_code=422)
+    return RedirectResponse("/diary?saved=1", status_code=303)
+
+
+@router.get("/patients/{pseudonym}/diary")
+def diary_list(request: Request, pseudonym: str, actor: SignedInActor) -> Response:
+    db = get_db(request)
+    entries = diary.list_entries(db, actor, pseudonym)
+    events = diary.list_adverse_events(db, actor, pseudonym)
+    context = {
+        "pseudonym": pseudonym,
+        "entries": list(reversed(entries)),
+        "events": list(reversed(events)),
+        "days": diary.progress(entries),
+    }
+    return render(request, "diary/list.html", context)
