@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from annotated_types import Ge, Gt, Le, Lt, MaxLen
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -87,6 +87,8 @@ class FormSection:
     repeated: bool = False
     hidden: list[FormField] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    problems: list[FieldProblem] = field(default_factory=list)
+    """(Root only) every problem, at the rendered field names, for the list atop the form."""
 
     @property
     def is_field(self) -> bool:
@@ -184,7 +186,8 @@ def build_form(
     root = FormSection(name="", legend=model.__name__)
     renamed: dict[str, str] = {}
     _fill_section(root, model, values or {}, "", blank_rows, skip, renamed)
-    attach_problems(root, [_renamed(p, renamed) for p in problems])
+    root.problems = [_renamed(p, renamed) for p in problems]
+    attach_problems(root, root.problems)
     return root
 
 
@@ -233,8 +236,9 @@ def _item(paths, name: str, info: FieldInfo, value: Any, blank_rows: int, rename
                       blank_rows, frozenset(), renamed, f"{data_path}.")
         return sub
     if item is not None:
-        return _sequence_item(paths, label, help_text, item, value, blank_rows, required,
-                              renamed)
+        may_be_empty = not any(isinstance(m, MinLen) and m.min_length > 0 for m in metadata)
+        return _sequence_item(paths, label, help_text, item, value, blank_rows,
+                              (required, required and may_be_empty), renamed)
     common = {"name": path, "label": label, "help": help_text, "required": required}
     current = info.default if value is None and not required else value
     if get_origin(bare) is Literal:
@@ -260,8 +264,9 @@ def _item(paths, name: str, info: FieldInfo, value: Any, blank_rows: int, rename
                      required=required)
 
 
-def _sequence_item(paths, label, help_text, item, value, blank_rows, required, renamed):
+def _sequence_item(paths, label, help_text, item, value, blank_rows, requirement, renamed):
     path, data_path = paths
+    required, confirm_none = requirement
     rows = list(value) if isinstance(value, list | tuple) else []
     variants = _union_variants(item)
     bare_item, _, _ = _unwrap(item)
@@ -288,7 +293,7 @@ def _sequence_item(paths, label, help_text, item, value, blank_rows, required, r
                 index += 1
         group.hidden.append(FormField(name=f"{path}.{ROWS_SUFFIX}", label="rows",
                                       widget="hidden", value=index))
-        if required:
+        if confirm_none:
             group.items.insert(0, FormField(
                 name=f"{path}.{NONE_SUFFIX}", label=f"None: no {label.lower()} (confirmed)",
                 widget="checkbox", value=value is not None and not rows,
@@ -344,6 +349,12 @@ def read_form(
     problems: list[FieldProblem] = []
     data = _read_section(model, form, "", problems, frozenset({"schema_version"}))
     return data, problems
+
+
+def form_lists(submitted) -> dict[str, list[str]]:
+    """A submitted multi-dict form (Starlette's ``FormData``) as name -> every text value
+    (uploaded files are ignored)."""
+    return {key: [v for v in submitted.getlist(key) if isinstance(v, str)] for key in submitted}
 
 
 def _first(form: Mapping[str, list[str]], name: str) -> str:

@@ -154,6 +154,12 @@ def _prescription_lines(rows) -> list[PrescriptionLine]:
     return lines
 
 
+def prescription_history(db: Database, actor: Actor, pseudonym: str) -> list[PrescriptionLine]:
+    """Every prescription of the patient, oldest first (an audited read)."""
+    return audited_read(db, actor, pseudonym, "prescriptions", lambda session: (
+        _prescription_lines(r.list_prescriptions(session, actor, pseudonym))))
+
+
 def _adherence(sessions: list[SessionEntry], prescribed_per_week: float | None,
                as_of: date) -> Adherence:
     delivered = [s for s in sessions if s.stimulation_s > 0]

@@ -1,0 +1,42 @@
+// stimwise: draws Plotly charts from JSON in data-plot attributes (CSP: no inline scripts).
+// Each element <div class="plot" data-plot='{"title":..., "x_label":..., "y_label":...,
+// "traces":[{"name":..., "x":[...], "y":[...], "mode":"lines"|"markers", "dash":"dash"}]}'>
+// holds one chart; the page states the same facts in text, so it stays usable without JS.
+"use strict";
+
+function drawPlot(element) {
+  if (typeof Plotly === "undefined") {
+    return;
+  }
+  let spec;
+  try {
+    spec = JSON.parse(element.getAttribute("data-plot"));
+  } catch (error) {
+    return;
+  }
+  const traces = spec.traces.map((t) => ({
+    type: "scatter",
+    name: t.name,
+    x: t.x,
+    y: t.y,
+    mode: t.mode || "lines",
+    line: { shape: t.mode ? "linear" : "hv", dash: t.dash || "solid", width: 1.5 },
+    marker: { size: 5 },
+  }));
+  const layout = {
+    title: { text: spec.title, font: { size: 14 } },
+    xaxis: { title: { text: spec.x_label } },
+    yaxis: { title: { text: spec.y_label } },
+    margin: { l: 60, r: 20, t: 40, b: 50 },
+    legend: { orientation: "h", y: -0.25 },
+    font: { family: "system-ui, sans-serif", color: "#1b1f24" },
+  };
+  element.textContent = "";
+  element.setAttribute("role", "img");
+  element.setAttribute("aria-label", spec.title + " (chart; the same figures are listed as text on this page)");
+  Plotly.newPlot(element, traces, layout, { responsive: true, displaylogo: false });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-plot]").forEach(drawPlot);
+});
