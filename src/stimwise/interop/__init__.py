@@ -8,6 +8,7 @@
 * :mod:`stimwise.interop.record_keys` — the stable identifiers of records across databases.
 
 Resources are validated with the ``fhir.resources`` models of FHIR R4B (``fhir.resources.R4B``,
-FHIR 4.3.0): version 8 of that package has no separate R4 (4.0.1) module, and the resources used
-here have the same structure in R4 and R4B (see ``docs/interop.md``).
+FHIR 4.3.0): version 8 of that package has no separate R4 (4.0.1) module, and R4B changed R4 only
+in areas these resources do not touch (medication definition, evidence, subscriptions; see
+``docs/interop.md``).
 """
