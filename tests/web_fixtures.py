@@ -3,7 +3,9 @@
 
 Use in a test module::
 
-    from web_fixtures import app_client, login_as, web_app  # noqa: F401
+    from web_fixtures import login_as
+
+    pytest_plugins = ["web_fixtures"]   # registers the fixtures app_client and web_app
 
     def test_something(app_client):
         login_as(app_client, "clinician")
