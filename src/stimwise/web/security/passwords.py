@@ -6,8 +6,10 @@ recommended option (t=3, 64 MiB, p=4) [C: RFC 9106 §4; argon2-cffi ``RFC_9106_L
 
 A password must be at least 12 characters: NIST requires at least 8 for passwords chosen by
 the user [C: NIST SP 800-63B (2017) §5.1.1.2]; 12 is stimwise's choice for accounts that reach
-health records [U]. Composition rules are not imposed (SP 800-63B §5.1.1.2 advises against them),
-but the user name and one repeated character are refused.
+health records [U]. Composition rules are not imposed (SP 800-63B §5.1.1.2 advises against
+them), but, as it asks, context-specific and repetitive values are refused: a password
+containing the user name, or made of fewer than 5 distinct characters (``aaaa…``, ``1212…``)
+[U: the threshold].
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import ConfigDict
 from stimwise.errors import FieldProblem
 
 MIN_PASSWORD_LENGTH = 12
+MIN_DISTINCT_CHARACTERS = 5
 MAX_PASSWORD_LENGTH = 256
 """Long passphrases are welcome; the ceiling only bounds hashing work per request [U]."""
 
@@ -42,10 +45,11 @@ def password_problems(password: str, username: str, path: str = "password") -> l
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         expected = f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
         return [FieldProblem(path, shown, expected)]
-    if password.casefold() == username.casefold():
-        return [FieldProblem(path, shown, "a password that is not the user name")]
-    if len(set(password)) == 1:
-        return [FieldProblem(path, shown, "more than one repeated character")]
+    if username and username.casefold() in password.casefold():
+        return [FieldProblem(path, shown, "a password that does not contain the user name")]
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        expected = f"at least {MIN_DISTINCT_CHARACTERS} different characters (not a repetition)"
+        return [FieldProblem(path, shown, expected)]
     return []
 
 

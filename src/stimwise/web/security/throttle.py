@@ -11,6 +11,7 @@ workers each keep their own counts (documented in docs/web.md).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -54,7 +55,7 @@ class LoginThrottle:
                 times = self._recent(key, now)
                 if len(times) >= limit:
                     wait = max(wait, times[len(times) - limit] + self.window_s - now)
-        return int(wait) + 1 if wait > 0 else 0
+        return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, address: str, username: str) -> None:
         now = self._clock()
