@@ -224,7 +224,7 @@ def test_HAZ062_the_throttle_counts_per_user_and_address_and_forgets_after_the_w
 def test_HAZ063_no_personal_data_or_secrets_in_logs_or_responses(web_app, caplog):
     secrets_seen = ("zebra-note-text", "Ann Secretname", "P001", PASSWORD, "guess-guess-12")
     caplog.set_level(logging.DEBUG)
-    with TestClient(web_app, raise_server_exceptions=False) as client:
+    with TestClient(web_app) as client:  # nothing may be re-raised to the server either
         login_as(client, "clinician")
         client.post("/api/v1/patients", json={
             "pseudonym": "P001", "enrolled_on": "2025-01-01",
@@ -243,8 +243,8 @@ def test_HAZ063_no_personal_data_or_secrets_in_logs_or_responses(web_app, caplog
         assert "tiny" not in short.text
         original = patients.overview
 
-        def broken(*_args, **_kwargs):
-            raise RuntimeError("failure mentioning P001 and Ann Secretname")
+        def broken(_db, _actor, pseudonym):
+            raise RuntimeError(f"failure mentioning {pseudonym} and {secrets_seen[1]}")
 
         patients.overview = broken
         try:
@@ -252,6 +252,13 @@ def test_HAZ063_no_personal_data_or_secrets_in_logs_or_responses(web_app, caplog
         finally:
             patients.overview = original
         assert crashed.status_code == 500 and "Ann" not in crashed.text
+        assert crashed.headers["x-frame-options"] == "DENY"
+        patients.overview = broken
+        try:
+            page = client.get("/patients/P001")
+        finally:
+            patients.overview = original
+        assert page.status_code == 500 and "Something went wrong" in page.text
     server_side = [r for r in caplog.records if not r.name.startswith("httpx")]  # test client
     logged = "\n".join(record.getMessage() for record in server_side)
     assert "unexpected RuntimeError on GET /api/v1/patients/{pseudonym}" in logged

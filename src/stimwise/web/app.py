@@ -22,7 +22,7 @@ from stimwise.records.database import Database
 from stimwise.records.schema import open_database
 from stimwise.web import routes
 from stimwise.web.deps import STATIC_DIR
-from stimwise.web.errors import install_error_handlers
+from stimwise.web.errors import UnexpectedErrorMiddleware, install_error_handlers
 from stimwise.web.security.headers import SecurityHeadersMiddleware
 from stimwise.web.security.passwords import Passwords, make_hasher
 from stimwise.web.security.sessions import CookieSigner
@@ -79,7 +79,8 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     app.state.signer = CookieSigner(load_or_create_secret(settings), settings.session_lifetime_s)
     app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
     install_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)  # outermost
 
     @app.get(PLOTLY_ROUTE, include_in_schema=False)
     def plotly_js() -> FileResponse:

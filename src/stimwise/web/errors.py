@@ -6,21 +6,24 @@
 * AccessDeniedError and a refused CSRF token → 403; not signed in → 401 (API) or a redirect to
   the sign-in page; too many sign-in failures → 429 with ``Retry-After``;
 * other refusals (exit code 1, e.g. a safety block) → 409; runtime faults (exit 3) → 503;
-* anything unexpected → 500 without details; the log names only the route template (never the
-  path, which holds a pseudonym) and the exception type.
+* anything unexpected → 500 without details (:class:`UnexpectedErrorMiddleware`); the log names
+  the route template (never the path, which holds a pseudonym), the exception type and the
+  traceback's code lines, never the exception's message.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stimwise.errors import FieldProblem, InputError, StimwiseError
 from stimwise.records.access import AccessDeniedError
@@ -148,16 +151,55 @@ async def _http_error(request: Request, error: Exception) -> Response:
                    getattr(error, "headers", None))
 
 
-async def _unexpected(request: Request, error: Exception) -> Response:
-    route = request.scope.get("route")
-    log.error(
-        "unexpected %s on %s %s",
-        type(error).__name__,
-        request.method,
-        getattr(route, "path", "(no route)"),
-    )
-    payload = {"error": "internal", "message": "an unexpected error; nothing was changed"}
-    return _answer(request, 500, payload, "Something went wrong")
+class UnexpectedErrorMiddleware:
+    """Turns an unexpected exception into a plain 500 answer and a log line that holds the
+    exception type, the route template and the code lines of the traceback, never the
+    exception's message (it may quote a name or a value). The exception is not re-raised, so
+    the server does not log it again with its message."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            route = getattr(scope.get("route"), "path", "(no route)")
+            log.error(
+                "unexpected %s on %s %s\n%s",
+                type(error).__name__,
+                scope.get("method"),
+                route,
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
+            if started:
+                return
+            if scope["path"].startswith("/api/"):
+                response: Response = JSONResponse(
+                    {"error": "internal", "message": _UNEXPECTED}, status_code=500
+                )
+            else:
+                response = HTMLResponse(_UNEXPECTED_PAGE, status_code=500)
+            await response(scope, receive, send)
+
+
+_UNEXPECTED = "an unexpected error; nothing was changed"
+_UNEXPECTED_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong'
+    '</title><link rel="stylesheet" href="/static/app.css"></head><body><main id="main">'
+    "<h1>Something went wrong</h1><p>An unexpected error; nothing was changed. "
+    '<a href="/">Back to the start page</a></p></main></body></html>'
+)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -169,4 +211,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginThrottledError, _throttled)
     app.add_exception_handler(StimwiseError, _stimwise_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
