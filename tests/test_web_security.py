@@ -274,6 +274,7 @@ def test_HAZ064_there_is_no_default_account_and_the_first_run_requires_a_passwor
 ):
     url = f"sqlite:///{tmp_path / 'first.sqlite3'}"
     monkeypatch.delenv("STIMWISE_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("STIMWISE_SECRET_KEY", "k" * 48)  # keep the user's data folder untouched
     started = []
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: started.append(kw))
     runner = CliRunner()
