@@ -7,6 +7,8 @@ import json
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -313,3 +315,38 @@ def test_cli_exports_imports_and_reports_bad_bundles(tmp_path, bundle):
     result = runner.invoke(app, ["fhir", "import", str(out), "--db", target])
     assert result.exit_code == 2
     assert "entry[1].resource.status" in result.output and "Traceback" not in result.output
+
+
+LEAF_VALUES = (None, "", "x", 0, -1, 1e9, [], {}, "2026", "2026-02", True, "Zm9v", {"a": 1})
+
+
+def leaf_paths(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaf_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaf_paths(value, (*path, index))
+    if path:
+        yield path
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_HAZ072_any_damaged_field_is_refused_as_input_never_a_crash(bundle, data):
+    damaged = copy.deepcopy(bundle)
+    path = data.draw(st.sampled_from(sorted(leaf_paths(bundle), key=str)))
+    parent = damaged
+    for key in path[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(st.sampled_from(LEAF_VALUES))
+    database = open_database("sqlite://")
+    try:
+        import_bundle(database, CLINICIAN, damaged, now=NOW)
+    except InputError as error:
+        assert error.problems and all(p.path for p in error.problems)
+    finally:
+        database.close()

@@ -99,14 +99,9 @@ def parse_bundle(document: Any, source: str | None = None) -> Resource:
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         shown = document.get("resourceType") if isinstance(document, dict) else type(document)
         raise InputError(FieldProblem("resourceType", shown, "a FHIR Bundle"), source=source)
-    for tag in (document.get("meta") or {}).get("tag") or []:
-        if tag.get("system") == codes.EXPORT_FORMAT_TAG["system"] and (
-            tag.get("code") != codes.EXPORT_FORMAT_TAG["code"]
-        ):
-            raise InputError(FieldProblem(
-                "meta.tag", tag.get("code"),
-                f"stimwise export layout {codes.EXPORT_FORMAT_TAG['code']!r} (FHIR R4)",
-            ), source=source)
+    problems = _layout_problems(document) + _entry_type_problems(document)
+    if problems:
+        raise InputError(problems[:MAX_REPORTED], source=source)
     try:
         bundle = resource_model("Bundle").model_validate(document)
     except ValidationError as error:
@@ -125,17 +120,40 @@ def parse_bundle(document: Any, source: str | None = None) -> Resource:
     return parsed
 
 
+def _layout_problems(document: dict[str, Any]) -> list[FieldProblem]:
+    """Another stimwise export layout (``meta.tag``) is refused before anything is read."""
+    meta = document.get("meta")
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    return [
+        FieldProblem("meta.tag", tag.get("code"),
+                     f"stimwise export layout {codes.EXPORT_FORMAT_TAG['code']!r} (FHIR R4)")
+        for tag in (tags if isinstance(tags, list) else [])
+        if isinstance(tag, dict) and tag.get("system") == codes.EXPORT_FORMAT_TAG["system"]
+        and tag.get("code") != codes.EXPORT_FORMAT_TAG["code"]
+    ]
+
+
+def _entry_type_problems(document: dict[str, Any]) -> list[FieldProblem]:
+    """Resource types this importer does not read, named before the FHIR models see them (the
+    models cannot even look up an unknown or non-text ``resourceType``)."""
+    entries = document.get("entry")
+    problems = []
+    for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        resource = raw.get("resource") if isinstance(raw, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if isinstance(resource, dict) and kind not in SUPPORTED:
+            problems.append(FieldProblem(f"entry[{index}].resource.resourceType", kind,
+                                         f"one of {', '.join(SUPPORTED)}"))
+    return problems
+
+
 def _entries(bundle: Resource) -> list[Entry]:
     entries = []
     for index, raw in enumerate(bundle.get("entry") or []):
         resource = raw.get("resource")
-        entry = Entry(index, resource or {})
         if resource is None:
             raise InputError(FieldProblem(f"entry[{index}].resource", None, "a resource"))
-        if resource["resourceType"] not in SUPPORTED:
-            raise entry.problem("resourceType", resource["resourceType"],
-                                f"one of {', '.join(SUPPORTED)}")
-        entries.append(entry)
+        entries.append(Entry(index, resource))
     return entries
 
 
@@ -182,7 +200,10 @@ def _coded(concept: dict[str, Any] | None, system: str) -> str | None:
 
 
 def _instant(entry: Entry, name: str, text: str | None) -> datetime:
-    value = None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        value = None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        value = None  # a FHIR dateTime such as "2026" or "2026-02" names no instant
     if value is None or value.tzinfo is None:
         raise entry.problem(name, text, "a date and time with a time zone")
     return value
