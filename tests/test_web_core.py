@@ -321,3 +321,14 @@ def test_malformed_requests_get_4xx_never_500(app_client):
         assert 400 <= answer.status_code < 500, (answer.request.url, answer.status_code)
     assert answers[5].json()["error"] == "http_error"
     assert answers[9].status_code == 404
+
+
+def test_the_patients_own_export_link_downloads_their_data(app_client):
+    login_as(app_client, "patient", "P001")
+    app_client.post("/api/v1/patients/P001/diary", json={
+        "recorded_at": "2026-01-10T09:00:00+00:00", "pain_current_nrs": 5})
+    for page in ("/me", "/diary"):
+        link = re.search(r'href="([^"]+)" download', app_client.get(page).text).group(1)
+        download = app_client.get(link)
+        assert download.status_code == 200, (page, link, download.text)
+        assert download.content[:2] == b"PK"  # a zip

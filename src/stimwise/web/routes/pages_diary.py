@@ -36,6 +36,11 @@ MAX_OFFSET_MIN = 14 * 60
 """UTC offsets span −12:00 to +14:00 [C: IANA time zone database]."""
 
 
+def own_export_url(pseudonym: str) -> str:
+    """The person's own data as CSV files in a zip (route of :mod:`.api_interop`)."""
+    return f"/api/v1/patients/{pseudonym}/export.csv.zip"
+
+
 def recorded_at_from_form(value: str, offset_min: str, now: datetime) -> datetime:
     """The entry's time: now when left empty; else the local date-time typed (or filled in by
     the browser) at the browser's UTC offset, or the server's when the browser sent none."""
@@ -100,7 +105,7 @@ def _diary_page(request: Request, actor, form: dict, problems=(), status_code: i
         "sites": sorted(SELECTOR_NAMES),
         "medication_changes": MEDICATION_CHANGES,
         "saved": request.query_params.get("saved") == "1",
-        "export_url": f"/api/v1/patients/{actor.patient}/export.csv",
+        "export_url": own_export_url(actor.patient or ""),
     }
     return render(request, "diary/today.html", context, status_code=status_code)
 

@@ -21,6 +21,7 @@ from stimwise.web.deps import (
     get_db,
     render,
 )
+from stimwise.web.routes.pages_diary import own_export_url
 from stimwise.web.services import patients
 
 router = APIRouter(include_in_schema=False)
@@ -92,4 +93,5 @@ def patient_page(
 @router.get("/me")
 def patient_home(request: Request, actor: PatientActor) -> Response:
     overview = patients.overview(get_db(request), actor, actor.patient or "")
-    return render(request, "patients/me.html", {"o": overview})
+    context = {"o": overview, "export_url": own_export_url(actor.patient or "")}
+    return render(request, "patients/me.html", context)
