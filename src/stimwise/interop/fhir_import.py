@@ -182,14 +182,20 @@ def _extension_value(resource: Resource, name: str, kind: str) -> Any:
     return found[0].get(kind) if found else None
 
 
-def _identifier(entry: Entry, kind: str) -> str:
+def _find_identifier(entry: Entry, kind: str) -> str | None:
     raw = entry.resource.get("identifier")
     listed = raw if isinstance(raw, list) else [raw] if raw else []
     system = codes.IDENTIFIER_SYSTEMS[kind]
-    for item in listed:
-        if item.get("system") == system and item.get("value"):
-            return item["value"]
-    raise entry.problem("identifier", None, f"an identifier with system {system}")
+    return next((i["value"] for i in listed if i.get("system") == system and i.get("value")),
+                None)
+
+
+def _identifier(entry: Entry, kind: str) -> str:
+    found = _find_identifier(entry, kind)
+    if found is None:
+        system = codes.IDENTIFIER_SYSTEMS[kind]
+        raise entry.problem("identifier", None, f"an identifier with system {system}")
+    return found
 
 
 def _coded(concept: dict[str, Any] | None, system: str) -> str | None:
@@ -248,7 +254,6 @@ class _Importer:
         self.now = now
         self.entries = _entries(bundle)
         self.references = _references(bundle)
-        self.patient_url: str | None = None
         self.prescriptions: dict[int, int] = {}  # entry index → prescription id
         self.sessions: dict[int, tuple[int, str]] = {}  # entry index → (session id, key)
 
@@ -381,17 +386,12 @@ class _Importer:
             if resource.get("basedOn"):
                 index = self.target(entry, "basedOn[0]", resource["basedOn"][0], "DeviceRequest")
                 prescription_id = self.prescriptions[index]
-            journal = None
-            try:
-                journal = _identifier(entry, "journal")
-            except InputError:
-                journal = None
             data = _validated(entry, SessionIn, {
                 "record": self.session_record(entry, summary.pseudonym),
                 "frequency_hz": self.dose(resource, "frequency_hz"),
                 "phase_width_us": self.dose(resource, "phase_width_us"),
                 "prescription_id": prescription_id,
-                "journal_sha256": journal,
+                "journal_sha256": _find_identifier(entry, "journal"),
             })
             try:
                 result = add_session(self.session, self.actor, summary.pseudonym, data,
