@@ -332,3 +332,20 @@ def test_the_patients_own_export_link_downloads_their_data(app_client):
         download = app_client.get(link)
         assert download.status_code == 200, (page, link, download.text)
         assert download.content[:2] == b"PK"  # a zip
+
+
+def test_a_patient_reports_a_problem_through_the_page(app_client):
+    login_as(app_client, "patient", "P001")
+    token = app_client.headers.pop("X-CSRF-Token")
+    missing = app_client.post("/diary/problem", data={"csrf_token": token, "severity": "mild"})
+    assert missing.status_code == 422 and 'href="#field-kind"' in missing.text
+    sent = app_client.post("/diary/problem", data={
+        "csrf_token": token, "kind": "skin_irritation", "severity": "mild",
+        "body_site": "left_calf", "occurred_at": "2026-01-10T20:00", "tz_offset_min": "0"})
+    assert sent.status_code == 303 and sent.headers["location"] == "/diary?reported=1"
+    events = app_client.get("/api/v1/patients/P001/adverse-events").json()
+    assert [(e["kind"], e["severity"], e["body_site"]) for e in events] == [
+        ("skin_irritation", "mild", "left_calf")]
+    assert events[0]["occurred_at"].startswith("2026-01-10T20:00")
+    assert ("create", "adverse_event") in [
+        (e.action, e.record_type) for e in audit_rows(app_client.app)]

@@ -323,7 +323,7 @@ def test_pages_carry_no_inline_script_and_no_third_party_asset(app_client):
     pages = ["/patients", "/patients/new", "/patients/P001", "/patients/P001/diary", "/users",
              "/audit", "/account/password"]
     login_as(app_client, "patient", "P001")
-    pages_patient = ["/me", "/diary"]
+    pages_patient = ["/me", "/diary", "/diary/problem"]
     for client_pages in (pages_patient,):
         for path in client_pages:
             _assert_clean(app_client.get(path).text, path)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.body_sites import SELECTOR_NAMES
 from stimwise.protocol.io import validate_model
-from stimwise.records.inputs import DiaryEntryIn
+from stimwise.records.inputs import AdverseEventIn, DiaryEntryIn
+from stimwise.records.models import ADVERSE_EVENT_KINDS, SEVERITIES
 from stimwise.web.deps import CSRF, PatientActor, SignedInActor, get_db, render
 from stimwise.web.services import diary
 
@@ -41,8 +43,8 @@ def own_export_url(pseudonym: str) -> str:
     return f"/api/v1/patients/{pseudonym}/export.csv.zip"
 
 
-def recorded_at_from_form(value: str, offset_min: str, now: datetime) -> datetime:
-    """The entry's time: now when left empty; else the local date-time typed (or filled in by
+def time_from_form(field: str, value: str, offset_min: str, now: datetime) -> datetime:
+    """A form's time: now when left empty; else the local date-time typed (or filled in by
     the browser) at the browser's UTC offset, or the server's when the browser sent none."""
     if not value.strip():
         return now
@@ -50,7 +52,7 @@ def recorded_at_from_form(value: str, offset_min: str, now: datetime) -> datetim
         local = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InputError(
-            FieldProblem("recorded_at", value, "a date and time like 2026-01-31T08:30")
+            FieldProblem(field, value, "a date and time like 2026-01-31T08:30")
         ) from None
     if local.tzinfo is not None:
         return local
@@ -70,8 +72,8 @@ def entry_from_form(form: dict[str, str], now: datetime) -> DiaryEntryIn:
         for name in ("entry_uuid", "body_site", "note", *(n for n, *_ in RATINGS))
         if form.get(name, "").strip()
     }
-    data["recorded_at"] = recorded_at_from_form(
-        form.get("recorded_at", ""), form.get("tz_offset_min", ""), now
+    data["recorded_at"] = time_from_form(
+        "recorded_at", form.get("recorded_at", ""), form.get("tz_offset_min", ""), now
     )
     medication = form.get("medication", "").strip()
     if medication or form.get("medication_change"):
@@ -105,6 +107,7 @@ def _diary_page(request: Request, actor, form: dict, problems=(), status_code: i
         "sites": sorted(SELECTOR_NAMES),
         "medication_changes": MEDICATION_CHANGES,
         "saved": request.query_params.get("saved") == "1",
+        "reported": request.query_params.get("reported") == "1",
         "export_url": own_export_url(actor.patient or ""),
     }
     return render(request, "diary/today.html", context, status_code=status_code)
@@ -130,6 +133,53 @@ def _save_entry(request: Request, actor, form: dict[str, str]) -> Response:
         form["entry_uuid"] = form["entry_uuid"] or str(uuid.uuid4())
         return _diary_page(request, actor, form, error.problems, status_code=422)
     return RedirectResponse("/diary?saved=1", status_code=303)
+
+
+@router.get("/diary/problem")
+def problem_page(request: Request, _actor: PatientActor) -> Response:
+    return _problem_page(request, {})
+
+
+def _problem_page(request: Request, form: dict, problems=(), status_code: int = 200) -> Response:
+    context = {
+        "form": form,
+        "problems": problems,
+        "kinds": ADVERSE_EVENT_KINDS,
+        "severities": SEVERITIES,
+        "sites": sorted(SELECTOR_NAMES),
+    }
+    return render(request, "diary/problem.html", context, status_code=status_code)
+
+
+@router.post("/diary/problem", dependencies=CSRF)
+def problem_submit(
+    request: Request,
+    actor: PatientActor,
+    kind: Annotated[str, Form(max_length=40)] = "",
+    severity: Annotated[str, Form(max_length=20)] = "",
+    body_site: Annotated[str, Form(max_length=60)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    occurred_at: Annotated[str, Form(max_length=40)] = "",
+    tz_offset_min: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """A patient reports a problem (skin irritation, burn, flare, soreness, other)."""
+    form = {"kind": kind, "severity": severity, "body_site": body_site,
+            "description": description, "occurred_at": occurred_at}
+    try:
+        data = {
+            "kind": kind,
+            "severity": severity,
+            "body_site": body_site or None,
+            "description": description.strip() or None,
+            "occurred_at": time_from_form(
+                "occurred_at", occurred_at, tz_offset_min, datetime.now(UTC)
+            ),
+        }
+        event = validate_model(AdverseEventIn, data)
+        diary.add_adverse_event(get_db(request), actor, actor.patient or "", event)
+    except InputError as error:
+        return _problem_page(request, form, error.problems, status_code=422)
+    return RedirectResponse("/diary?reported=1", status_code=303)
 
 
 @router.get("/patients/{pseudonym}/diary")
