@@ -349,3 +349,23 @@ def test_a_patient_reports_a_problem_through_the_page(app_client):
     assert events[0]["occurred_at"].startswith("2026-01-10T20:00")
     assert ("create", "adverse_event") in [
         (e.action, e.record_type) for e in audit_rows(app_client.app)]
+
+
+def test_the_diary_page_shows_today_and_a_four_week_progress_by_day(app_client):
+    from datetime import timedelta
+
+    from stimwise.web.services.diary import local_midnight
+
+    login_as(app_client, "patient", "P001")
+    midnight = local_midnight()  # times just after it are today and never in the future
+    entries = ((midnight - timedelta(hours=1), 6, 8), (midnight + timedelta(seconds=1), 3, 5),
+               (midnight + timedelta(seconds=2), 5, 5))
+    for when, current, worst in entries:
+        app_client.post("/api/v1/patients/P001/diary", json={
+            "recorded_at": when.isoformat(), "pain_current_nrs": current, "pain_worst_nrs": worst})
+    page = app_client.get("/diary").text
+    assert page.count('<rect class="worst"') == 2 and page.count('<circle class="mean"') == 2
+    table = page[page.index("Pain by day, newest first"):]
+    cells = r"<tr><td>[^<]+</td><td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>"
+    assert re.findall(cells, table)[:2] == [("2", "4.0", "5"), ("1", "6.0", "8")]
+    assert page.count("pain now ") == 2  # today's entries only

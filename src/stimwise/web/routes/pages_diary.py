@@ -103,6 +103,8 @@ def _diary_page(request: Request, actor, form: dict, problems=(), status_code: i
         "problems": problems,
         "today_entries": today,
         "days": days,
+        "chart": diary.progress_chart(days, diary.local_midnight().date()),
+        "chart_size": (diary.CHART_WIDTH, diary.CHART_HEIGHT),
         "ratings": RATINGS,
         "sites": sorted(SELECTOR_NAMES),
         "medication_changes": MEDICATION_CHANGES,

@@ -105,3 +105,44 @@ def list_adverse_events(db: Database, actor: Actor, pseudonym: str) -> list[Adve
         db, actor, pseudonym, "adverse_events",
         lambda s: r.list_adverse_events(s, actor, pseudonym),
     )
+
+
+@dataclass(frozen=True)
+class ChartMark:
+    """One day in the progress chart, in SVG user units (0..100 wide, 0..50 high)."""
+
+    x: float
+    width: float
+    worst_y: float | None
+    mean_y: float | None
+    label: str
+
+
+CHART_WIDTH = 100.0
+CHART_HEIGHT = 50.0
+
+
+def progress_chart(days: list[DayProgress], today: date, span_days: int = PROGRESS_DAYS):
+    """Geometry of a small bar-and-dot chart of the last ``span_days`` days (oldest left):
+    bars for the day's worst pain, dots for its mean current pain, both on 0–10. Drawn as
+    inline SVG by the page, so a phone loads no charting library for it."""
+    by_day = {d.day: d for d in days}
+    slot = CHART_WIDTH / span_days
+    marks = []
+    for index in range(span_days):
+        day = today - timedelta(days=span_days - 1 - index)
+        found = by_day.get(day)
+
+        def y(value):
+            return None if value is None else CHART_HEIGHT * (1 - value / 10)
+
+        marks.append(
+            ChartMark(
+                x=round(index * slot, 3),
+                width=round(slot * 0.8, 3),
+                worst_y=y(found.worst_nrs) if found else None,
+                mean_y=y(found.mean_current_nrs) if found else None,
+                label=day.strftime("%d %b"),
+            )
+        )
+    return marks
