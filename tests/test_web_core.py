@@ -369,3 +369,13 @@ def test_the_diary_page_shows_today_and_a_four_week_progress_by_day(app_client):
     cells = r"<tr><td>[^<]+</td><td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>"
     assert re.findall(cells, table)[:2] == [("2", "4.0", "5"), ("1", "6.0", "8")]
     assert page.count("pain now ") == 2  # today's entries only
+
+
+def test_every_link_on_a_patients_overview_opens_for_clinicians_and_researchers(app_client):
+    ensure_patient(app_client.app, "P001")
+    for role, expected in (("clinician", 9), ("researcher", 7)):
+        login_as(app_client, role)
+        links = re.findall(r'href="(/patients/P001/[^"]+)"', app_client.get("/patients/P001").text)
+        assert len(links) == expected, (role, links)
+        for link in links:
+            assert app_client.get(link).status_code == 200, (role, link)
