@@ -24,7 +24,7 @@ from interop_records import (
 from stimwise.cli.main import app
 from stimwise.errors import InputError
 from stimwise.interop import fhir_codes as codes
-from stimwise.interop.fhir_export import export_bundle, resource_model
+from stimwise.interop.fhir_export import ExportError, check_bundle, export_bundle, resource_model
 from stimwise.interop.fhir_import import import_bundle
 from stimwise.records import repository as repo
 from stimwise.records.access import AccessDeniedError, Actor
@@ -75,6 +75,14 @@ def test_export_is_a_valid_r4_collection_with_every_kind_of_record(bundle):
         "Observation": 3 + 7, "DeviceRequest": 2, "Procedure": 2, "AdverseEvent": 2,
     }
     assert all(e["fullUrl"] == f"urn:uuid:{e['resource']['id']}" for e in bundle["entry"])
+
+
+def test_an_invalid_exported_resource_is_a_fault_not_a_silent_export(bundle):
+    broken = copy.deepcopy(bundle)
+    broken["entry"][1]["resource"]["item"] = "not a list"
+    with pytest.raises(ExportError, match="not valid FHIR R4") as caught:
+        check_bundle(broken)
+    assert caught.value.exit_code == 3
 
 
 def test_diary_pain_now_carries_loinc_72514_3_and_every_rating_its_value(bundle):

@@ -85,9 +85,9 @@ def _bracketed(path: str) -> str:
 
 
 def parse_bundle(document: Any, source: str | None = None) -> Resource:
-    """Validate a JSON document as a FHIR R4 Bundle of this export's layout; returns it as the
-    R4 model serialises it. :class:`InputError` names the entry index and field of each
-    problem."""
+    """Validate a JSON document as a FHIR R4 Bundle of this export's layout and return it (the
+    document itself: serialising the validated model again would double the cost of an import).
+    :class:`InputError` names the entry index and field of each problem."""
     from stimwise.protocol.io import problems_from_validation
 
     if isinstance(document, str | bytes):
@@ -103,7 +103,7 @@ def parse_bundle(document: Any, source: str | None = None) -> Resource:
     if problems:
         raise InputError(problems[:MAX_REPORTED], source=source)
     try:
-        bundle = resource_model("Bundle").model_validate(document)
+        resource_model("Bundle").model_validate(document)
     except ValidationError as error:
         problems = [
             FieldProblem(
@@ -114,10 +114,10 @@ def parse_bundle(document: Any, source: str | None = None) -> Resource:
             for p in problems_from_validation(error)
         ]
         raise InputError(problems[:MAX_REPORTED], source=source) from None
-    parsed = bundle.model_dump(mode="json")
-    if parsed.get("type") != "collection":
-        raise InputError(FieldProblem("type", parsed.get("type"), "'collection'"), source=source)
-    return parsed
+    if document.get("type") != "collection":
+        raise InputError(FieldProblem("type", document.get("type"), "'collection'"),
+                         source=source)
+    return document
 
 
 def _layout_problems(document: dict[str, Any]) -> list[FieldProblem]:
