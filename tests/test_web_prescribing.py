@@ -225,3 +225,14 @@ def test_researcher_and_patient_cannot_prescribe(app_client):
     login_as(app_client, "patient", patient=CRPS)
     assert app_client.post(f"/api/v1/patients/{CRPS}/prescriptions", json=draft).status_code == 403
     assert prescription_count(app_client.app) == 0
+
+
+def test_extreme_draft_is_drawn_in_bounded_memory(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    draft = crps_draft(app_client, phase_width_us=0.001)  # needs a 2 GHz sample rate
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions/verify", json=draft)
+    assert answer.status_code == 200, answer.text
+    second = answer.json()["waveform"]["second"]
+    assert second["title"].startswith("the first ")  # a shorter window, not 2e9 samples
+    assert all(len(t["x"]) <= 2000 for t in second["traces"])

@@ -21,6 +21,7 @@ from stimwise.protocol.prescription import Prescription
 from stimwise.waveform.plot import (
     CARRIER_CYCLES_SHOWN,
     CARRIER_SAMPLES_PER_CYCLE,
+    MAX_PANEL_SAMPLES,
     ON_OFF_CYCLES_SHOWN,
     PULSE_SAMPLES_PER_PHASE,
     _bounded_rate,
@@ -48,6 +49,16 @@ def _reduced(t: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
     low, high = np.nanmin(blocks, axis=1), np.nanmax(blocks, axis=1)
     t_bins = t[::per_bin][: blocks.shape[0]]
     return _rounded(np.repeat(t_bins, 2)), _rounded(np.column_stack([low, high]).ravel())
+
+
+def _affordable(prescription: Prescription, fs: float, window_s: float) -> tuple[float, float]:
+    """Rate and window of a panel within :data:`MAX_PANEL_SAMPLES`: the rate is lowered first
+    (never below the minimum that still shows the shortest phase), then the window is shortened,
+    so an extreme prescription (a phase of nanoseconds) cannot make a page allocate gigabytes."""
+    floor = minimum_sample_rate_hz(prescription)
+    if floor * window_s > MAX_PANEL_SAMPLES:
+        return floor, MAX_PANEL_SAMPLES / floor
+    return _bounded_rate(prescription, fs, window_s, given=False), window_s
 
 
 def _rounded(values: np.ndarray) -> list[float]:
@@ -81,7 +92,7 @@ def _one_pulse(prescription: Prescription) -> dict:
         window_s = CARRIER_CYCLES_SHOWN / lowest_hz
         fs = CARRIER_SAMPLES_PER_CYCLE * minimum_sample_rate_hz(prescription) / 4
         title = f"first {CARRIER_CYCLES_SHOWN} carrier cycles (steady state)"
-    fs = _bounded_rate(prescription, fs, window_s, given=False)
+    fs, window_s = _affordable(prescription, fs, window_s)
     chunk = sample_window(prescription, sample_rate_hz=fs, duration_s=window_s, steady=True)
     scale, unit = (1e3, "ms") if window_s > 5e-3 else (1e6, "µs")
     return {"title": title, "x_label": f"time ({unit})", "y_label": "current (mA)",
@@ -89,9 +100,10 @@ def _one_pulse(prescription: Prescription) -> dict:
 
 
 def _one_second(prescription: Prescription) -> dict:
-    fs = _bounded_rate(prescription, default_sample_rate_hz(prescription), 1.0, given=False)
-    chunk = sample_window(prescription, sample_rate_hz=fs, duration_s=1.0, steady=True)
-    return {"title": f"one second of steady stimulation ({fs:g} samples/s)",
+    fs, window_s = _affordable(prescription, default_sample_rate_hz(prescription), 1.0)
+    chunk = sample_window(prescription, sample_rate_hz=fs, duration_s=window_s, steady=True)
+    shown = "one second" if window_s == 1.0 else f"the first {window_s * 1e3:.3g} ms"
+    return {"title": f"{shown} of steady stimulation ({fs:g} samples/s)",
             "x_label": "time (ms)", "y_label": "current (mA)",
             "traces": _traces(prescription, chunk.times_s() * 1e3, chunk.current_ma)}
 
