@@ -154,8 +154,21 @@ def _is_site_selector(metadata: list[Any]) -> bool:
     return any("selector" in getattr(getattr(m, "func", None), "__name__", "") for m in metadata)
 
 
+UNIT_SUFFIXES = {
+    "_ma": "mA", "_us": "µs", "_hz": "Hz", "_min": "min", "_cm2": "cm²", "_nrs": "NRS 0-10",
+    "_years": "years", "_days": "days", "_s": "s",
+}
+
+
 def _label(name: str, info: FieldInfo) -> str:
-    return info.title or name.replace("_", " ").capitalize()
+    """The field's title, or its name in words with the unit of its suffix in brackets
+    (``age_years`` → "Age (years)")."""
+    if info.title:
+        return info.title
+    for suffix, unit in UNIT_SUFFIXES.items():
+        if name.endswith(suffix):
+            return f"{name.removesuffix(suffix).replace('_', ' ').capitalize()} ({unit})"
+    return name.replace("_", " ").capitalize()
 
 
 def _bounds(metadata: list[Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 // stimwise: draws Plotly charts from JSON in data-plot attributes (CSP: no inline scripts).
 // Each element <div class="plot" data-plot='{"title":..., "x_label":..., "y_label":...,
 // "traces":[{"name":..., "x":[...], "y":[...], "mode":"lines"|"markers", "dash":"dash"}]}'>
-// holds one chart; the page states the same facts in text, so it stays usable without JS.
+// holds one chart (its title goes in the page's figcaption); the page states the same facts in text, so it stays usable without JS.
 "use strict";
 
 function drawPlot(element) {
@@ -24,10 +24,9 @@ function drawPlot(element) {
     marker: { size: 5 },
   }));
   const layout = {
-    title: { text: spec.title, font: { size: 14 } },
     xaxis: { title: { text: spec.x_label } },
     yaxis: { title: { text: spec.y_label } },
-    margin: { l: 60, r: 20, t: 40, b: 50 },
+    margin: { l: 60, r: 20, t: 20, b: 50 },
     legend: { orientation: "h", y: -0.25 },
     font: { family: "system-ui, sans-serif", color: "#1b1f24" },
   };
