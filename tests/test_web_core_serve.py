@@ -63,3 +63,40 @@ def test_the_signing_key_is_created_once_and_then_reused(tmp_path, monkeypatch):
     assert len(first) >= 32 and load_or_create_secret(WebSettings(), tmp_path) == first
     monkeypatch.setenv("STIMWISE_SECRET_KEY", "e" * 40)
     assert load_or_create_secret(WebSettings(), tmp_path) == "e" * 40
+
+
+def test_accounts_at_the_command_line_add_a_user_and_reset_a_forgotten_password(
+    tmp_path, monkeypatch
+):
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from stimwise.cli.main import app as cli_app
+    from stimwise.web.app import create_app
+    from web_fixtures import ensure_patient, web_settings
+
+    url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
+    web = create_app(web_settings(url))
+    ensure_patient(web, "P001")
+    runner = CliRunner()
+    monkeypatch.delenv("STIMWISE_NEW_PASSWORD", raising=False)
+    asked = runner.invoke(cli_app, ["account", "add", "ann", "--role", "patient",
+                                    "--patient", "P001", "--db", url])
+    assert asked.exit_code == 2 and "no default password" in asked.output
+    monkeypatch.setenv("STIMWISE_NEW_PASSWORD", "anna's first passphrase")
+    added = runner.invoke(cli_app, ["account", "add", "ann", "--role", "patient",
+                                    "--patient", "P001", "--db", url])
+    assert added.exit_code == 0, added.output
+    with TestClient(web) as client:
+        login = {"username": "ann", "password": "anna's first passphrase"}
+        assert client.post("/api/v1/auth/login", json=login).json()["patient"] == "P001"
+        monkeypatch.setenv("STIMWISE_NEW_PASSWORD", "a replacement passphrase")
+        reset = runner.invoke(cli_app, ["account", "set-password", "ann", "--db", url])
+        assert reset.exit_code == 0, reset.output
+        assert client.get("/api/v1/auth/me").status_code == 401  # the old session ended
+        assert client.post("/api/v1/auth/login", json=login).status_code == 401
+        login["password"] = "a replacement passphrase"
+        assert client.post("/api/v1/auth/login", json=login).status_code == 200
+    unknown = runner.invoke(cli_app, ["account", "set-password", "nobody", "--db", url])
+    assert unknown.exit_code == 2 and "registered user name" in unknown.output
+    web.state.db.close()

@@ -299,6 +299,28 @@ def test_HAZ064_there_is_no_default_account_and_the_first_run_requires_a_passwor
     assert again.exit_code == 0 and "Created" not in again.output
 
 
+@pytest.mark.parametrize(
+    ("password", "username", "accepted"),
+    [
+        ("correct horse battery staple", "admin", True),
+        ("ann's long passphrase", "ann", True),  # short names occur inside words
+        ("eleven-char", "admin", False),
+        ("x" * 257, "admin", False),
+        ("my-admin-passphrase", "admin", False),
+        ("MY-ADMIN-PASSPHRASE", "Admin", False),
+        ("abababababababab", "admin", False),
+        ("1234123412341234", "admin", False),
+        ("12345123451234512", "admin", True),
+    ],
+)
+def test_HAZ064_password_rules(password, username, accepted):
+    from stimwise.web.security.passwords import password_problems
+
+    problems = password_problems(password, username)
+    assert (problems == []) == accepted, problems
+    assert all(password not in str(p.value) for p in problems)
+
+
 # --------------------------------------------------------------------------- headers
 
 

@@ -8,8 +8,8 @@ A password must be at least 12 characters: NIST requires at least 8 for password
 the user [C: NIST SP 800-63B (2017) §5.1.1.2]; 12 is stimwise's choice for accounts that reach
 health records [U]. Composition rules are not imposed (SP 800-63B §5.1.1.2 advises against
 them), but, as it asks, context-specific and repetitive values are refused: a password
-containing the user name, or made of fewer than 5 distinct characters (``aaaa…``, ``1212…``)
-[U: the threshold].
+containing the user name (of 4 or more characters), or made of fewer than 5 distinct
+characters (``aaaa…``, ``1212…``) [U: the thresholds].
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from stimwise.errors import FieldProblem
 
 MIN_PASSWORD_LENGTH = 12
 MIN_DISTINCT_CHARACTERS = 5
+MIN_NAME_IN_PASSWORD = 4
+"""A user name this long or longer may not appear inside the password (shorter ones, such as
+'ann', occur inside ordinary words) [U]."""
 MAX_PASSWORD_LENGTH = 256
 """Long passphrases are welcome; the ceiling only bounds hashing work per request [U]."""
 
@@ -45,7 +48,8 @@ def password_problems(password: str, username: str, path: str = "password") -> l
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         expected = f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
         return [FieldProblem(path, shown, expected)]
-    if username and username.casefold() in password.casefold():
+    name, secret = username.casefold(), password.casefold()
+    if secret == name or (len(name) >= MIN_NAME_IN_PASSWORD and name in secret):
         return [FieldProblem(path, shown, "a password that does not contain the user name")]
     if len(set(password)) < MIN_DISTINCT_CHARACTERS:
         expected = f"at least {MIN_DISTINCT_CHARACTERS} different characters (not a repetition)"

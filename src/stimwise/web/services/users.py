@@ -106,6 +106,23 @@ def change_password(
         log_action(session, actor, "change_password", "user", user.id)
 
 
+def reset_password(
+    db: Database, actor: Actor, username: str, new: str, passwords: Passwords
+) -> None:
+    """Set another user's password (clinicians only, e.g. a forgotten one); their sessions
+    end."""
+    require(actor, "write_clinical")
+    if problems := password_problems(new, username):
+        raise InputError(problems)
+    with db.transaction() as session:
+        user, _stored = _user_and_hash(session, username)
+        if user is None:
+            raise InputError(FieldProblem("username", username, "a registered user name"))
+        _store_password(session, user, passwords.hash(new))
+        end_all_sessions(session, user.id)
+        log_action(session, actor, "reset_password", "user", user.id)
+
+
 def _user_and_hash(session: Session, username: str) -> tuple[User | None, str | None]:
     row = session.execute(
         select(User, UserCredential.password_hash)
