@@ -168,6 +168,17 @@ def test_HAZ070_a_bad_entry_late_in_the_bundle_writes_nothing(empty_db, bundle):
         assert s.scalar(select(Patient.id)) is None
 
 
+def test_HAZ070_a_diary_entry_in_the_future_is_named_and_nothing_written(empty_db, bundle):
+    broken = copy.deepcopy(bundle)
+    index = entry_index(bundle, "Observation", 5)  # the third diary entry
+    broken["entry"][index]["resource"]["effectiveDateTime"] = "2027-01-01T00:00:00Z"
+    (problem,) = problems_of(empty_db, broken)
+    assert problem.path == f"entry[{index}].resource (Observation): recorded_at"
+    assert "future" in problem.expected
+    with empty_db.reading() as s:
+        assert s.scalar(select(Patient.id)) is None
+
+
 def test_HAZ070_a_bundle_merges_into_a_record_that_already_has_part_of_it(empty_db, bundle):
     partial = copy.deepcopy(bundle)
     partial["entry"] = [e for e in partial["entry"]

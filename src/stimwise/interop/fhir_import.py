@@ -233,6 +233,21 @@ def _within(entry: Entry, error: InputError) -> InputError:
     )
 
 
+def _batch_error(entries: list[Entry], error: InputError) -> InputError:
+    """A batch's problems (``entries[k].field``) named by the bundle entry of item ``k``."""
+    problems = []
+    for problem in error.problems:
+        found = re.match(r"entries\[(\d+)\]\.(.*)", problem.path)
+        if found is None:
+            problems.append(problem)
+            continue
+        entry = entries[int(found.group(1))]
+        problems.append(FieldProblem(
+            f"{entry.path} ({entry.resource['resourceType']}): {found.group(2)}", problem.value,
+            problem.expected))
+    return InputError(problems, source=error.source)
+
+
 def _document(entry: Entry, name: str) -> dict[str, Any] | None:
     found = _extension_value(entry.resource, name, "valueAttachment")
     if found is None:
@@ -452,6 +467,7 @@ class _Importer:
 
         stored = {row.entry_uuid for row in repo.list_diary(self.session, self.actor,
                                                               summary.pseudonym)}
+        pending: list[tuple[Entry, Any]] = []
         for entry in self.of_type("Observation"):
             resource = entry.resource
             if _coded(resource.get("code"), codes.STIMWISE_CODES) != (
@@ -479,13 +495,16 @@ class _Importer:
             if uuid_text in stored:
                 summary.skipped["Observation"] += 1
                 continue
-            try:
-                repo.add_diary_entries(self.session, self.actor, summary.pseudonym, [data],
-                                       now=self.now)
-            except InputError as error:
-                raise _within(entry, error) from None
             stored.add(uuid_text)
-            summary.created["Observation"] += 1
+            pending.append((entry, data))
+        if not pending:
+            return
+        try:  # one call: the repository checks and writes a batch far faster than one by one
+            repo.add_diary_entries(self.session, self.actor, summary.pseudonym,
+                                   [data for _, data in pending], now=self.now)
+        except InputError as error:
+            raise _batch_error([entry for entry, _ in pending], error) from None
+        summary.created["Observation"] += len(pending)
 
     # ---------------------------------------------------------------- instruments
 
