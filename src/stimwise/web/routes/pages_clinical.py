@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from stimwise.clinical.intake import Intake
 from stimwise.records.access import Actor
@@ -41,6 +42,11 @@ def intake_page(request: Request, pseudonym: str, actor: Clinician) -> Response:
 @router.post("/patients/{pseudonym}/intake", dependencies=[Depends(csrf_protect)])
 async def intake_submit(request: Request, pseudonym: str, actor: Clinician) -> Response:
     form = form_lists(await request.form())
+    return await run_in_threadpool(_submit_intake, request, pseudonym, actor, form)
+
+
+def _submit_intake(request: Request, pseudonym: str, actor: Actor, form: dict) -> Response:
+    """The submission's work, off the event loop (database and verification are blocking)."""
     try:
         blank_rows = max(1, min(int(form.get("blank_rows", ["1"])[0]), MAX_BLANK_ROWS))
     except ValueError:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from stimwise.errors import InputError, SafetyBlockError
 from stimwise.protocol.io import validate_model
@@ -66,6 +67,11 @@ def editor_page(
 @router.post("/patients/{pseudonym}/prescribe", dependencies=[Depends(csrf_protect)])
 async def editor_submit(request: Request, pseudonym: str, actor: Clinician) -> Response:
     form = form_lists(await request.form())
+    return await run_in_threadpool(_submit_draft, request, pseudonym, actor, form)
+
+
+def _submit_draft(request: Request, pseudonym: str, actor: Actor, form: dict) -> Response:
+    """The submission's work, off the event loop (database and verification are blocking)."""
     db = get_db(request)
     view = clinical.latest_screening(db, actor, pseudonym)
     draft, values, problems = parse_form(prescribing.PrescriptionDraft, form, source="draft")
