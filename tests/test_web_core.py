@@ -170,7 +170,8 @@ def test_invalid_diary_values_get_422_naming_the_field(app_client):
         "/diary", data={"csrf_token": token, "pain_current_nrs": "8", "pain_worst_nrs": "5"}
     )
     assert page.status_code == 422
-    assert 'href="#field-pain_current_nrs"' in page.text
+    assert 'href="#field-pain_current_nrs">Pain right now</a>' in page.text
+    assert "at most “Worst pain over the last 24 hours” (5)" in page.text
     assert 'id="field-pain_current_nrs"' in page.text
     bad_time = app_client.post(
         "/diary", data={"csrf_token": token, "pain_current_nrs": "2", "recorded_at": "soon"}

@@ -34,6 +34,15 @@ FORM_FIELDS = (
     "entry_uuid", "recorded_at", "tz_offset_min", "body_site", "note", "medication",
     "medication_change", *(name for name, *_ in RATINGS),
 )
+FIELD_LABELS = {
+    **{name: question for name, question, *_ in RATINGS},
+    "recorded_at": "When", "occurred_at": "When", "tz_offset_min": "Time zone",
+    "body_site": "Where", "medication": "Medication", "medication_change": "What changed",
+    "note": "Note", "kind": "What happened", "severity": "How bad",
+    "description": "Describe it", "entry_uuid": "Form id (reload the page)",
+}
+"""What the patient sees instead of field names in a refused form."""
+
 MAX_OFFSET_MIN = 14 * 60
 """UTC offsets span −12:00 to +14:00 [C: IANA time zone database]."""
 
@@ -96,11 +105,26 @@ def _form_field(path: str) -> str:
     return path
 
 
+def in_plain_words(problems) -> list[dict]:
+    """The problems with the form's own labels for the field names (the path stays, for the
+    link to the field)."""
+    plain = []
+    for problem in problems:
+        expected = problem.expected
+        for name, label in FIELD_LABELS.items():
+            if "_" in name:  # only unmistakable field names inside the sentence
+                expected = expected.replace(name, f"“{label}”")
+        label = FIELD_LABELS.get(problem.path, problem.path)
+        plain.append({"path": problem.path, "label": label, "value": problem.value,
+                      "expected": expected})
+    return plain
+
+
 def _diary_page(request: Request, actor, form: dict, problems=(), status_code: int = 200):
     today, days = diary.today_and_progress(get_db(request), actor, actor.patient or "")
     context = {
         "form": form,
-        "problems": problems,
+        "problems": in_plain_words(problems),
         "today_entries": today,
         "days": days,
         "chart": diary.progress_chart(days, diary.local_midnight().date()),
@@ -145,7 +169,7 @@ def problem_page(request: Request, _actor: PatientActor) -> Response:
 def _problem_page(request: Request, form: dict, problems=(), status_code: int = 200) -> Response:
     context = {
         "form": form,
-        "problems": problems,
+        "problems": in_plain_words(problems),
         "kinds": ADVERSE_EVENT_KINDS,
         "severities": SEVERITIES,
         "sites": sorted(SELECTOR_NAMES),
