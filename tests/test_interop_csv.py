@@ -35,7 +35,7 @@ def read_zip(data: bytes) -> dict[str, list[dict[str, str]] | str]:
 def test_the_zip_holds_one_csv_per_kind_of_record_with_every_row(db):
     files = read_zip(export_csv_zip(db, CLINICIAN, "P001", now=NOW))
     assert set(files) == {"README.txt", "diary.csv", "sessions.csv", "scores.csv",
-                          "adverse_events.csv", "prescriptions.csv"}
+                          "adverse_events.csv", "prescriptions.csv", "intakes.csv"}
     assert [len(files[n]) for n in ("diary.csv", "sessions.csv", "scores.csv",
                                     "adverse_events.csv", "prescriptions.csv")] == [7, 2, 3, 2, 2]
     first = files["sessions.csv"][0]
@@ -49,6 +49,9 @@ def test_the_zip_holds_one_csv_per_kind_of_record_with_every_row(db):
     event = next(row for row in files["adverse_events.csv"] if row["session_id"])
     assert event["session_id"] == first["id"]
     assert "UTC" in files["README.txt"]
+    (intake,) = files["intakes.csv"]
+    assert intake["assessed_on"] == "2026-01-20" and intake["decision"]
+    assert json.loads(intake["screening"])["decision"] == intake["decision"]
 
 
 def test_HAZ071_the_csv_export_carries_no_identifying_data(db):

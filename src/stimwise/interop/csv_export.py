@@ -2,12 +2,12 @@
 spreadsheet.
 
 Files: ``diary.csv``, ``sessions.csv``, ``scores.csv``, ``adverse_events.csv``,
-``prescriptions.csv`` and ``README.txt`` (what each file holds). One row per record, one column
-per stored field, with units in the column names; nested values (medication changes, minutes at
-each amplitude, instrument answers, prescription documents) are JSON text in their cell. Times
-are ISO 8601 in UTC. The files name the person by pseudonym only: identifying data is never in
-this export (hazard HAZ-071). The export is for the person themself and clinicians, and is
-audited (``export_csv``).
+``prescriptions.csv``, ``intakes.csv`` (intake and screening) and ``README.txt`` (what each
+file holds). One row per record, one column per stored field, with units in the column names;
+nested values (medication changes, minutes at each amplitude, instrument answers, prescription
+documents) are JSON text in their cell. Times are ISO 8601 in UTC. The files name the person by
+pseudonym only: identifying data is never in this export (hazard HAZ-071). The export is for the
+person themself and clinicians, and is audited (``export_csv``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ SCORE_COLUMNS = (
 ADVERSE_EVENT_COLUMNS = (
     "occurred_at", "kind", "severity", "body_site", "description", "session_id",
 )
+INTAKE_COLUMNS = ("assessed_on", "decision", "rules_version", "intake", "screening")
 PRESCRIPTION_COLUMNS = (
     "id", "protocol_id", "fingerprint", "valid_from", "valid_to", "home_use", "frequency_hz",
     "phase_width_us", "prescribed_by", "locked_ranges", "caps", "prescription",
@@ -56,6 +57,7 @@ sessions.csv         delivered stimulation sessions and their dose (ma = milliam
 scores.csv           completed questionnaires: the answers given and the score computed
 adverse_events.csv   adverse events (session_id refers to sessions.csv)
 prescriptions.csv    prescriptions with their home ranges (prescription_id in sessions.csv)
+intakes.csv          intake assessments and their screening decision with reasons
 
 Times are in UTC (ISO 8601). Cells holding several values are JSON.
 stimwise is clinical-decision support and research software, not a certified medical device.
@@ -96,6 +98,7 @@ def csv_files(record: PersonRecord, exported: datetime) -> dict[str, str]:
         "scores.csv": table(record.scores, SCORE_COLUMNS),
         "adverse_events.csv": table(record.adverse_events, ADVERSE_EVENT_COLUMNS),
         "prescriptions.csv": table(record.prescriptions, PRESCRIPTION_COLUMNS),
+        "intakes.csv": table(record.intakes, INTAKE_COLUMNS),
     }
 
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from stimwise.clinical.instruments import INSTRUMENTS
 from stimwise.clinical.instruments.spec import BinaryScale, ChoiceScale
 from stimwise.errors import StimwiseError
@@ -43,6 +45,7 @@ from stimwise.records.models import (
     AdverseEvent,
     DiaryEntry,
     InstrumentScoreRecord,
+    IntakeRecord,
     Patient,
     PatientIdentity,
     PrescriptionRecord,
@@ -63,6 +66,8 @@ class PersonRecord:
     prescriptions: list[PrescriptionRecord]
     scores: list[InstrumentScoreRecord]
     adverse_events: list[AdverseEvent]
+    intakes: list[IntakeRecord]
+    """Intakes with their screening: in the CSV export; not (yet) mapped to FHIR resources."""
 
 
 def require_export(actor: Actor, pseudonym: str, include_identity: bool = False) -> None:
@@ -97,6 +102,10 @@ def load_record(
         prescriptions=repo.list_prescriptions(session, actor, pseudonym),
         scores=repo.list_instrument_scores(session, actor, pseudonym),
         adverse_events=repo.list_adverse_events(session, actor, pseudonym),
+        intakes=list(session.scalars(
+            select(IntakeRecord).where(IntakeRecord.patient_id == patient.id)
+            .order_by(IntakeRecord.assessed_on, IntakeRecord.id)
+        )),
     )
     log_action(session, actor, action, "patient", patient.id)
     return record
