@@ -191,3 +191,23 @@ def test_HAZ069_old_screening_is_not_prescribed_from_and_its_date_is_shown(app_c
     answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",
                              json=crps_draft(app_client, intake_id=view["intake_id"]))
     assert answer.status_code == 422 and "days old" in answer.json()["problems"][0]["expected"]
+
+
+def test_HAZ069_screening_made_with_other_rules_must_be_redone(app_client):
+    from sqlalchemy import update
+
+    from stimwise.records.models import IntakeRecord
+    from test_web_prescribing import crps_draft
+
+    login_as(app_client, "clinician")
+    view = screened_patient(app_client)
+    stored = dict(view["screening"], rules_version="2020.1-1 (older rules)")
+    with app_client.app.state.db.transaction() as session:
+        session.execute(update(IntakeRecord).values(screening=stored))
+    again = app_client.get(f"/api/v1/patients/{CRPS}/screening").json()
+    assert not again["usable_for_prescribing"]
+    assert "rule book changed" in again["stale_reasons"][0]
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",
+                             json=crps_draft(app_client))
+    assert answer.status_code == 422
+    assert "rule book changed" in answer.json()["problems"][0]["expected"]
