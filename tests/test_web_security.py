@@ -175,6 +175,21 @@ def test_HAZ061_changing_the_password_ends_every_session(app_client):
         "username": "clinician-1", "password": PASSWORD}).status_code == 401
 
 
+def test_HAZ061_a_connection_opened_by_another_sites_page_is_recognised():
+    from starlette.requests import HTTPConnection
+
+    from stimwise.web.deps import same_origin
+
+    def connection(**headers):
+        raw = [(name.encode(), value.encode()) for name, value in headers.items()]
+        return HTTPConnection({"type": "websocket", "headers": raw})
+
+    assert same_origin(connection(host="clinic:8000", origin="http://clinic:8000"))
+    assert not same_origin(connection(host="clinic:8000", origin="http://evil.example"))
+    assert not same_origin(connection(host="clinic:8000", origin="http://clinic:8000.evil"))
+    assert not same_origin(connection(host="clinic:8000"))
+
+
 # --------------------------------------------------------------------------- HAZ-062
 
 

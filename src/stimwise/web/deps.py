@@ -18,10 +18,12 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.requests import HTTPConnection
 
 from stimwise.records.access import AccessDeniedError, Actor
 from stimwise.records.database import Database
@@ -52,11 +54,11 @@ class CsrfRefusedError(Exception):
     """A state-changing request without the right CSRF token (403)."""
 
 
-def get_db(request: Request) -> Database:
+def get_db(request: HTTPConnection) -> Database:
     return request.app.state.db
 
 
-def get_settings(request: Request) -> WebSettings:
+def get_settings(request: HTTPConnection) -> WebSettings:
     return request.app.state.settings
 
 
@@ -64,13 +66,13 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def session_token(request: Request) -> str | None:
+def session_token(request: HTTPConnection) -> str | None:
     """The raw session token of a validly signed cookie (not yet checked against the DB)."""
     return request.app.state.signer.session_token(request.cookies.get(SESSION_COOKIE))
 
 
-def signed_in(request: Request) -> SignedIn | None:
-    """The live session of this request, looked up once per request."""
+def signed_in(request: HTTPConnection) -> SignedIn | None:
+    """The live session of this request (or WebSocket), looked up once per connection."""
     cached = getattr(request.state, "signed_in", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
@@ -81,6 +83,15 @@ def signed_in(request: Request) -> SignedIn | None:
             found = find_session(session, token)
     request.state.signed_in = found
     return found
+
+
+def same_origin(connection: HTTPConnection) -> bool:
+    """Whether a browser's ``Origin`` header names this server (WebSocket handshakes carry
+    cookies but no CSRF token: refuse those opened by another site's page)."""
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc == connection.headers.get("host")
 
 
 def current_actor(request: Request) -> Actor:

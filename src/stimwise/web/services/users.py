@@ -95,15 +95,12 @@ def change_password(
     db: Database, actor: Actor, current: str, new: str, passwords: Passwords
 ) -> None:
     """Change one's own password; every session of the user ends (sign in again)."""
-    with db.transaction() as session:
-        user, stored = _user_and_hash(session, actor.username)
-        if user is None or not passwords.verify(stored, current):
-            raise InputError(FieldProblem("current_password", "<hidden>", "your current password"))
-        if problems := password_problems(new, actor.username, "new_password"):
-            raise InputError(problems)
-        _store_password(session, user, passwords.hash(new))
-        end_all_sessions(session, user.id)
-        log_action(session, actor, "change_password", "user", user.id)
+    user, stored = _account(db, actor.username)
+    if user is None or not passwords.verify(stored, current):
+        raise InputError(FieldProblem("current_password", "<hidden>", "your current password"))
+    if problems := password_problems(new, actor.username, "new_password"):
+        raise InputError(problems)
+    _replace_password(db, actor, user, passwords.hash(new), "change_password")
 
 
 def reset_password(
@@ -114,13 +111,27 @@ def reset_password(
     require(actor, "write_clinical")
     if problems := password_problems(new, username):
         raise InputError(problems)
+    user, _stored = _account(db, username)
+    if user is None:
+        raise InputError(FieldProblem("username", username, "a registered user name"))
+    _replace_password(db, actor, user, passwords.hash(new), "reset_password")
+
+
+def _replace_password(
+    db: Database, actor: Actor, user: User, password_hash: str, action: str
+) -> None:
     with db.transaction() as session:
-        user, _stored = _user_and_hash(session, username)
-        if user is None:
-            raise InputError(FieldProblem("username", username, "a registered user name"))
-        _store_password(session, user, passwords.hash(new))
+        _store_password(session, user, password_hash)
         end_all_sessions(session, user.id)
-        log_action(session, actor, "reset_password", "user", user.id)
+        log_action(session, actor, action, "user", user.id)
+
+
+def _account(db: Database, username: str) -> tuple[User | None, str | None]:
+    """The user row and password hash, read in a transaction of their own: hashing (tens of
+    milliseconds by design) then happens outside any write transaction, so it never holds the
+    SQLite write lock while diary entries wait."""
+    with db.reading() as session:
+        return _user_and_hash(session, username)
 
 
 def _user_and_hash(session: Session, username: str) -> tuple[User | None, str | None]:
@@ -137,12 +148,13 @@ def sign_in(
 ) -> tuple[str, SignedIn] | None:
     """Check the password and open a new session (token for the cookie, session details);
     ``None`` when the user or the password is wrong (the same answer for both)."""
+    user, stored = _account(db, username)
+    if not passwords.verify(stored, password) or user is None or stored is None:
+        return None
+    new_hash = passwords.hash(password) if passwords.needs_rehash(stored) else None
     with db.transaction() as session:
-        user, stored = _user_and_hash(session, username)
-        if not passwords.verify(stored, password) or user is None or stored is None:
-            return None
-        if passwords.needs_rehash(stored):
-            _store_password(session, user, passwords.hash(password))
+        if new_hash is not None:
+            _store_password(session, user, new_hash)
         pseudonym = session.scalar(select(Patient.pseudonym).where(Patient.id == user.patient_id))
         token, signed_in = start_session(session, user, pseudonym, lifetime_s)
         log_action(session, signed_in.actor(), "sign_in", "user", user.id)
