@@ -214,6 +214,9 @@ def test_a_clinician_creates_a_patient_and_their_account_who_then_signs_in(app_c
     created = app_client.post("/api/v1/users", json=account)
     assert created.status_code == 201 and created.json()["patient"] == "P100"
     assert "password" not in created.text
+    orphan = app_client.post("/api/v1/users", json={**account, "username": "x2",
+                                                    "patient": "P404"})
+    assert orphan.status_code == 422 and orphan.json()["problems"][0]["path"] == "patient"
     app_client.cookies.clear()
     me = app_client.post("/api/v1/auth/login",
                          json={"username": "ann", "password": "a long first passphrase"})

@@ -90,14 +90,16 @@ def _answer(
     return response
 
 
-def _unknown_patient(error: InputError) -> bool:
-    """The repository's answer for a pseudonym it does not know (a 404, not a 422)."""
-    return [p.path for p in error.problems] == ["patient"]
+def _unknown_patient(request: Request, error: InputError) -> bool:
+    """The repository's answer for an unknown pseudonym taken from the URL (a 404; an unknown
+    pseudonym in a request body stays a 422)."""
+    pseudonym = request.path_params.get("pseudonym")
+    return [(p.path, p.value) for p in error.problems] == [("patient", pseudonym)]
 
 
 async def _invalid_input(request: Request, error: Exception) -> Response:
     assert isinstance(error, InputError)
-    if _unknown_patient(error):
+    if _unknown_patient(request, error):
         payload = {**error.to_dict(), "error": "not_found", "message": "no such patient"}
         return _answer(request, 404, payload, "Not found")
     return _answer(request, 422, error.to_dict(), "Please check what you entered")
