@@ -383,3 +383,31 @@ def test_every_link_on_a_patients_overview_opens_for_clinicians_and_researchers(
         assert len(links) == expected, (role, links)
         for link in links:
             assert app_client.get(link).status_code == 200, (role, link)
+
+
+def test_a_clinician_revokes_an_accounts_sign_in_and_opens_it_again(app_client, web_app):
+    from stimwise.web.security.sessions import SESSION_COOKIE
+
+    patient = TestClient(web_app)
+    login_as(patient, "patient", "P001")
+    login_as(app_client, "clinician")
+    assert app_client.post("/api/v1/users/clinician-1/revoke").status_code == 422  # not oneself
+    assert app_client.post("/api/v1/users/nobody/revoke").status_code == 422
+    assert app_client.post("/api/v1/users/pt-P001/revoke").status_code == 204
+    assert patient.get("/api/v1/auth/me").status_code == 401  # the live session ended
+    patient.cookies.delete(SESSION_COOKIE)
+    patient.headers.pop("X-CSRF-Token")
+    login = {"username": "pt-P001", "password": PASSWORD}
+    assert patient.post("/api/v1/auth/login", json=login).status_code == 401
+    listed = {u["username"]: u["can_sign_in"] for u in app_client.get("/api/v1/users").json()}
+    assert listed == {"clinician-1": True, "pt-P001": False}
+    weak = app_client.put("/api/v1/users/pt-P001/password", json={"password": "short"})
+    assert weak.status_code == 422 and "short" not in weak.text
+    token = app_client.headers.pop("X-CSRF-Token")
+    page = app_client.post("/users/password", data={
+        "csrf_token": token, "username": "pt-P001", "password": "a fresh passphrase"})
+    assert page.status_code == 303
+    login["password"] = "a fresh passphrase"
+    assert patient.post("/api/v1/auth/login", json=login).status_code == 200
+    actions = [e.action for e in audit_rows(web_app)]
+    assert "revoke_sign_in" in actions and "reset_password" in actions

@@ -1,4 +1,5 @@
-"""Accounts page (clinicians): list users and create clinician, researcher or patient accounts."""
+"""Accounts page (clinicians): list users, create clinician, researcher or patient accounts,
+set a forgotten password, and revoke sign-in."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def _users_page(request: Request, actor, form: dict, problems=(), status_code: i
         "problems": problems,
         "min_length": MIN_PASSWORD_LENGTH,
         "created": request.query_params.get("created"),
+        "changed": request.query_params.get("changed"),
     }
     return render(request, "users/list.html", context, status_code=status_code)
 
@@ -50,3 +52,30 @@ def create_user_submit(
     except InputError as error:
         return _users_page(request, actor, form, error.problems, status_code=422)
     return RedirectResponse(f"/users?created={new_user.username}", status_code=303)
+
+
+@router.post("/users/password", dependencies=CSRF)
+def set_password_submit(
+    request: Request,
+    actor: ClinicianActor,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    try:
+        users.reset_password(
+            get_db(request), actor, username, password, request.app.state.passwords
+        )
+    except InputError as error:
+        return _users_page(request, actor, {"reset_username": username}, error.problems, 422)
+    return RedirectResponse(f"/users?changed={username}", status_code=303)
+
+
+@router.post("/users/revoke", dependencies=CSRF)
+def revoke_submit(
+    request: Request, actor: ClinicianActor, username: Annotated[str, Form(max_length=200)]
+) -> Response:
+    try:
+        users.revoke_sign_in(get_db(request), actor, username)
+    except InputError as error:
+        return _users_page(request, actor, {}, error.problems, 422)
+    return RedirectResponse(f"/users?changed={username}", status_code=303)

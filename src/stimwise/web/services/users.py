@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import Field, SecretStr
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from stimwise.errors import FieldProblem, InputError
@@ -47,10 +47,11 @@ class UserSummary:
     role: str
     patient: str | None
     created_at: datetime
+    can_sign_in: bool
 
 
-def _summary(user: User, pseudonym: str | None) -> UserSummary:
-    return UserSummary(user.username, user.role, pseudonym, user.created_at)
+def _summary(user: User, pseudonym: str | None, can_sign_in: bool = True) -> UserSummary:
+    return UserSummary(user.username, user.role, pseudonym, user.created_at, can_sign_in)
 
 
 def _store_password(session: Session, user: User, password_hash: str) -> None:
@@ -83,12 +84,13 @@ def list_users(db: Database, actor: Actor) -> list[UserSummary]:
     require(actor, "write_clinical")
     with db.transaction() as session:
         rows = session.execute(
-            select(User, Patient.pseudonym)
+            select(User, Patient.pseudonym, UserCredential.id)
             .outerjoin(Patient, Patient.id == User.patient_id)
+            .outerjoin(UserCredential, UserCredential.user_id == User.id)
             .order_by(User.username)
         ).all()
         log_action(session, actor, "read", "user_list")
-    return [_summary(user, pseudonym) for user, pseudonym in rows]
+    return [_summary(user, pseudonym, key is not None) for user, pseudonym, key in rows]
 
 
 def change_password(
@@ -115,6 +117,23 @@ def reset_password(
     if user is None:
         raise InputError(FieldProblem("username", username, "a registered user name"))
     _replace_password(db, actor, user, passwords.hash(new), "reset_password")
+
+
+def revoke_sign_in(db: Database, actor: Actor, username: str) -> None:
+    """Stop an account signing in (e.g. at the end of care or when staff leave): its password
+    is deleted and its sessions end; the account and its audit trail stay. Setting a new
+    password (:func:`reset_password`) opens it again. Nobody revokes their own account (the
+    last administrator could lock everyone out)."""
+    require(actor, "write_clinical")
+    if username == actor.username:
+        raise InputError(FieldProblem("username", username, "another user's account"))
+    with db.transaction() as session:
+        user, _stored = _user_and_hash(session, username)
+        if user is None:
+            raise InputError(FieldProblem("username", username, "a registered user name"))
+        session.execute(delete(UserCredential).where(UserCredential.user_id == user.id))
+        end_all_sessions(session, user.id)
+        log_action(session, actor, "revoke_sign_in", "user", user.id)
 
 
 def _replace_password(
