@@ -411,3 +411,11 @@ def test_a_clinician_revokes_an_accounts_sign_in_and_opens_it_again(app_client, 
     assert patient.post("/api/v1/auth/login", json=login).status_code == 200
     actions = [e.action for e in audit_rows(web_app)]
     assert "revoke_sign_in" in actions and "reset_password" in actions
+
+
+def test_the_patient_list_finds_a_pseudonym(app_client):
+    for pseudonym in ("P001", "P002", "Q777"):
+        ensure_patient(app_client.app, pseudonym)
+    login_as(app_client, "researcher")
+    page = app_client.get("/patients", params={"q": "p00"}).text
+    assert "2 of 3 patients" in page and ">P002<" in page and ">Q777<" not in page

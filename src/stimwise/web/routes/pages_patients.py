@@ -32,9 +32,12 @@ def home(actor: SignedInActor) -> Response:
 
 
 @router.get("/patients")
-def patient_list(request: Request, actor: StaffActor) -> Response:
+def patient_list(request: Request, actor: StaffActor, q: str = "") -> Response:
+    """Patients by pseudonym; ``q`` keeps those whose pseudonym contains it (any case)."""
     rows = patients.list_patients(get_db(request), actor)
-    return render(request, "patients/list.html", {"patients": rows})
+    wanted = q.strip().casefold()
+    shown = [row for row in rows if wanted in row.pseudonym.casefold()]
+    return render(request, "patients/list.html", {"patients": shown, "q": q, "total": len(rows)})
 
 
 @router.get("/patients/new")
