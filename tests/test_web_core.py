@@ -419,3 +419,20 @@ def test_the_patient_list_finds_a_pseudonym(app_client):
     login_as(app_client, "researcher")
     page = app_client.get("/patients", params={"q": "p00"}).text
     assert "2 of 3 patients" in page and ">P002<" in page and ">Q777<" not in page
+
+
+def test_a_clinician_records_an_adverse_event_and_a_researcher_may_not(app_client):
+    ensure_patient(app_client.app, "P001")
+    login_as(app_client, "researcher")
+    assert app_client.get("/patients/P001/adverse-events/new").status_code == 403
+    login_as(app_client, "clinician")
+    assert app_client.get("/patients/P001/diary").text.count("/adverse-events/new") == 1
+    token = app_client.headers.pop("X-CSRF-Token")
+    form = {"csrf_token": token, "kind": "burn", "severity": "moderate",
+            "occurred_at": "2026-01-12T10:15:00+00:00"}
+    bad = app_client.post("/patients/P001/adverse-events/new", data={**form, "kind": "zap"})
+    assert bad.status_code == 422 and 'href="#field-kind"' in bad.text
+    done = app_client.post("/patients/P001/adverse-events/new", data=form)
+    assert done.status_code == 303 and done.headers["location"] == "/patients/P001/diary"
+    listing = app_client.get("/patients/P001/diary").text
+    assert "burn (moderate)" in listing

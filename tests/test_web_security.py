@@ -358,6 +358,7 @@ def test_pages_carry_no_inline_script_and_no_third_party_asset(app_client):
     ensure_patient(app_client.app, "P001")
     login_as(app_client, "clinician")
     pages = ["/patients", "/patients/new", "/patients/P001", "/patients/P001/diary", "/users",
+             "/patients/P001/adverse-events/new",
              "/audit", "/account/password"]
     login_as(app_client, "patient", "P001")
     pages_patient = ["/me", "/diary", "/diary/problem"]

@@ -9,11 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.body_sites import SELECTOR_NAMES
 from stimwise.protocol.io import validate_model
+from stimwise.records.access import Actor, require
 from stimwise.records.inputs import AdverseEventIn, DiaryEntryIn
 from stimwise.records.models import ADVERSE_EVENT_KINDS, SEVERITIES
 from stimwise.web.deps import CSRF, PatientActor, SignedInActor, get_db, render
@@ -161,13 +163,23 @@ def _save_entry(request: Request, actor, form: dict[str, str]) -> Response:
     return RedirectResponse("/diary?saved=1", status_code=303)
 
 
-@router.get("/diary/problem")
-def problem_page(request: Request, _actor: PatientActor) -> Response:
-    return _problem_page(request, {})
+class ProblemForm(BaseModel):
+    """The adverse-event form as sent (validated as :class:`AdverseEventIn` afterwards, so
+    problems name the form's fields)."""
+
+    kind: str = Field(default="", max_length=40)
+    severity: str = Field(default="", max_length=20)
+    body_site: str = Field(default="", max_length=60)
+    description: str = Field(default="", max_length=4000)
+    occurred_at: str = Field(default="", max_length=40)
+    tz_offset_min: str = Field(default="", max_length=10)
 
 
-def _problem_page(request: Request, form: dict, problems=(), status_code: int = 200) -> Response:
+def _problem_page(
+    request: Request, action: str, form: dict, problems=(), status_code: int = 200
+) -> Response:
     context = {
+        "action": action,
         "form": form,
         "problems": in_plain_words(problems),
         "kinds": ADVERSE_EVENT_KINDS,
@@ -177,35 +189,54 @@ def _problem_page(request: Request, form: dict, problems=(), status_code: int = 
     return render(request, "diary/problem.html", context, status_code=status_code)
 
 
-@router.post("/diary/problem", dependencies=CSRF)
-def problem_submit(
-    request: Request,
-    actor: PatientActor,
-    kind: Annotated[str, Form(max_length=40)] = "",
-    severity: Annotated[str, Form(max_length=20)] = "",
-    body_site: Annotated[str, Form(max_length=60)] = "",
-    description: Annotated[str, Form(max_length=4000)] = "",
-    occurred_at: Annotated[str, Form(max_length=40)] = "",
-    tz_offset_min: Annotated[str, Form(max_length=10)] = "",
+def _save_problem(
+    request: Request, actor: Actor, pseudonym: str, form: ProblemForm, action: str, done: str
 ) -> Response:
-    """A patient reports a problem (skin irritation, burn, flare, soreness, other)."""
-    form = {"kind": kind, "severity": severity, "body_site": body_site,
-            "description": description, "occurred_at": occurred_at}
     try:
         data = {
-            "kind": kind,
-            "severity": severity,
-            "body_site": body_site or None,
-            "description": description.strip() or None,
+            "kind": form.kind,
+            "severity": form.severity,
+            "body_site": form.body_site or None,
+            "description": form.description.strip() or None,
             "occurred_at": time_from_form(
-                "occurred_at", occurred_at, tz_offset_min, datetime.now(UTC)
+                "occurred_at", form.occurred_at, form.tz_offset_min, datetime.now(UTC)
             ),
         }
         event = validate_model(AdverseEventIn, data)
-        diary.add_adverse_event(get_db(request), actor, actor.patient or "", event)
+        diary.add_adverse_event(get_db(request), actor, pseudonym, event)
     except InputError as error:
-        return _problem_page(request, form, error.problems, status_code=422)
-    return RedirectResponse("/diary?reported=1", status_code=303)
+        return _problem_page(request, action, form.model_dump(), error.problems, 422)
+    return RedirectResponse(done, status_code=303)
+
+
+@router.get("/diary/problem")
+def problem_page(request: Request, _actor: PatientActor) -> Response:
+    return _problem_page(request, "/diary/problem", {})
+
+
+@router.post("/diary/problem", dependencies=CSRF)
+def problem_submit(
+    request: Request, actor: PatientActor, form: Annotated[ProblemForm, Form()]
+) -> Response:
+    """A patient reports a problem (skin irritation, burn, flare, soreness, other)."""
+    pseudonym = actor.patient or ""
+    return _save_problem(request, actor, pseudonym, form, "/diary/problem", "/diary?reported=1")
+
+
+@router.get("/patients/{pseudonym}/adverse-events/new")
+def record_problem_page(request: Request, pseudonym: str, actor: SignedInActor) -> Response:
+    """A clinician records an adverse event for a patient (a patient may use it for themself;
+    a researcher may not)."""
+    require(actor, "write_own", pseudonym)
+    return _problem_page(request, f"/patients/{pseudonym}/adverse-events/new", {})
+
+
+@router.post("/patients/{pseudonym}/adverse-events/new", dependencies=CSRF)
+def record_problem_submit(
+    request: Request, pseudonym: str, actor: SignedInActor, form: Annotated[ProblemForm, Form()]
+) -> Response:
+    action = f"/patients/{pseudonym}/adverse-events/new"
+    return _save_problem(request, actor, pseudonym, form, action, f"/patients/{pseudonym}/diary")
 
 
 @router.get("/patients/{pseudonym}/diary")
