@@ -209,6 +209,12 @@ def test_a_clinician_creates_a_patient_and_their_account_who_then_signs_in(app_c
     assert app_client.post("/api/v1/patients", json=body).status_code == 422  # pseudonym taken
     identity = app_client.get("/api/v1/patients/P100/identity")
     assert identity.json()["full_name"] == "Ann Example"
+    assert app_client.delete("/api/v1/patients/P100/identity").status_code == 204
+    gone = app_client.get("/api/v1/patients/P100/identity")
+    assert gone.status_code == 404 and gone.json()["error"] == "not_found"
+    assert app_client.delete("/api/v1/patients/P100/identity").status_code == 404
+    again = app_client.put("/api/v1/patients/P100/identity", json={"full_name": "Ann Example"})
+    assert again.status_code == 200
     account = {"username": "ann", "role": "patient", "patient": "P100",
                "password": "a long first passphrase"}
     created = app_client.post("/api/v1/users", json=account)

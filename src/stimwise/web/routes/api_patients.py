@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from stimwise.records.inputs import IdentityIn, PatientIn
@@ -21,6 +22,13 @@ PROBLEM_RESPONSES: dict[int | str, dict] = {
     404: {"description": "No such patient"},
     422: {"description": "Invalid input: each problem names the field, value and expectation"},
 }
+
+
+def _no_identity() -> JSONResponse:
+    return JSONResponse(
+        {"error": "not_found", "message": "no identifying data is kept for this patient"},
+        status_code=404,
+    )
 
 
 class PatientOut(BaseModel):
@@ -69,7 +77,7 @@ def get_identity(request: Request, pseudonym: str, actor: ClinicianActor) -> Ide
     """The patient's identifying data (404 when none is kept)."""
     identity = patients.get_identity(get_db(request), actor, pseudonym)
     if identity is None:
-        return Response(status_code=404)
+        return _no_identity()
     return IdentityOut.model_validate(identity)
 
 
@@ -92,4 +100,4 @@ def set_identity(
 def remove_identity(request: Request, pseudonym: str, actor: ClinicianActor) -> Response:
     """Remove the identifying data, keeping the pseudonymous record (404 when none)."""
     removed = patients.remove_identity(get_db(request), actor, pseudonym)
-    return Response(status_code=204 if removed else 404)
+    return Response(status_code=204) if removed else _no_identity()
