@@ -442,3 +442,23 @@ def test_a_clinician_records_an_adverse_event_and_a_researcher_may_not(app_clien
     assert done.status_code == 303 and done.headers["location"] == "/patients/P001/diary"
     listing = app_client.get("/patients/P001/diary").text
     assert "burn (moderate)" in listing
+
+
+def test_a_clinician_edits_and_removes_identifying_data_on_the_patient_page(app_client):
+    ensure_patient(app_client.app, "P001")
+    login_as(app_client, "clinician")
+    token = app_client.headers.pop("X-CSRF-Token")
+    url = "/patients/P001/identity"
+    bad = app_client.post(url, data={"csrf_token": token, "full_name": "Cy", "date_of_birth": "x"})
+    assert bad.status_code == 422 and 'href="#field-date_of_birth"' in bad.text
+    saved = app_client.post(url, data={"csrf_token": token, "full_name": "Cy Example",
+                                       "date_of_birth": "1970-05-04"})
+    assert saved.status_code == 303
+    assert "Cy Example" in app_client.get("/patients/P001").text
+    assert app_client.post(url, data={"csrf_token": token, "full_name": ""}).status_code == 303
+    assert "Cy Example" not in app_client.get("/patients/P001").text
+    login_as(app_client, "researcher")
+    page = app_client.get("/patients/P001").text
+    assert "Identifying data" not in page
+    assert app_client.post(url, data={"csrf_token": app_client.headers["X-CSRF-Token"],
+                                      "full_name": "Z"}).status_code == 403

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from stimwise.errors import InputError
 from stimwise.protocol.io import validate_model
-from stimwise.records.inputs import PatientIn
+from stimwise.records.inputs import IdentityIn, PatientIn
 from stimwise.web.deps import (
     CSRF,
     ClinicianActor,
@@ -91,6 +91,34 @@ def patient_page(
     if actor.role == "clinician":
         identity = patients.get_identity(db, actor, pseudonym)
     return render(request, "patients/detail.html", {"o": overview, "identity": identity})
+
+
+@router.post("/patients/{pseudonym}/identity", dependencies=CSRF)
+def identity_submit(
+    request: Request,
+    pseudonym: str,
+    actor: ClinicianActor,
+    full_name: Annotated[str, Form(max_length=400)] = "",
+    date_of_birth: Annotated[str, Form(max_length=40)] = "",
+    contact: Annotated[str, Form(max_length=600)] = "",
+) -> Response:
+    """Set (or, with an empty name, remove) the patient's identifying data."""
+    db = get_db(request)
+    try:
+        if not full_name.strip():
+            patients.remove_identity(db, actor, pseudonym)
+        else:
+            data = validate_model(IdentityIn, {
+                "full_name": full_name, "date_of_birth": date_of_birth or None,
+                "contact": contact or None,
+            })
+            patients.set_identity(db, actor, pseudonym, data)
+    except InputError as error:
+        overview = patients.overview(db, actor, pseudonym)
+        form = {"full_name": full_name, "date_of_birth": date_of_birth, "contact": contact}
+        context = {"o": overview, "identity": form, "problems": error.problems}
+        return render(request, "patients/detail.html", context, status_code=422)
+    return RedirectResponse(f"/patients/{pseudonym}", status_code=303)
 
 
 @router.get("/me")
