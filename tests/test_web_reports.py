@@ -99,3 +99,21 @@ def test_a_patient_reads_only_their_own_report(app_client, person):
     assert app_client.get(f"/api/v1/patients/{person}/reports/progress").status_code == 200
     assert app_client.get("/api/v1/patients/P002/reports/progress").status_code == 403
     assert app_client.get("/patients/P002/report.pdf").status_code == 403
+
+
+def test_discharge_report_states_the_clinicians_plan(app_client, person):
+    query = {"kind": "discharge", "plan": "discharge_no_response"}
+    data = app_client.get(f"/api/v1/patients/{person}/reports/progress", params=query).json()
+    assert data["kind"] == "discharge" and data["plan_by"] == "clinician-1"
+    page = app_client.get(f"/patients/{person}/report", params=query).text
+    assert "Discharge report" in page and "discharge: no sufficient response" in page
+    assert "report.pdf?kind=discharge&amp;plan=discharge_no_response" in page
+    text = " ".join(_pdf_text(app_client.get(f"/patients/{person}/report.pdf",
+                                             params=query).content).split())
+    assert "Discharge report" in text and "no sufficient response (clinician-1)" in text
+    bad = app_client.get(f"/api/v1/patients/{person}/reports/progress", params={"plan": "cure"})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["path"] == "plan"
+    login_as(app_client, "researcher")
+    assert app_client.get(f"/api/v1/patients/{person}/reports/progress",
+                          params=query).status_code == 403
+    assert app_client.get(f"/api/v1/patients/{person}/reports/progress").status_code == 200

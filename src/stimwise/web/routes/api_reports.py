@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from stimwise.records.access import Actor
 from stimwise.web.deps import current_actor, get_db
-from stimwise.web.routes.pages_reports import pdf_response
+from stimwise.web.routes.pages_reports import Wanted, pdf_response
 from stimwise.web.services import reports
 
 router = APIRouter(prefix="/api/v1/patients/{pseudonym}", tags=["reports"])
@@ -40,6 +40,8 @@ class ProgressReportOut(BaseModel):
     instruments: list[dict[str, Any]]
     adverse_events: list[dict[str, Any]]
     notice: str
+    plan: str | None
+    plan_by: str | None
 
 
 class SessionReportOut(BaseModel):
@@ -51,14 +53,15 @@ class SessionReportOut(BaseModel):
 
 
 @router.get("/reports/progress", response_model=ProgressReportOut)
-def progress(request: Request, pseudonym: str, actor: SignedIn) -> dict:
-    return reports.progress_report(get_db(request), actor, pseudonym).to_dict()
+def progress(request: Request, pseudonym: str, actor: SignedIn, wanted: Wanted) -> dict:
+    """``kind`` progress or discharge; ``plan`` (clinicians) one of the fixed plans."""
+    return reports.progress_report(get_db(request), actor, pseudonym, request=wanted).to_dict()
 
 
 @router.get("/reports/progress.pdf", response_class=Response, responses=PDF)
-def progress_pdf(request: Request, pseudonym: str, actor: SignedIn) -> Response:
-    report = reports.progress_report(get_db(request), actor, pseudonym)
-    return pdf_response(reports.progress_pdf(report), f"progress-{report.pseudonym}.pdf")
+def progress_pdf(request: Request, pseudonym: str, actor: SignedIn, wanted: Wanted) -> Response:
+    report = reports.progress_report(get_db(request), actor, pseudonym, request=wanted)
+    return pdf_response(reports.progress_pdf(report), f"{report.kind}-{report.pseudonym}.pdf")
 
 
 @router.get("/sessions/{session_id}/report", response_model=SessionReportOut)

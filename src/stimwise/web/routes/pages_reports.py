@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from stimwise.protocol.io import validate_model
 from stimwise.records.access import Actor
 from stimwise.web.deps import current_actor, get_db, render
 from stimwise.web.services import reports
@@ -20,16 +21,30 @@ def pdf_response(content: bytes, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def report_request(
+    kind: Annotated[str, Query(max_length=20)] = "progress",
+    plan: Annotated[str | None, Query(max_length=40)] = None,
+) -> reports.ReportRequest:
+    """The report's kind and the clinician's plan from the query (422 naming a bad one)."""
+    return validate_model(reports.ReportRequest, {"kind": kind, "plan": plan or None},
+                          source="report")
+
+
+Wanted = Annotated[reports.ReportRequest, Depends(report_request)]
+
+
 @router.get("/patients/{pseudonym}/report")
-def progress_page(request: Request, pseudonym: str, actor: SignedIn) -> Response:
-    report = reports.progress_report(get_db(request), actor, pseudonym)
-    return render(request, "reports/progress.html", {"rep": report})
+def progress_page(request: Request, pseudonym: str, actor: SignedIn, wanted: Wanted) -> Response:
+    report = reports.progress_report(get_db(request), actor, pseudonym, request=wanted)
+    return render(request, "reports/progress.html", {
+        "rep": report, "plans": reports.PLANS, "query": request.url.query,
+        "wanted": wanted})
 
 
 @router.get("/patients/{pseudonym}/report.pdf")
-def progress_pdf(request: Request, pseudonym: str, actor: SignedIn) -> Response:
-    report = reports.progress_report(get_db(request), actor, pseudonym)
-    return pdf_response(reports.progress_pdf(report), f"progress-{report.pseudonym}.pdf")
+def progress_pdf(request: Request, pseudonym: str, actor: SignedIn, wanted: Wanted) -> Response:
+    report = reports.progress_report(get_db(request), actor, pseudonym, request=wanted)
+    return pdf_response(reports.progress_pdf(report), f"{report.kind}-{report.pseudonym}.pdf")
 
 
 @router.get("/patients/{pseudonym}/sessions/{session_id}/report")

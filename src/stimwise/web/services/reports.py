@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from stimwise.analysis.assessment import assess
 from stimwise.analysis.from_records import load_series
 from stimwise.errors import FieldProblem, InputError
+from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
-from stimwise.records.access import Actor
+from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
 from stimwise.records.models import SessionEntry
 from stimwise.records.sessions import list_sessions
@@ -36,6 +38,24 @@ NOTICE = (
     "only on the diary and session data listed. Stimulation helps some people and not others."
 )
 DAYS_PER_WEEK = 7
+ReportKind = Literal["progress", "discharge"]
+PLANS: dict[str, str] = {
+    "continue": "continue the current prescription",
+    "change_dose": "continue with a changed dose",
+    "pause": "pause stimulation and review",
+    "discharge_goals_met": "discharge: treatment goals met",
+    "discharge_no_response": "discharge: no sufficient response",
+    "refer": "refer for another treatment",
+}
+"""The clinician's plan a report may state, chosen from a fixed list (no free text travels in
+the address, where it could leak into history or logs)."""
+
+
+class ReportRequest(StrictModel):
+    """What kind of report, and the plan the clinician records in it."""
+
+    kind: ReportKind = "progress"
+    plan: Literal[tuple(PLANS)] | None = None  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,12 @@ class ProgressReport:
     adverse_events: list[dict]
     notice: str = NOTICE
     kind: str = "progress"
+    plan: str | None = None
+    plan_by: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind.capitalize()} report"
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -193,8 +219,13 @@ def _weekly_pain(series) -> list[WeeklyPain]:
 
 
 def progress_report(db: Database, actor: Actor, pseudonym: str,
-                    as_of: date | None = None) -> ProgressReport:
-    """The progress (or, at the end of care, discharge) report; reading it is audited."""
+                    as_of: date | None = None,
+                    request: ReportRequest | None = None) -> ProgressReport:
+    """The progress (or, at the end of care, discharge) report; reading it is audited. A plan
+    is stated only by a clinician (others get an :class:`AccessDeniedError`)."""
+    request = request or ReportRequest()
+    if request.plan is not None:
+        require(actor, "write_clinical", pseudonym)
 
     def read(session):
         return (r.get_patient(session, actor, pseudonym),
@@ -232,6 +263,9 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
             for s in scores
         ],
         adverse_events=[_event(e) for e in events],
+        kind=request.kind,
+        plan=None if request.plan is None else PLANS[request.plan],
+        plan_by=None if request.plan is None else actor.username,
     )
 
 
@@ -322,7 +356,7 @@ def _num(value, digits: int = 1, unit: str = "") -> str:
 
 
 def progress_pdf(report: ProgressReport) -> bytes:
-    pdf = _pdf(f"Progress report — {report.pseudonym}")
+    pdf = _pdf(f"{report.title} — {report.pseudonym}")
     pdf.set_font("DejaVu", "", 9.5)
     _line(pdf, f"Enrolled {report.enrolled_on}; therapy started "
                f"{report.therapy_start or 'not yet'}; generated "
@@ -333,6 +367,8 @@ def progress_pdf(report: ProgressReport) -> bytes:
     pdf.set_font("DejaVu", "", 9.5)
     for reason in report.verdict_reasons:
         _line(pdf, f"• {reason}")
+    if report.plan is not None:
+        _line(pdf, f"Clinician's plan: {report.plan} ({report.plan_by}).")
     _heading(pdf, "Outcome against the minimal important change")
     _line(pdf, f"Baseline pain {_num(report.baseline_nrs, 2)}; latest window "
                f"{_num(report.current_nrs, 2)}; reduction {_num(report.reduction_nrs, 2)} points"
