@@ -39,6 +39,7 @@ def test_progress_report_pdf_names_patient_and_verdict(app_client, person):
     assert person in text
     assert data["verdict_label"] in text
     assert "Parameter history" in text and "Adherence" in text and "Adverse events" in text
+    assert "minimal important change 1 point" in text
     assert "not a certified medical device" in text
 
 
@@ -48,6 +49,7 @@ def test_progress_report_figures_match_the_records(app_client, person):
     assert data["verdict_category"] == board["verdict"]["category"]
     assert data["baseline_nrs"] == pytest.approx(board["verdict"]["baseline"]["mean_nrs"])
     assert data["responder_cutoff_nrs"] == pytest.approx(board["responder_cutoff_nrs"])
+    assert data["minimal_important_change_nrs"] == 1.0
     adherence = data["adherence"]
     assert adherence["sessions"] == board["dose_response"]["adherence"]["sessions"]
     assert 0 < adherence["days_with_session"] <= adherence["therapy_days"]

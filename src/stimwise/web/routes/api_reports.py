@@ -33,6 +33,7 @@ class ProgressReportOut(BaseModel):
     reduction_nrs: float | None
     reduction_fraction: float | None
     responder_cutoff_nrs: float | None
+    minimal_important_change_nrs: float
     weekly_pain: list[dict[str, Any]]
     verdict_category: str
     verdict_label: str

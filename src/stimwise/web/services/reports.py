@@ -2,8 +2,10 @@
 
 A progress report gathers what a payer or a referring clinician asks for: the parameter history
 (every prescription with its dose and home-use ranges), adherence in days and minutes, the pain
-trend against the person's baseline and the responder cut-off (IMMPACT: ≥ 30 % and ≥ 2 points,
-Dworkin et al. 2008 [C]; see :mod:`stimwise.analysis.responder`), instrument scores, adverse
+trend against the person's baseline, the minimal important change (1 NRS point, about 10-20 %:
+IMMPACT, Dworkin et al. 2008 [C]; the rounding is stimwise's [U], see
+:mod:`stimwise.analysis.nof1`) and the responder cut-off (≥ 30 % and ≥ 2 points, Dworkin et al.
+2008 [C]; see :mod:`stimwise.analysis.responder`), instrument scores, adverse
 events and the verdict. It states only what the records show: the verdict's own wording (with
 "not enough data yet" and "borderline" where they apply), no promise of relief, and the notice
 that stimwise is not a certified medical device (HAZ-068).
@@ -22,6 +24,7 @@ from typing import Literal
 
 from stimwise.analysis.assessment import assess
 from stimwise.analysis.from_records import load_series
+from stimwise.analysis.nof1 import DEFAULT_MID_NRS
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
@@ -109,6 +112,7 @@ class ProgressReport:
     reduction_nrs: float | None
     reduction_fraction: float | None
     responder_cutoff_nrs: float | None
+    minimal_important_change_nrs: float
     weekly_pain: list[WeeklyPain]
     verdict_category: str
     verdict_label: str
@@ -253,6 +257,7 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         reduction_nrs=verdict.reduction_nrs,
         reduction_fraction=verdict.reduction_fraction,
         responder_cutoff_nrs=responder_cutoff(verdict.baseline.mean_nrs),
+        minimal_important_change_nrs=DEFAULT_MID_NRS,
         weekly_pain=_weekly_pain(series) if started else [],
         verdict_category=verdict.category,
         verdict_label=verdict.label,
@@ -374,6 +379,8 @@ def progress_pdf(report: ProgressReport) -> bytes:
                f"{_num(report.current_nrs, 2)}; reduction {_num(report.reduction_nrs, 2)} points"
                + (f" ({report.reduction_fraction:.0%})" if report.reduction_fraction is not None
                   else "")
+               + f"; minimal important change {report.minimal_important_change_nrs:g} point "
+                 "(10-20 %, IMMPACT)"
                + f"; responder cut-off (≥ 30 % and ≥ 2 points): pain ≤ "
                  f"{_num(report.responder_cutoff_nrs, 2)}.")
     _table(pdf, ["week", "from", "diary days", "mean pain NRS"],
