@@ -393,7 +393,8 @@ def _read_item(path, info: FieldInfo, form, problems) -> Any:
     item = _item_type(annotation)
     if _is_model(bare):
         sub = _read_section(bare, form, f"{path}.", problems, frozenset())
-        return sub or None
+        # a required group left empty: {} lets validation name each of its questions
+        return sub if sub or info.is_required() else None
     if item is not None:
         return _read_sequence(path, item, form, problems)
     if bare is bool and not info.is_required():
