@@ -236,3 +236,21 @@ def test_extreme_draft_is_drawn_in_bounded_memory(app_client):
     second = answer.json()["waveform"]["second"]
     assert second["title"].startswith("the first ")  # a shorter window, not 2e9 samples
     assert all(len(t["x"]) <= 2000 for t in second["traces"])
+
+
+def test_stored_prescription_page_reverifies_and_draws(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    stored = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",
+                             json=crps_draft(app_client)).json()
+    detail = app_client.get(f"/api/v1/patients/{CRPS}/prescriptions/{stored['id']}").json()
+    assert detail["fingerprint_matches"] and detail["verdict"] in ("pass", "warn")
+    assert detail["safety"]["fingerprint"] == stored["evaluation"]["safety"]["fingerprint"]
+    assert detail["waveform"]["envelope"]["traces"]
+    listing = app_client.get(f"/patients/{CRPS}/prescriptions").text
+    assert f'href="/patients/{CRPS}/prescriptions/{stored["id"]}"' in listing
+    page = app_client.get(f"/patients/{CRPS}/prescriptions/{stored['id']}").text
+    assert "matches the prescription" in page and page.count("data-plot=") == 3
+    missing = app_client.get(f"/api/v1/patients/{CRPS}/prescriptions/999")
+    assert missing.status_code == 422
+    assert missing.json()["problems"][0]["path"] == "prescription_id"

@@ -110,6 +110,25 @@ def list_prescriptions(request: Request, pseudonym: str, actor: SignedIn) -> lis
     return prescription_history(get_db(request), actor, pseudonym)
 
 
+class StoredOutDetail(BaseModel):
+    id: int
+    verdict: str
+    fingerprint_matches: bool
+    safety: dict[str, Any]
+    waveform: WaveformViews
+
+
+@router.get("/patients/{pseudonym}/prescriptions/{prescription_id}",
+            response_model=StoredOutDetail)
+def get_prescription(request: Request, pseudonym: str, prescription_id: int,
+                     actor: SignedIn) -> dict:
+    """A stored prescription re-verified now with its stored caps, and its waveform views."""
+    stored = prescribing.stored_prescription(get_db(request), actor, pseudonym, prescription_id)
+    return {"id": stored.id, "verdict": stored.report.verdict,
+            "fingerprint_matches": stored.fingerprint_matches,
+            "safety": stored.report.to_dict(), "waveform": stored.views()}
+
+
 @router.get("/protocols/{protocol_id}/waveform", response_model=WaveformViews)
 def protocol_waveform(protocol_id: str, _actor: SignedIn) -> dict:
     """The waveform views of a library protocol's defaults (a view, not a verification)."""

@@ -100,3 +100,10 @@ def prescriptions_page(
     lines = prescription_history(get_db(request), actor, pseudonym)
     return render(request, "prescribing/list.html",
                   {"pseudonym": pseudonym, "lines": lines, "saved": saved})
+
+
+@router.get("/patients/{pseudonym}/prescriptions/{prescription_id}")
+def prescription_page(request: Request, pseudonym: str, prescription_id: int,
+                      actor: Staff) -> Response:
+    stored = prescribing.stored_prescription(get_db(request), actor, pseudonym, prescription_id)
+    return render(request, "prescribing/detail.html", {"pseudonym": pseudonym, "stored": stored})

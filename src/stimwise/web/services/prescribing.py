@@ -39,9 +39,12 @@ from stimwise.protocol.prescription import Prescription
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
 from stimwise.records.inputs import LockedRanges, PrescriptionIn, ValueSpan
-from stimwise.records.repository import add_prescription
+from stimwise.records.repository import add_prescription, list_prescriptions
+from stimwise.safety.caps import PatientCaps
+from stimwise.safety.plan import prescription_fingerprint
 from stimwise.safety.report import SafetyReport
 from stimwise.safety.verify import verify
+from stimwise.web.services.audit import audited_read
 from stimwise.web.services.clinical import ScreeningView, require_current_screening
 from stimwise.web.services.waveform_data import waveform_views
 
@@ -309,3 +312,35 @@ def save(db: Database, actor: Actor, pseudonym: str, draft: PrescriptionDraft,
     with db.transaction() as session:
         row = add_prescription(session, actor, pseudonym, data)
         return row.id, evaluation
+
+
+@dataclass(frozen=True)
+class StoredPrescription:
+    """A stored prescription re-verified now with the caps stored with it."""
+
+    id: int
+    prescription: Prescription
+    report: SafetyReport
+    fingerprint_matches: bool
+
+    def views(self) -> dict:
+        return waveform_views(self.prescription)
+
+
+def stored_prescription(db: Database, actor: Actor, pseudonym: str,
+                        prescription_id: int) -> StoredPrescription:
+    """One of the patient's prescriptions with a fresh safety report (an audited read)."""
+
+    def read(session):
+        return [row for row in list_prescriptions(session, actor, pseudonym)
+                if row.id == prescription_id]
+
+    rows = audited_read(db, actor, pseudonym, "prescription", read)
+    if not rows:
+        raise InputError(FieldProblem("prescription_id", prescription_id,
+                                      f"the id of one of {pseudonym}'s prescriptions"))
+    row = rows[0]
+    rx = validate_model(Prescription, row.prescription, source="stored prescription")
+    caps = None if row.caps is None else validate_model(PatientCaps, row.caps, "stored caps")
+    return StoredPrescription(row.id, rx, verify(rx, caps=caps),
+                              prescription_fingerprint(rx) == row.fingerprint)
