@@ -4,15 +4,17 @@
 // holds one chart (its title goes in the page's figcaption); the page states the same facts in text, so it stays usable without JS.
 "use strict";
 
-function drawPlot(element) {
+function drawPlot(element, given) {
   if (typeof Plotly === "undefined") {
     return;
   }
-  let spec;
-  try {
-    spec = JSON.parse(element.getAttribute("data-plot"));
-  } catch (error) {
-    return;
+  let spec = given;
+  if (!spec) {
+    try {
+      spec = JSON.parse(element.getAttribute("data-plot"));
+    } catch (error) {
+      return;
+    }
   }
   const traces = spec.traces.map((t) => ({
     type: "scatter",
@@ -33,9 +35,11 @@ function drawPlot(element) {
   element.textContent = "";
   element.setAttribute("role", "img");
   element.setAttribute("aria-label", spec.title + " (chart; the same figures are listed as text on this page)");
-  Plotly.newPlot(element, traces, layout, { responsive: true, displaylogo: false });
+  Plotly.react(element, traces, layout, { responsive: true, displaylogo: false });
 }
 
+window.stimwiseDrawPlot = drawPlot;
+
 document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("[data-plot]").forEach(drawPlot);
+  document.querySelectorAll("[data-plot]").forEach((element) => drawPlot(element));
 });
