@@ -155,7 +155,9 @@ def test_no_suggestion_without_locked_ranges(app_client):
     answer = app_client.post("/api/v1/patients/DEMO-CRPS-01/response/accept",
                              json={"plan_fingerprint": "a" * 64})
     assert answer.status_code == 422
-    assert "not enough data yet" in app_client.get("/patients/DEMO-CRPS-01/response").text
+    page = app_client.get("/patients/DEMO-CRPS-01/response").text
+    assert "not enough data yet" in page
+    assert "Diary: nothing recorded yet." in page and "data-plot=" not in page
 
 
 def test_nof1_analysis_page_and_api(app_client, person):
