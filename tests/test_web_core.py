@@ -333,6 +333,15 @@ def test_malformed_requests_get_4xx_never_500(app_client):
     assert answers[9].status_code == 404
 
 
+def test_every_link_on_the_patients_home_page_opens(app_client):
+    login_as(app_client, "patient", "P001")
+    links = set(re.findall(r'href="(/[^"]*)"', app_client.get("/me").text)) - {"/", "/me"}
+    assert "/home-session" in links and "/diary" in links
+    for link in sorted(links):
+        if not link.startswith("/static/"):
+            assert app_client.get(link).status_code == 200, link
+
+
 def test_the_patients_own_export_link_downloads_their_data(app_client):
     login_as(app_client, "patient", "P001")
     app_client.post("/api/v1/patients/P001/diary", json={
@@ -383,7 +392,7 @@ def test_the_diary_page_shows_today_and_a_four_week_progress_by_day(app_client):
 
 def test_every_link_on_a_patients_overview_opens_for_clinicians_and_researchers(app_client):
     ensure_patient(app_client.app, "P001")
-    for role, expected in (("clinician", 9), ("researcher", 7)):
+    for role, expected in (("clinician", 10), ("researcher", 7)):
         login_as(app_client, role)
         links = re.findall(r'href="(/patients/P001/[^"]+)"', app_client.get("/patients/P001").text)
         assert len(links) == expected, (role, links)
