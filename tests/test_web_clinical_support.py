@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from html import unescape
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import yaml
 from fastapi.testclient import TestClient
