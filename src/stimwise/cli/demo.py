@@ -14,6 +14,9 @@ UNSAFE_PROTOCOL = "nmes-strengthening"
 UNSAFE_AREA_CM2 = 1.0
 UNSAFE_AMPLITUDE_MA = 200.0
 DEMO_PATIENT = "crps-allodynia"
+DEMO_DATABASE = "demo.sqlite3"
+DEMO_SEED = 11
+"""Seed of the simulated person whose record the demo builds."""
 
 
 def run_demo(console: Console, out_dir: Path) -> None:
@@ -64,12 +67,14 @@ def run_demo(console: Console, out_dir: Path) -> None:
     console.print(f"plot: {plot_path}")
     console.print(f"2 s of samples at {rate:g} Hz: {export_path} (+ JSON sidecar)")
     run_clinical_demo(console)
-    run_session_demo(console, out_dir)
-    console.print("[dim]Next: records and response tracking arrive in a later release.[/]")
+    plan, journal_path = run_session_demo(console, out_dir)
+    run_records_demo(console, out_dir, plan, journal_path)
+    console.print("[dim]Next: `stimwise serve` opens all of this in a browser.[/]")
 
 
-def run_session_demo(console: Console, out_dir: Path) -> None:
-    """A 12-second session on the simulated stimulator with a scripted person."""
+def run_session_demo(console: Console, out_dir: Path):
+    """A 12-second session on the simulated stimulator with a scripted person; returns the
+    verified plan and the session's journal."""
     from stimwise.cli.session import (
         default_journal_path,
         run_live,
@@ -103,6 +108,63 @@ def run_session_demo(console: Console, out_dir: Path) -> None:
         f"{len(device.pulses(plan.prescription.channels[0].label))} pulses on channel "
         f"{plan.prescription.channels[0].label!r}; journal {journal_path}"
     )
+    return plan, journal_path
+
+
+def fresh_demo_database(path: Path):
+    """The demo's own database, recreated on every run (only files the demo itself wrote)."""
+    from stimwise.records.schema import open_database
+
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return open_database(f"sqlite:///{path.resolve()}")
+
+
+def run_records_demo(console: Console, out_dir: Path, plan, journal_path: Path) -> None:
+    """Put the session into a person's record, judge the response, export the record as FHIR.
+
+    The person is a simulated one (16 weeks of diary and sessions up to yesterday); the demo's
+    plan is prescribed to them today, so today's session journal is imported as theirs."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from stimwise.analysis.assessment import assess
+    from stimwise.analysis.cohort import simulate_cohort
+    from stimwise.analysis.from_records import load_series, write_cohort
+    from stimwise.interop.fhir_export import export_bundle
+    from stimwise.records.access import Actor
+    from stimwise.records.inputs import PrescriptionIn
+    from stimwise.records.repository import add_prescription
+    from stimwise.records.sessions import import_journal
+
+    console.print(Rule("9. The session in a person's record, their response, a FHIR export"))
+    actor = Actor("stimwise-demo", "clinician")
+    today = datetime.now(UTC).date()
+    database = fresh_demo_database(out_dir / DEMO_DATABASE)
+    try:
+        with database.transaction() as session:
+            ids = write_cohort(session, actor, simulate_cohort(1, DEMO_SEED),
+                               today - timedelta(days=1))
+            pseudonym = next(iter(ids))
+            add_prescription(session, actor, pseudonym, PrescriptionIn(
+                prescription=plan.prescription, valid_from=today, prescribed_by=actor.username))
+        with database.transaction() as session:
+            stored = import_journal(session, actor, journal_path, pseudonym).session
+        with database.reading() as session:
+            series = load_series(session, actor, pseudonym)
+        verdict = assess(series).verdict
+        bundle = export_bundle(database, actor, pseudonym)
+    finally:
+        database.close()
+    console.print(f"session {stored.id} of {pseudonym} stored from its journal "
+                  f"({stored.outcome}, {stored.stimulation_s:.1f} s)")
+    console.print(f"response of {pseudonym}: [bold]{verdict.label}[/]")
+    for reason in verdict.reasons:
+        console.print(f"  · {reason}")
+    fhir_path = out_dir / f"{pseudonym}-fhir-bundle.json"
+    fhir_path.write_text(json.dumps(bundle, indent=1), encoding="utf-8")
+    console.print(f"FHIR R4 Bundle ({len(bundle['entry'])} resources): {fhir_path}; "
+                  f"database: {out_dir / DEMO_DATABASE}")
 
 
 def run_clinical_demo(console: Console) -> None:
