@@ -54,6 +54,9 @@ def test_progress_report_figures_match_the_records(app_client, person):
     assert adherence["sessions"] == board["dose_response"]["adherence"]["sessions"]
     assert 0 < adherence["days_with_session"] <= adherence["therapy_days"]
     assert adherence["total_minutes"] > 0
+    assert len(data["sessions"]) == adherence["sessions"]
+    page = app_client.get(f"/patients/{person}/report").text
+    assert f"/patients/{person}/sessions/{data['sessions'][0]['id']}/report" in page
     assert len(data["prescriptions"]) == 1 and data["prescriptions"][0]["home_use"]
     assert sum(w["entries"] for w in data["weekly_pain"]) > 50
 

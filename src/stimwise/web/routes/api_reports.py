@@ -40,6 +40,7 @@ class ProgressReportOut(BaseModel):
     verdict_reasons: list[str]
     instruments: list[dict[str, Any]]
     adverse_events: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
     notice: str
     plan: str | None
     plan_by: str | None

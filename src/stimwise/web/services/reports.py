@@ -119,6 +119,7 @@ class ProgressReport:
     verdict_reasons: tuple[str, ...]
     instruments: list[dict]
     adverse_events: list[dict]
+    sessions: list[dict]
     notice: str = NOTICE
     kind: str = "progress"
     plan: str | None = None
@@ -268,6 +269,10 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
             for s in scores
         ],
         adverse_events=[_event(e) for e in events],
+        sessions=[{"id": x.id, "started_at": x.started_at, "outcome": x.outcome,
+                   "minutes": round(x.stimulation_s / 60, 1),
+                   "max_amplitude_ma": x.max_amplitude_ma, "nrs_pre": x.nrs_pre,
+                   "nrs_post": x.nrs_post} for x in sessions],
         kind=request.kind,
         plan=None if request.plan is None else PLANS[request.plan],
         plan_by=None if request.plan is None else actor.username,
