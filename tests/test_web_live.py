@@ -310,3 +310,14 @@ def test_bad_messages_are_answered_not_fatal(live_app):
         assert ws.receive_json()["problems"][0]["path"] == "prescription_id"
         ws.send_json({"type": "start", "prescription_id": 999})
         assert ws.receive_json()["problems"][0]["path"] == "prescription_id"
+
+
+def test_HAZ078_a_stale_answer_is_never_applied_to_a_new_question():
+    from stimwise.session.prompts import Prompt
+    from stimwise.web.services.live_session import PromptBoundResponder
+
+    responder = PromptBoundResponder()
+    responder.put("nrs_pre", "4")  # sent for the pre-session question...
+    assert responder.answer(Prompt("nrs_post")) is None  # ...a stop replaced it: dropped
+    responder.put("nrs_post", "3")
+    assert responder.answer(Prompt("nrs_post")) == "3"
