@@ -20,9 +20,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from stimwise.analysis.from_records import cohort_prescription
+from stimwise.records.access import Actor
+from stimwise.records.repository import add_prescription
 from stimwise.session.runtime import SessionSettings
 from stimwise.web.app import create_app
-from web_fixtures import PASSWORD, ensure_user, web_settings
+from web_fixtures import ENROLLED_ON, PASSWORD, ensure_user, web_settings
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +60,9 @@ def server(tmp_path_factory):
     ensure_user(app, "clinician-1", "clinician")
     ensure_user(app, "pt-P001", "patient", "P001")
     ensure_user(app, "pt-P002", "patient", "P002")
+    with app.state.db.transaction() as session:  # a home programme with locked ranges for P001
+        add_prescription(session, Actor("browser-setup", "clinician"), "P001",
+                         cohort_prescription().model_copy(update={"valid_from": ENROLLED_ON}))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
     uvi = uvicorn.Server(config)
@@ -203,8 +209,32 @@ def test_patient_writes_a_diary_entry_on_a_phone(server, browser):
     assert width <= 390, f"the phone page scrolls sideways ({width} px)"
     listing = page.request.get(f"{server}/api/v1/patients/P001/diary")
     assert listing.status == 200 and listing.json()[-1]["pain_worst_nrs"] == 8
+    assert page.js_errors == [], page.js_errors
+
+
+def test_patient_runs_and_stops_a_home_session_on_a_phone(server, browser):
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True,
+                    has_touch=True, device_scale_factor=2)
+    sign_in(page, server, "pt-P001")
     page.goto(f"{server}/home-session")
+    low = float(page.get_attribute("#field-target_ma", "min"))
+    high = float(page.get_attribute("#field-target_ma", "max"))
+    assert 0 < low < high
     shot(page, "12-home-session-phone")
+    page.click("#live-start-button")
+    answer_prompt(page, "3")
+    page.wait_for_selector("#live-answers button:has-text('OK')")
+    answer_prompt(page, "OK")
+    page.wait_for_function(
+        "() => parseFloat(document.getElementById('live-applied').textContent) > 0")
+    assert float(page.inner_text("#live-ceiling")) == high  # the locked range's top
+    page.click("#live-estop")
+    page.wait_for_selector("#live-result:not([hidden])")
+    assert "Session aborted" in page.inner_text("#live-result")
+    page.wait_for_selector("#live-sessions .badge.bad")  # the list refreshes with it
+    shot(page, "13-home-session-stopped-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the phone page scrolls sideways ({width} px)"
     assert page.js_errors == [], page.js_errors
 
 
@@ -214,7 +244,7 @@ def test_patient_cannot_reach_another_patients_pages_or_api(server, browser):
     for path in ("/patients/P001", "/patients/P001/diary", "/patients/P001/session",
                  f"/patients/{PATIENT}/report"):
         assert page.goto(f"{server}{path}").status == 403, path
-    shot(page, "13-forbidden")
+    shot(page, "14-forbidden")
     for path in ("/api/v1/patients/P001", "/api/v1/patients/P001/diary",
                  "/api/v1/patients/P001/fhir"):
         assert page.request.get(f"{server}{path}").status == 403, path

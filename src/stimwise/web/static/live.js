@@ -112,11 +112,24 @@
         result.appendChild(a);
       }
       $("live-start-button").disabled = false;
+      refreshSessions();
     } else if (m.type === "error") {
       var details = (m.problems || []).map(function (p) { return p.path + ": expected " + p.expected; });
       say(m.message + (details.length ? " — " + details.join("; ") : ""));
       if (!root.classList.contains("running")) { $("live-start-button").disabled = false; }
     }
+  }
+
+  function refreshSessions() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-sessions");
+        var current = $("live-sessions");
+        if (fresh && current) { current.replaceWith(fresh); }
+      })
+      .catch(function () { /* the list is refreshed on the next visit */ });
   }
 
   $("live-start").addEventListener("submit", function (event) {
