@@ -64,7 +64,8 @@ def server(tmp_path_factory):
         add_prescription(session, Actor("browser-setup", "clinician"), "P001",
                          cohort_prescription().model_copy(update={"valid_from": ENROLLED_ON}))
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            ws="websockets-sansio")
     uvi = uvicorn.Server(config)
     thread = threading.Thread(target=uvi.run, daemon=True)
     thread.start()
