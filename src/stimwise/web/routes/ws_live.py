@@ -105,7 +105,13 @@ class Console:
 
 
 async def _stream(console: Console) -> None:
-    """The only writer to the socket: queued replies, then a snapshot every interval."""
+    """The only writer to the socket: queued replies, then a snapshot every interval. Ends
+    quietly when the socket is gone (the receiving side then stops the session)."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await _send_updates(console)
+
+
+async def _send_updates(console: Console) -> None:
     announced = False
     while True:
         with contextlib.suppress(TimeoutError):
