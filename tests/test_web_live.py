@@ -129,16 +129,45 @@ def test_HAZ073_silent_console_is_stopped_by_the_dead_man_rule(live_app):
     assert pulses_after(live, last_beat_s + FAST.heartbeat_timeout_s + FAST.tick_s * 4) == 0
 
 
-def test_HAZ074_second_console_for_a_running_session_is_refused(live_app):
+def test_HAZ074_a_second_console_only_watches_and_may_only_stop(live_app):
     with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:
         start_running(ws, live_app.rx_id)
-        with (pytest.raises(WebSocketDisconnect) as refused,
-              live_app.websocket_connect(SOCKET, headers=ORIGIN) as second):
-            second.receive_json()
-        assert refused.value.code == 4409
-        assert live_of(live_app.app).runner.state in ("ramping", "running")  # undisturbed
-        ws.send_json({"type": "emergency_stop"})
-        wait_for(ws, lambda s: s["state"] == "aborted")
+        live = live_of(live_app.app)
+        with live_app.websocket_connect(SOCKET, headers=ORIGIN) as second:
+            assert second.receive_json()["type"] == "watching"
+            for refused in ({"type": "command", "name": "increase"},
+                            {"type": "start", "prescription_id": live_app.rx_id},
+                            {"type": "answer", "kind": "nrs_post", "value": "1"}):
+                second.send_json(refused)
+                while (message := second.receive_json())["type"] != "error":
+                    pass
+                assert "only the emergency stop" in message["message"]
+            assert live_of(live_app.app) is live
+            assert next_snapshot(ws)["state"] in ("ramping", "running")  # undisturbed
+        # The watcher left: the driven session goes on.
+        assert next_snapshot(ws)["state"] in ("ramping", "running")
+
+
+def test_HAZ074_a_watchers_heartbeat_does_not_keep_the_session_alive(live_app):
+    with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:
+        start_running(ws, live_app.rx_id)
+        with live_app.websocket_connect(SOCKET, headers=ORIGIN) as second:
+            assert second.receive_json()["type"] == "watching"
+            # Only the watcher beats; the driver has gone silent: the dead-man rule still stops.
+            snap = wait_for(second, lambda s: s["state"] == "aborted", timeout_s=5)
+    assert "dead-man" in snap["reason"]
+
+
+def test_HAZ077_a_watching_console_can_emergency_stop(live_app):
+    with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:
+        start_running(ws, live_app.rx_id)
+        patient = patient_client(live_app.app)  # e.g. the person on their phone
+        with patient.websocket_connect(SOCKET, headers=ORIGIN) as watcher:
+            assert watcher.receive_json()["type"] == "watching"
+            watcher.send_json({"type": "emergency_stop"})
+            snap = wait_for(watcher, lambda s: s["state"] == "aborted", timeout_s=2, beat=False)
+        assert snap["applied_ma"] == 0
+        assert wait_for(ws, lambda s: s["state"] == "aborted")["reason"].startswith("emergency")
 
 
 def test_HAZ074_one_console_cannot_start_a_second_session(live_app):

@@ -2,8 +2,10 @@
 
 Admission (before the handshake is accepted): the ``Origin`` must be this server (cookies ride
 along on a cross-site handshake, which carries no CSRF token), the session cookie must be a live
-sign-in, a clinician may drive any patient's session, a patient only their own home session, and
-while a session of the patient runs no second console is admitted (HAZ-074, HAZ-076).
+sign-in, a clinician may drive any patient's session, a patient only their own home session
+(HAZ-076). While a session of the patient runs, a further console only watches it: it sees the
+snapshots and may press the emergency stop, but its commands are refused and its heartbeats do
+not keep the session alive (HAZ-074; anyone allowed may stop, only one console drives).
 
 Messages from the page (JSON): ``start {prescription_id, target_ma?}``, ``heartbeat`` (every
 ~0.5 s), ``command {name}`` (increase, decrease, pause, resume, stop), ``emergency_stop``,
@@ -38,7 +40,8 @@ SNAPSHOT_INTERVAL_S = 0.2
 """How often the page is updated (five frames a second is enough to read) [U]."""
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
-CLOSE_BUSY = 4409
+WATCHING = ("this console watches a session driven by another console: only the emergency stop "
+            "works here")
 
 
 def admission(websocket: WebSocket, pseudonym: str) -> tuple[Actor | None, int]:
@@ -64,6 +67,7 @@ class Console:
     console_id: str
     outbox: asyncio.Queue
     live: LiveSession | None = None
+    watching: bool = False
 
     @property
     def home(self) -> bool:
@@ -74,6 +78,14 @@ class Console:
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
+        if self.watching and self.live is not None and self.live.finished:
+            self.watching = False  # the watched session is over: this console may start one
+        if self.watching and self.live is not None:
+            if kind == "emergency_stop":
+                self.live.emergency_stop()
+            elif kind != "heartbeat":  # a watcher's heartbeat never feeds the dead-man rule
+                self.error(WATCHING)
+            return
         if kind == "start":
             await self._start(message)
             return
@@ -145,12 +157,12 @@ async def live_socket(websocket: WebSocket, pseudonym: str) -> None:
     if actor is None:
         await websocket.close(code=code)
         return
-    running = registry_of(websocket.app).current(pseudonym)
-    if running is not None and not running.finished:
-        await websocket.close(code=CLOSE_BUSY, reason="another console drives this session")
-        return
     await websocket.accept()
     console = Console(websocket, actor, pseudonym, secrets.token_hex(8), asyncio.Queue())
+    running = registry_of(websocket.app).current(pseudonym)
+    if running is not None and not running.finished:
+        console.live, console.watching = running, True
+        console.outbox.put_nowait({"type": "watching", "message": WATCHING})
     writer = asyncio.create_task(_stream(console))
     try:
         while True:
@@ -172,5 +184,5 @@ async def live_socket(websocket: WebSocket, pseudonym: str) -> None:
         pass
     finally:
         writer.cancel()
-        if console.live is not None:
+        if console.live is not None and not console.watching:
             console.live.console_lost()

@@ -32,8 +32,7 @@
     socket.addEventListener("message", function (event) { receive(JSON.parse(event.data)); });
     socket.addEventListener("close", function (event) {
       stopBeating();
-      if (event.code === 4409) { say("Another console is already running a session for this patient."); }
-      else if (event.code === 4401) { say("Your sign-in has ended: sign in again."); }
+      if (event.code === 4401) { say("Your sign-in has ended: sign in again."); }
       else if (event.code === 4403) { say("This console is not allowed for your account."); }
       else if (!root.classList.contains("ended")) { say("Connection lost: the stimulation has been stopped."); }
       $("live-start-button").disabled = false;
@@ -94,13 +93,17 @@
       drawPrompt(m.prompt);
       drawElectrodes(m.electrodes);
       if (TERMINAL[m.state] && !m.prompt) { stopBeating(); }
+    } else if (m.type === "watching") {
+      root.classList.add("running", "watching");
+      say(m.message);
+      $("live-start-button").disabled = true;
     } else if (m.type === "started") {
       root.classList.add("running");
       say("");
     } else if (m.type === "finished") {
       stopBeating();
       root.classList.add("ended");
-      root.classList.remove("running");
+      root.classList.remove("running", "watching");
       var result = $("live-result");
       result.hidden = false;
       result.className = m.outcome === "completed" ? "" : "bad";
@@ -161,6 +164,8 @@
   $("live-estop").addEventListener("click", function () {
     if (!send({ type: "emergency_stop" })) { say("No session is running."); }
   });
+  connect(function () { /* open at once: a session already running is shown (watch only) */ });
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && root.classList.contains("running")) { send({ type: "emergency_stop" }); }
   });
