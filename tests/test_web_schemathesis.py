@@ -8,6 +8,7 @@ run stays well under a minute.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,6 +30,7 @@ SESSION_ENDING = ("/api/v1/auth/logout", "/api/v1/auth/password")
 
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="stimwise-schemathesis-"))
+atexit.register(shutil.rmtree, _FOLDER, True)  # also when the tests are deselected
 APP = create_app(web_settings(f"sqlite:///{_FOLDER / 'web.sqlite3'}"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path=list(SESSION_ENDING))
 
@@ -41,9 +43,9 @@ def signed_in():
     screened_patient(client)
     yield dict(client.cookies), session["csrf_token"]
     APP.state.db.close()
-    shutil.rmtree(_FOLDER, ignore_errors=True)
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None,
           suppress_health_check=list(HealthCheck))
