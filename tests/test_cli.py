@@ -196,9 +196,13 @@ def test_demo_runs_end_to_end_and_shows_the_gate(tmp_path):
     names = {p.name for p in tmp_path.iterdir()}
     journals = {n for n in names if n.endswith("-conventional-tens.jsonl")}
     assert len(journals) == 1
+    # records: the journal is the simulated person's session, their verdict, a FHIR export
+    assert "stored from its journal (completed" in result.output
+    assert "Is it working for SIM11-00000?" in result.output and "verdict:" in result.output
     assert names - journals == {
         "conventional-tens.png", "conventional-tens.npz", "conventional-tens.npz.json",
-        "demo-records.sqlite3",
+        "demo.sqlite3", "SIM11-00000-fhir-bundle.json",
     }
-    # records and response: a simulated cohort and one person's verdict
-    assert "Is it working for SIM2026-" in result.output and "verdict:" in result.output
+    bundle = json.loads((tmp_path / "SIM11-00000-fhir-bundle.json").read_text())
+    kinds = {entry["resource"]["resourceType"] for entry in bundle["entry"]}
+    assert bundle["resourceType"] == "Bundle" and {"Patient", "Procedure"} <= kinds

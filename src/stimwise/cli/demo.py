@@ -14,6 +14,10 @@ UNSAFE_PROTOCOL = "nmes-strengthening"
 UNSAFE_AREA_CM2 = 1.0
 UNSAFE_AMPLITUDE_MA = 200.0
 DEMO_PATIENT = "crps-allodynia"
+DEMO_DATABASE = "demo.sqlite3"
+DEMO_SEED = 11
+"""Seed of the simulated cohort whose first person's record the demo builds."""
+DEMO_COHORT_SIZE = 40
 
 
 def run_demo(console: Console, out_dir: Path) -> None:
@@ -64,12 +68,14 @@ def run_demo(console: Console, out_dir: Path) -> None:
     console.print(f"plot: {plot_path}")
     console.print(f"2 s of samples at {rate:g} Hz: {export_path} (+ JSON sidecar)")
     run_clinical_demo(console)
-    run_session_demo(console, out_dir)
-    run_response_demo(console, out_dir)
+    plan, journal_path = run_session_demo(console, out_dir)
+    run_records_demo(console, out_dir, plan, journal_path)
+    console.print("[dim]Next: `stimwise serve` opens all of this in a browser.[/]")
 
 
-def run_session_demo(console: Console, out_dir: Path) -> None:
-    """A 12-second session on the simulated stimulator with a scripted person."""
+def run_session_demo(console: Console, out_dir: Path):
+    """A 12-second session on the simulated stimulator with a scripted person; returns the
+    verified plan and the session's journal."""
     from stimwise.cli.session import (
         default_journal_path,
         run_live,
@@ -103,41 +109,68 @@ def run_session_demo(console: Console, out_dir: Path) -> None:
         f"{len(device.pulses(plan.prescription.channels[0].label))} pulses on channel "
         f"{plan.prescription.channels[0].label!r}; journal {journal_path}"
     )
+    return plan, journal_path
 
 
-DEMO_COHORT_SIZE = 40
-DEMO_COHORT_SEED = 2026
+def fresh_demo_database(path: Path):
+    """The demo's own database, recreated on every run (only files the demo itself wrote)."""
+    from stimwise.records.schema import open_database
+
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return open_database(f"sqlite:///{path.resolve()}")
 
 
-def run_response_demo(console: Console, out_dir: Path) -> None:
-    """A demo database with a simulated cohort, and one person's response verdict."""
+def run_records_demo(console: Console, out_dir: Path, plan, journal_path: Path) -> None:
+    """Put the session into a person's record, judge the response, export the record as FHIR.
+
+    The demo database holds a simulated cohort with a known truth (16 weeks of diary and
+    sessions each, up to yesterday); the demo's plan is prescribed today to the first person,
+    so today's session journal is imported as theirs."""
+    import json
     from datetime import UTC, datetime, timedelta
 
     from stimwise.analysis.assessment import assess
     from stimwise.analysis.cohort import simulate_cohort
     from stimwise.analysis.from_records import load_series, write_cohort
     from stimwise.cli.render_analysis import print_assessment
-    from stimwise.records.access import local_clinician
-    from stimwise.records.schema import open_database
+    from stimwise.interop.fhir_export import export_bundle
+    from stimwise.records.access import Actor
+    from stimwise.records.inputs import PrescriptionIn
+    from stimwise.records.repository import add_prescription
+    from stimwise.records.sessions import import_journal
 
     console.print(Rule(f"9. Records: {DEMO_COHORT_SIZE} virtual patients with a known truth"))
-    path = out_dir / "demo-records.sqlite3"
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    cohort = simulate_cohort(DEMO_COHORT_SIZE, DEMO_COHORT_SEED)
-    actor = local_clinician()
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    with open_database(f"sqlite:///{path}") as database:
+    actor = Actor("stimwise-demo", "clinician")
+    today = datetime.now(UTC).date()
+    database_path = out_dir / DEMO_DATABASE
+    database = fresh_demo_database(database_path)
+    cohort = simulate_cohort(DEMO_COHORT_SIZE, DEMO_SEED)
+    try:
         with database.transaction() as session:
-            write_cohort(session, actor, cohort, yesterday)
-        person = next(p for p in cohort if p.truth.kind == "habituating_responder")
+            ids = write_cohort(session, actor, cohort, today - timedelta(days=1))
+            pseudonym = next(iter(ids))
+            add_prescription(session, actor, pseudonym, PrescriptionIn(
+                prescription=plan.prescription, valid_from=today, prescribed_by=actor.username))
+        with database.transaction() as session:
+            stored = import_journal(session, actor, journal_path, pseudonym).session
         with database.reading() as session:
-            series = load_series(session, actor, person.series.patient_id)
-    console.print(f"database: {path}")
-    console.print(Rule(f"10. Is it working for {series.patient_id}? (truth: "
-                       f"{person.truth.kind.replace('_', ' ')})"))
-    print_assessment(console, series, assess(series), None)
-    console.print(f"[dim]Try: stimwise response {series.patient_id} --db sqlite:///{path} "
+            series = load_series(session, actor, pseudonym)
+        assessment = assess(series)
+        bundle = export_bundle(database, actor, pseudonym)
+    finally:
+        database.close()
+    truth = next(p.truth for p in cohort if p.series.patient_id == pseudonym)
+    console.print(f"session {stored.id} of {pseudonym} stored from its journal "
+                  f"({stored.outcome}, {stored.stimulation_s:.1f} s)")
+    console.print(Rule(f"10. Is it working for {pseudonym}? "
+                       f"(simulated truth: {truth.kind.replace('_', ' ')})"))
+    print_assessment(console, series, assessment, None)
+    fhir_path = out_dir / f"{pseudonym}-fhir-bundle.json"
+    fhir_path.write_text(json.dumps(bundle, indent=1), encoding="utf-8")
+    console.print(f"FHIR R4 Bundle ({len(bundle['entry'])} resources): {fhir_path}; "
+                  f"database: {database_path}")
+    console.print(f"[dim]Try: stimwise response {pseudonym} --db sqlite:///{database_path} "
                   "--suggest-dose[/]")
 
 

@@ -11,8 +11,10 @@ import typer
 import stimwise.cli.model_population  # noqa: F401  (adds recruitment and activation to model_app)
 from stimwise.cli.analysis import register as register_analysis
 from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
+from stimwise.cli.interop import register as register_interop
 from stimwise.cli.model import model_app
 from stimwise.cli.records import register as register_records
+from stimwise.cli.serve import register as register_serve
 
 app = typer.Typer(
     add_completion=False,
@@ -31,6 +33,8 @@ app.add_typer(session_app, name="session")
 register_records(app, session_app)
 register_analysis(app)
 app.add_typer(model_app, name="model")
+register_serve(app)
+register_interop(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]

@@ -110,6 +110,33 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
+class UserCredential(Base):
+    """A user's password hash (argon2), in a table of its own so that nothing reading ``users``
+    ever carries it."""
+
+    __tablename__ = "user_credentials"
+    __table_args__ = (UniqueConstraint("user_id", name="uq_user_credentials_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in web session. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of the database does not hand out live sessions. Deleted at sign-out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class IntakeRecord(Base):
     """An intake and its screening, with the rule-book version that produced the screening."""
 

@@ -1,0 +1,181 @@
+"""``stimwise serve``: the clinic and home web application on embedded defaults; and
+``stimwise account add|set-password`` for web accounts at the command line.
+
+With no options it serves the SQLite records in the user's data directory, with the simulated
+stimulator, on the loopback address, and prints the address to open. The first run creates the
+administrator clinician from ``$STIMWISE_ADMIN_PASSWORD`` or an interactive prompt; there is no
+default password, and a non-interactive first run without the variable stops with exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from stimwise.cli.errors import report_errors
+
+ENV_ADMIN_PASSWORD = "STIMWISE_ADMIN_PASSWORD"
+ENV_NEW_PASSWORD = "STIMWISE_NEW_PASSWORD"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+accounts_app = typer.Typer(
+    no_args_is_help=True, help="Web accounts: add one, or set a forgotten password."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.add_typer(accounts_app, name="account")
+
+
+def ask_password(variable: str, whose: str, username: str, interactive: bool) -> str:
+    """A new password for ``username``: from the environment ``variable``, else asked twice
+    at the terminal; never a default. Checked against the password rules."""
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.web.security.passwords import MIN_PASSWORD_LENGTH, password_problems
+
+    password = os.environ.get(variable)
+    source = variable
+    if password is None:
+        if not interactive:
+            raise InputError(
+                FieldProblem(
+                    variable,
+                    None,
+                    f"{whose} (at least {MIN_PASSWORD_LENGTH} characters) in this environment "
+                    "variable, or run interactively to be asked; stimwise has no default "
+                    "password",
+                )
+            )
+        typer.echo(f"Choose the password of {username!r}.")
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        source = "password"
+    if problems := password_problems(password, username, path=source):
+        raise InputError(problems)
+    return password
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Records database URL; default $STIMWISE_DB_URL or SQLite."),
+]
+
+
+@accounts_app.command("add")
+@report_errors(json_flag=None)
+def account_add(
+    username: Annotated[str, typer.Argument(help="The new user name.")],
+    role: Annotated[str, typer.Option("--role", help="clinician, patient or researcher.")],
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="The patient's pseudonym (patient role).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a web account (password from $STIMWISE_NEW_PASSWORD or asked twice)."""
+    from pydantic import SecretStr
+
+    from stimwise.protocol.io import validate_model
+    from stimwise.records.access import local_clinician
+    from stimwise.records.schema import open_database
+    from stimwise.web.security.passwords import Passwords, make_hasher
+    from stimwise.web.services import users
+
+    data = {"username": username, "role": role, "patient": patient}
+    validate_model(users.NewUser, {**data, "password": SecretStr("x")})  # names, before asking
+    password = ask_password(ENV_NEW_PASSWORD, "the password", username, sys.stdin.isatty())
+    new_user = validate_model(users.NewUser, {**data, "password": SecretStr(password)})
+    with open_database(db) as database:
+        users.create_user(
+            database, local_clinician(), new_user, Passwords(make_hasher("standard"))
+        )
+    typer.echo(f"Added the {role} account {username!r}.")
+
+
+@accounts_app.command("set-password")
+@report_errors(json_flag=None)
+def account_set_password(
+    username: Annotated[str, typer.Argument(help="The account whose password to set.")],
+    db: DbOption = None,
+) -> None:
+    """Set an account's password, e.g. a forgotten one (from $STIMWISE_NEW_PASSWORD or asked
+    twice); the account's sessions end."""
+    from stimwise.records.access import local_clinician
+    from stimwise.records.schema import open_database
+    from stimwise.web.security.passwords import Passwords, make_hasher
+    from stimwise.web.services import users
+
+    password = ask_password(ENV_NEW_PASSWORD, "the new password", username, sys.stdin.isatty())
+    with open_database(db) as database:
+        users.reset_password(
+            database, local_clinician(), username, password, Passwords(make_hasher("standard"))
+        )
+    typer.echo(f"Set the password of {username!r}; their sessions have ended.")
+
+
+@report_errors(json_flag=None)
+def serve_command(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    device: Annotated[
+        str, typer.Option("--device", help="Stimulator: sim or rehastim2:PORT.")
+    ] = "sim",
+    admin_user: Annotated[
+        str, typer.Option("--admin-user", help="Name of the first administrator (first run).")
+    ] = "admin",
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Served over HTTPS (behind a TLS proxy): Secure cookies and HSTS.",
+        ),
+    ] = False,
+) -> None:
+    """Start the web application and print its address."""
+    import uvicorn
+
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.records.database import shown_url
+    from stimwise.records.schema import open_database
+    from stimwise.web.app import create_app
+    from stimwise.web.security.passwords import Passwords, make_hasher
+    from stimwise.web.services import users
+    from stimwise.web.settings import WebSettings
+
+    if device != "sim" and not device.startswith("rehastim2:"):
+        raise InputError(FieldProblem("--device", device, "'sim' or 'rehastim2:PORT'"))
+    settings = WebSettings(
+        db_url=db, host=host, port=port, device=device, secure_cookies=secure_cookies
+    )
+    database = open_database(db)
+    try:
+        if not users.has_administrator(database):
+            typer.echo("First run: stimwise needs an administrator clinician account.")
+            password = ask_password(
+                ENV_ADMIN_PASSWORD,
+                "the first administrator's password",
+                admin_user,
+                sys.stdin.isatty(),
+            )
+            users.create_administrator(
+                database, admin_user, password, Passwords(make_hasher("standard"))
+            )
+            typer.echo(f"Created the administrator clinician {admin_user!r}.")
+        app = create_app(settings, database)
+    except BaseException:
+        database.close()
+        raise
+    shown_host = f"[{host}]" if ":" in host else host
+    typer.echo(f"stimwise records: {shown_url(database.url)}")
+    typer.echo(f"stimwise is serving at http://{shown_host}:{port}/  (Ctrl+C stops it)")
+    if host not in LOOPBACK and not secure_cookies:
+        typer.echo(
+            "warning: listening beyond this computer over plain HTTP; put a TLS proxy in front "
+            "and pass --secure-cookies",
+            err=True,
+        )
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -1,0 +1,3 @@
+"""The clinic and home web application (FastAPI): pages for clinicians and patients and the
+REST API under ``/api/v1``. A thin shell over :mod:`stimwise.records` and the other packages:
+access rules are enforced by the services and the records layer, never only by the templates."""

@@ -1,0 +1,96 @@
+"""The application factory.
+
+``create_app`` opens the records database, installs the security middleware and error handlers,
+serves the packaged static files (and plotly.js from the installed ``plotly`` package: no CDN),
+and includes every module of :mod:`stimwise.web.routes` that defines a module-level
+``router`` (sorted by module name), so a new area is a new file, never an edit here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from stimwise.records.database import Database
+from stimwise.records.schema import open_database
+from stimwise.web import routes
+from stimwise.web.deps import STATIC_DIR
+from stimwise.web.errors import UnexpectedErrorMiddleware, install_error_handlers
+from stimwise.web.security.headers import SecurityHeadersMiddleware
+from stimwise.web.security.passwords import Passwords, make_hasher
+from stimwise.web.security.sessions import CookieSigner
+from stimwise.web.security.throttle import LoginThrottle
+from stimwise.web.settings import WebSettings, load_or_create_secret
+
+PLOTLY_ROUTE = "/static/vendor/plotly.min.js"
+STATIC_MAX_AGE_S = 3600
+
+
+def discover_routers() -> list[tuple[str, APIRouter]]:
+    """(module name, router) of every routes module that defines ``router``, by name."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append((info.name, router))
+    return found
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js as shipped inside the installed plotly package."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_app(settings: WebSettings | None = None, database: Database | None = None) -> FastAPI:
+    """The web application on ``settings`` (embedded defaults when ``None``); ``database``
+    overrides ``settings.db_url`` with an already opened one."""
+    settings = settings or WebSettings()
+    db = database or open_database(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    from stimwise import __version__
+
+    app = FastAPI(
+        title="stimwise",
+        version=__version__,
+        description="Clinic and home web application and REST API of stimwise (clinical-"
+        "decision support and research software, not a certified medical device).",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.passwords = Passwords(make_hasher(settings.password_hashing))
+    app.state.signer = CookieSigner(load_or_create_secret(settings), settings.session_lifetime_s)
+    app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    install_error_handlers(app)
+    app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)  # outermost
+
+    @app.get(PLOTLY_ROUTE, include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(
+            plotly_js_path(),
+            media_type="text/javascript",
+            headers={"Cache-Control": f"public, max-age={STATIC_MAX_AGE_S}"},
+        )
+
+    for _name, router in discover_routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

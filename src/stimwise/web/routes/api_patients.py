@@ -1,0 +1,103 @@
+"""REST API: patients and their identifying data (``/api/v1/patients``).
+
+Identities are for clinicians only; every read of a patient or an identity is audited."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from stimwise.records.inputs import IdentityIn, PatientIn
+from stimwise.web.deps import CSRF, ClinicianActor, SignedInActor, get_db
+from stimwise.web.services import patients
+
+router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
+
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "Not allowed for this user (or not this patient's own record)"},
+    404: {"description": "No such patient"},
+    422: {"description": "Invalid input: each problem names the field, value and expectation"},
+}
+
+
+def _no_identity() -> JSONResponse:
+    return JSONResponse(
+        {"error": "not_found", "message": "no identifying data is kept for this patient"},
+        status_code=404,
+    )
+
+
+class PatientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    pseudonym: str
+    enrolled_on: date
+    created_at: datetime
+
+
+class PatientDetailOut(PatientOut):
+    counts: dict[str, int]
+
+
+class IdentityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    full_name: str
+    date_of_birth: date | None
+    contact: str | None
+
+
+@router.get("", response_model=list[PatientOut], responses=PROBLEM_RESPONSES)
+def list_patients(request: Request, actor: SignedInActor) -> list[PatientOut]:
+    """Every patient by pseudonym (a patient account sees only its own record)."""
+    rows = patients.list_patients(get_db(request), actor)
+    return [PatientOut.model_validate(row) for row in rows]
+
+
+@router.post(
+    "", status_code=201, response_model=PatientOut, dependencies=CSRF, responses=PROBLEM_RESPONSES
+)
+def create_patient(request: Request, actor: ClinicianActor, body: PatientIn) -> PatientOut:
+    return PatientOut.model_validate(patients.create_patient(get_db(request), actor, body))
+
+
+@router.get("/{pseudonym}", response_model=PatientDetailOut, responses=PROBLEM_RESPONSES)
+def get_patient(request: Request, pseudonym: str, actor: SignedInActor) -> PatientDetailOut:
+    found = patients.overview(get_db(request), actor, pseudonym)
+    summary = PatientOut.model_validate(found.patient).model_dump()
+    return PatientDetailOut(**summary, counts=found.counts)
+
+
+@router.get("/{pseudonym}/identity", response_model=IdentityOut, responses=PROBLEM_RESPONSES)
+def get_identity(request: Request, pseudonym: str, actor: ClinicianActor) -> IdentityOut | Response:
+    """The patient's identifying data (404 when none is kept)."""
+    identity = patients.get_identity(get_db(request), actor, pseudonym)
+    if identity is None:
+        return _no_identity()
+    return IdentityOut.model_validate(identity)
+
+
+@router.put(
+    "/{pseudonym}/identity",
+    response_model=IdentityOut,
+    dependencies=CSRF,
+    responses=PROBLEM_RESPONSES,
+)
+def set_identity(
+    request: Request, pseudonym: str, actor: ClinicianActor, body: IdentityIn
+) -> IdentityOut:
+    identity = patients.set_identity(get_db(request), actor, pseudonym, body)
+    return IdentityOut.model_validate(identity)
+
+
+@router.delete(
+    "/{pseudonym}/identity", status_code=204, dependencies=CSRF, responses=PROBLEM_RESPONSES
+)
+def remove_identity(request: Request, pseudonym: str, actor: ClinicianActor) -> Response:
+    """Remove the identifying data, keeping the pseudonymous record (404 when none)."""
+    removed = patients.remove_identity(get_db(request), actor, pseudonym)
+    return Response(status_code=204) if removed else _no_identity()

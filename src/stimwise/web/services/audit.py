@@ -1,0 +1,44 @@
+"""Audited reads and the audit log itself.
+
+The repository audits every write; reads are audited here, in the same transaction as the read
+(if the audit entry cannot be written, nothing is shown). Entries name the actor, the action and
+the patient's record id, never values, notes or names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from stimwise.records import repository as r
+from stimwise.records.access import Actor
+from stimwise.records.audit import audit_entries, log_action
+from stimwise.records.database import Database
+from stimwise.records.models import AuditEntry
+
+T = TypeVar("T")
+
+MAX_AUDIT_ROWS = 5000
+
+
+def audited_read(
+    db: Database, actor: Actor, pseudonym: str, what: str, read: Callable[[Session], T]
+) -> T:
+    """Run ``read`` on ``pseudonym``'s record after the access check, and log
+    ``read_<what>`` for the patient in the same transaction."""
+    with db.transaction() as session:
+        patient = r.get_patient(session, actor, pseudonym)
+        result = read(session)
+        log_action(session, actor, f"read_{what}", "patient", patient.id)
+    return result
+
+
+def recent_entries(db: Database, actor: Actor, limit: int = 200) -> list[AuditEntry]:
+    """The newest audit entries (clinicians only); looking at the log is itself logged."""
+    limit = max(1, min(limit, MAX_AUDIT_ROWS))
+    with db.transaction() as session:
+        entries = audit_entries(session, actor, limit)
+        log_action(session, actor, "read", "audit_log")
+    return entries

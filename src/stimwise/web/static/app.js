@@ -1,0 +1,31 @@
+// stimwise: small progressive enhancements (pages work without JavaScript).
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Put keyboard focus on the problem list of a refused form, so screen readers announce it.
+  const problems = document.getElementById("problems");
+  if (problems) {
+    problems.setAttribute("tabindex", "-1");
+    problems.focus();
+  }
+  // Ask before a destructive action (buttons marked data-confirm="question").
+  document.querySelectorAll("[data-confirm]").forEach((element) => {
+    element.addEventListener("click", (event) => {
+      if (!window.confirm(element.getAttribute("data-confirm"))) {
+        event.preventDefault();
+      }
+    });
+  });
+  // Fill datetime-local inputs marked data-now with the device's current local time.
+  document.querySelectorAll("input[data-now]").forEach((input) => {
+    if (!input.value) {
+      const now = new Date();
+      now.setMinutes(now.getMinutes() - now.getTimezoneOffset());
+      input.value = now.toISOString().slice(0, 16);
+    }
+  });
+  // Report the device's UTC offset in forms that carry a hidden tz_offset_min field.
+  document.querySelectorAll("input[name=tz_offset_min]").forEach((input) => {
+    input.value = String(-new Date().getTimezoneOffset());
+  });
+});

@@ -1,0 +1,253 @@
+"""Browser tests: the real application under uvicorn on loopback, driven in Chromium.
+
+(a) a clinician signs in, creates a patient, fills the intake form, sees the screening verdict,
+prescribes a recommended protocol, runs a simulated session, presses EMERGENCY STOP and finds
+the aborted session in the patient's record; (b) a patient writes a diary entry on a phone-sized
+viewport; (c) a patient cannot reach another patient's pages or API.
+
+Screenshots of the main pages go to ``test-artifacts/screenshots/`` for review. Uses the Debian
+``chromium`` (``.ci/run`` installs it); skipped only where it is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from stimwise.analysis.from_records import cohort_prescription
+from stimwise.records.access import Actor
+from stimwise.records.repository import add_prescription
+from stimwise.session.runtime import SessionSettings
+from stimwise.web.app import create_app
+from web_fixtures import ENROLLED_ON, PASSWORD, ensure_user, web_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+PATIENT = "BRW-CRPS-01"
+NO_LISTS = ("implants", "thromboses", "malignancies", "skin", "sensation", "allodynia",
+            "surgeries_and_fractures")
+TIMEOUT_MS = 15_000
+
+if not CHROMIUM.exists():  # pragma: no cover - CI installs it
+    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The application on a temporary SQLite database, served by uvicorn in a thread."""
+    folder = tmp_path_factory.mktemp("browser")
+    app = create_app(web_settings(f"sqlite:///{folder / 'web.sqlite3'}"))
+    app.state.live_journal_dir = folder / "journals"
+    app.state.live_session_settings = SessionSettings(calibration_step_s=0.2, rest_s=0.2)
+    ensure_user(app, "clinician-1", "clinician")
+    ensure_user(app, "pt-P001", "patient", "P001")
+    ensure_user(app, "pt-P002", "patient", "P002")
+    with app.state.db.transaction() as session:  # a home programme with locked ranges for P001
+        add_prescription(session, Actor("browser-setup", "clinician"), "P001",
+                         cohort_prescription().model_copy(update={"valid_from": ENROLLED_ON}))
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            ws="websockets-sansio")
+    uvi = uvicorn.Server(config)
+    thread = threading.Thread(target=uvi.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uvi.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uvi.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.js_errors = errors
+    return page
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#field-username", username)
+    page.fill("#field-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()[:500]
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def fill_intake(page) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    page.fill('[name="assessed_on"]', today)
+    page.fill('[name="age_years"]', "52")
+    page.select_option('[name="sex"]', "female")
+    page.select_option('[name="pregnancy"]', "not_pregnant")
+    page.select_option('[name="diagnoses.0.crps_type"]', "I")
+    page.fill('[name="diagnoses.0.affected_sites"]', "left_lower_limb")
+    page.fill('[name="pain_sites"]', "left_foot")
+    for name in ("cardiac.arrhythmia", "cardiac.heart_failure",
+                 "cardiac.recent_myocardial_infarction", "epilepsy", "bleeding_tendency"):
+        page.select_option(f'[name="{name}"]', "no")
+    page.select_option('[name="can_report_sensations"]', "yes")
+    page.select_option('[name="home_use.planned"]', "false")
+    for section in NO_LISTS:
+        page.check(f'[name="{section}.__none"]')
+    page.check('[name="goals"][value="pain_relief"]')
+
+
+def answer_prompt(page, label: str) -> None:
+    page.locator("#live-answers button", has_text=label).first.click()
+
+
+def test_clinician_screens_prescribes_and_emergency_stops_a_session(server, browser):
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
+    sign_in(page, server, "clinician-1")
+    shot(page, "01-patients")
+    page.goto(f"{server}/patients/new")
+    page.fill("#field-pseudonym", PATIENT)
+    page.fill("#field-enrolled_on", "2025-06-01")
+    page.click("form.stack button[type=submit], form button[type=submit] >> nth=-1")
+    page.wait_for_url(f"**/patients/{PATIENT}")
+    shot(page, "02-patient-overview")
+
+    page.goto(f"{server}/patients/{PATIENT}/intake")
+    fill_intake(page)
+    shot(page, "03-intake")
+    page.click('button[name="action"][value="save"]')
+    page.wait_for_url(f"**/patients/{PATIENT}/screening")
+    assert "eligible" in page.inner_text("main").lower()
+    shot(page, "04-screening")
+
+    page.goto(f"{server}/patients/{PATIENT}/recommendations")
+    shot(page, "05-recommendations")
+    page.locator("a", has_text="Prescribe this").first.click()
+    page.wait_for_url(f"**/patients/{PATIENT}/prescribe**")
+    page.wait_for_load_state("networkidle")
+    shot(page, "06-prescribe")
+    page.click('button[name="action"][value="save"]')
+    page.wait_for_url(f"**/patients/{PATIENT}/prescriptions?saved=*")
+    assert "passed the safety verification" in page.inner_text("main")
+
+    page.goto(f"{server}/patients/{PATIENT}/session")
+    page.fill("#field-target_ma", "2")
+    page.click("#live-start-button")
+    page.wait_for_selector("#live-prompt:not([hidden])")
+    answer_prompt(page, "5")
+    page.wait_for_selector("#live-answers button:has-text('OK')")
+    answer_prompt(page, "OK")
+    page.wait_for_function(
+        "() => ['ramping', 'running'].includes(document.getElementById('live-console')"
+        ".dataset.state) && parseFloat(document.getElementById('live-applied').textContent) > 0")
+    shot(page, "07-live-session-running")
+    page.click("#live-estop")
+    page.wait_for_selector("#live-result:not([hidden])")
+    result = page.inner_text("#live-result")
+    assert "Session aborted" in result and "emergency stop" in result
+    assert "Saved in the record" in result
+    shot(page, "08-live-session-aborted")
+
+    page.click("#live-result a")  # the session report
+    page.wait_for_url(f"**/patients/{PATIENT}/sessions/*/report")
+    assert "aborted" in page.inner_text("main")
+    page.goto(f"{server}/patients/{PATIENT}/session")
+    assert "aborted" in page.inner_text("table.sessions")
+    page.goto(f"{server}/patients/{PATIENT}")
+    shot(page, "09-patient-record")
+    assert page.js_errors == [], page.js_errors
+
+
+def test_patient_writes_a_diary_entry_on_a_phone(server, browser):
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True,
+                    has_touch=True, device_scale_factor=2)
+    sign_in(page, server, "pt-P001")
+    shot(page, "10-patient-home-phone")
+    page.goto(f"{server}/diary")
+    for name, value in (("pain_current_nrs", 6), ("pain_average_nrs", 5), ("pain_worst_nrs", 8)):
+        page.locator(f'label:has(input[name="{name}"][value="{value}"])').click()
+    shot(page, "11-diary-phone")
+    page.click("button:has-text('Save entry')")
+    page.wait_for_load_state()
+    text = page.inner_text("main")
+    assert "saved" in text.lower() or "today" in text.lower()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the phone page scrolls sideways ({width} px)"
+    listing = page.request.get(f"{server}/api/v1/patients/P001/diary")
+    assert listing.status == 200 and listing.json()[-1]["pain_worst_nrs"] == 8
+    assert page.js_errors == [], page.js_errors
+
+
+def test_patient_runs_and_stops_a_home_session_on_a_phone(server, browser):
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True,
+                    has_touch=True, device_scale_factor=2)
+    sign_in(page, server, "pt-P001")
+    page.goto(f"{server}/home-session")
+    low = float(page.get_attribute("#field-target_ma", "min"))
+    high = float(page.get_attribute("#field-target_ma", "max"))
+    assert 0 < low < high
+    shot(page, "12-home-session-phone")
+    page.click("#live-start-button")
+    answer_prompt(page, "3")
+    page.wait_for_selector("#live-answers button:has-text('OK')")
+    answer_prompt(page, "OK")
+    page.wait_for_function(
+        "() => parseFloat(document.getElementById('live-applied').textContent) > 0")
+    assert float(page.inner_text("#live-ceiling")) == high  # the locked range's top
+    page.click("#live-estop")
+    page.wait_for_selector("#live-result:not([hidden])")
+    assert "Session aborted" in page.inner_text("#live-result")
+    page.wait_for_selector("#live-sessions .badge.bad")  # the list refreshes with it
+    shot(page, "13-home-session-stopped-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the phone page scrolls sideways ({width} px)"
+    assert page.js_errors == [], page.js_errors
+
+
+def test_patient_cannot_reach_another_patients_pages_or_api(server, browser):
+    page = new_page(browser, viewport={"width": 390, "height": 844})
+    sign_in(page, server, "pt-P002")
+    for path in ("/patients/P001", "/patients/P001/diary", "/patients/P001/session",
+                 f"/patients/{PATIENT}/report"):
+        assert page.goto(f"{server}{path}").status == 403, path
+    shot(page, "14-forbidden")
+    for path in ("/api/v1/patients/P001", "/api/v1/patients/P001/diary",
+                 "/api/v1/patients/P001/fhir"):
+        assert page.request.get(f"{server}{path}").status == 403, path
+    own = page.request.get(f"{server}/api/v1/patients/P002")
+    assert own.status == 200

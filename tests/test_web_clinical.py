@@ -1,0 +1,213 @@
+"""Clinician pages and API: the generated intake form, field-level errors, the screening with
+its body-site map, recommendations, roles, and the freshness of the screening (HAZ-069)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+from test_web_clinical_support import (
+    CRPS,
+    NOTICE,
+    audit_actions,
+    example_intake,
+    form_fields,
+    screened_patient,
+)
+from web_fixtures import ensure_patient, login_as
+
+pytest_plugins = ["web_fixtures"]
+
+
+def _field_block(page: str, name: str) -> str:
+    """The HTML of one generated form field (its label, input, help and errors)."""
+    html_id = "field-" + name.replace(".", "-")
+    start = page.index(f'id="{html_id}"')
+    begin = page.rindex('<div class="form-field', 0, start)
+    return page[begin: page.index("</div>", start)]
+
+
+def test_intake_form_is_generated_from_the_model(app_client):
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, CRPS)
+    page = app_client.get(f"/patients/{CRPS}/intake").text
+    arrhythmia = _field_block(page, "cardiac.arrhythmia")
+    assert '<label for="field-cardiac-arrhythmia">Arrhythmia' in arrhythmia
+    assert "(required)" in arrhythmia
+    assert re.search(r'<option value="" selected>— choose —', arrhythmia)  # never pre-filled
+    assert '<option value="unknown"' in arrhythmia
+    assert "Where it sits" in page  # a help text from the model's field description
+    assert 'list="site-selectors"' in page and '<option value="left_lower_limb">' in page
+    assert 'name="implants.__none"' in page  # an empty list must be confirmed
+    assert 'name="diagnoses.0.kind" value="crps"' in page
+    assert NOTICE in page
+
+
+def test_intake_form_shows_each_error_next_to_its_field(app_client):
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, CRPS)
+    screened_patient(app_client)  # the form starts from this intake
+    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
+    fields["cardiac.arrhythmia"] = [""]
+    fields["age_years"] = ["two hundred"]
+    fields["diagnoses.0.affected_sites"] = ["left_hand, nowhere"]
+    fields["action"] = ["save"]
+    app_client.headers.pop("X-CSRF-Token")
+    answer = app_client.post(f"/patients/{CRPS}/intake", data=fields)
+    assert answer.status_code == 422
+    page = answer.text
+    assert "a value (this field is required)" in _field_block(page, "cardiac.arrhythmia")
+    assert "valid integer" in _field_block(page, "age_years")
+    assert "nowhere" in html.unescape(_field_block(page, "diagnoses.0.affected_sites"))
+    assert 'href="#field-cardiac-arrhythmia"' in page  # the summary links to the field
+    assert 'value="two hundred"' in page  # what was typed is kept
+
+
+def test_untouched_list_is_a_missing_answer_not_none(app_client):
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, CRPS)
+    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
+    fields.pop("implants.__none", None)
+    fields["action"] = ["save"]
+    page = app_client.post(f"/patients/{CRPS}/intake", data=fields).text
+    assert "a value (this field is required)" in page.split('id="field-implants"')[1][:1000]
+
+
+def test_intake_form_saves_and_screens(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
+    fields["action"] = ["save"]
+    saved = app_client.post(f"/patients/{CRPS}/intake", data=fields)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"/patients/{CRPS}/screening"
+    screening = app_client.get(f"/api/v1/patients/{CRPS}/screening").json()
+    assert screening["intake_id"] == 2  # the resubmitted form is a new intake, same answers
+    assert screening["screening"]["decision"] == "eligible_with_precautions"
+
+
+def test_more_rows_keeps_answers_and_saves_nothing(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
+    fields["action"] = ["more_rows"]
+    page = app_client.post(f"/patients/{CRPS}/intake", data=fields)
+    assert page.status_code == 200
+    assert 'name="implants.2.kind"' in page.text  # the implant, then two blank rows
+    assert app_client.get(f"/api/v1/patients/{CRPS}/screening").json()["intake_id"] == 1
+
+
+def test_screening_page_shows_decision_sources_and_body_map(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    page = app_client.get(f"/patients/{CRPS}/screening").text
+    assert "Decision: eligible with precautions" in page
+    assert "Assessed on " + datetime.now(UTC).date().isoformat() in page
+    assert "Sources:" in page
+    assert '<svg class="body-map"' in page
+    hand = re.search(r'<rect class="([^"]+)"[^>]*data-site="left_hand_dorsal"', page).group(1)
+    assert "site-forbidden" in hand and "site-allodynic" in hand
+    right = re.search(r'<rect class="([^"]+)"[^>]*data-site="right_forearm_volar"', page).group(1)
+    assert right.split() == ["site", "site-allowed"]
+    assert "left hand dorsal: forbidden" in page  # the shape's title names site and status
+    assert NOTICE in page
+    assert "read_intake" in audit_actions(app_client.app)
+
+
+def test_insensate_sites_are_marked(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client, "diabetic-neuropathy-insensate-feet", "DEMO-DPN-01")
+    screening = app_client.get("/api/v1/patients/DEMO-DPN-01/screening").json()
+    assert screening["sites"]["left_foot_plantar"]["sensation"] == "absent"
+    page = app_client.get("/patients/DEMO-DPN-01/screening").text
+    assert re.search(r'class="[^"]*site-absent[^"]*"[^>]*data-site="left_foot_plantar"', page)
+
+
+def test_recommendations_page_lists_verified_suggestions(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    page = app_client.get(f"/patients/{CRPS}/recommendations").text
+    assert "#1 " in page and "Prescribe this" in page
+    assert "none promises relief" in page and NOTICE in page
+    api = app_client.get(f"/api/v1/patients/{CRPS}/recommendations").json()
+    assert api["recommendations"][0]["safety_verdict"] in ("pass", "warn")
+
+
+def test_api_intake_for_another_pseudonym_is_refused(app_client):
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, CRPS)
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/intakes",
+                             json=example_intake(patient="SOMEONE-ELSE"))
+    assert answer.status_code == 422
+    assert answer.json()["problems"][0]["path"] == "patient_id"
+
+
+def test_api_intake_bad_field_is_named(app_client):
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, CRPS)
+    data = example_intake()
+    data["cardiac"]["arrhythmia"] = "maybe"
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/intakes", json=data)
+    assert answer.status_code == 422
+    assert any(p["path"].endswith("cardiac.arrhythmia") for p in answer.json()["problems"])
+
+
+def test_roles_on_the_clinical_pages(app_client):
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    login_as(app_client, "researcher")
+    assert app_client.get(f"/patients/{CRPS}/screening").status_code == 200
+    assert app_client.get(f"/patients/{CRPS}/intake").status_code == 403
+    assert app_client.post(f"/api/v1/patients/{CRPS}/intakes",
+                           json=example_intake()).status_code == 403
+    login_as(app_client, "patient", patient="P001")
+    assert app_client.get(f"/api/v1/patients/{CRPS}/screening").status_code == 403
+    assert app_client.get(f"/patients/{CRPS}/screening").status_code == 403
+
+
+def test_HAZ069_prescription_needs_the_latest_screening(app_client):
+    login_as(app_client, "clinician")
+    first = screened_patient(app_client)
+    screened_patient(app_client)  # the intake changed after the editor was opened
+    from test_web_prescribing import crps_draft
+
+    draft = crps_draft(app_client, intake_id=first["intake_id"])
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions", json=draft)
+    assert answer.status_code == 422
+    problem = answer.json()["problems"][0]
+    assert problem["path"] == "intake_id" and "intake changed" in problem["expected"]
+
+
+def test_HAZ069_old_screening_is_not_prescribed_from_and_its_date_is_shown(app_client):
+    login_as(app_client, "clinician")
+    old = (datetime.now(UTC).date() - timedelta(days=120)).isoformat()
+    view = screened_patient(app_client, assessed_on=old)
+    assert not view["usable_for_prescribing"] and "120 days old" in view["stale_reasons"][0]
+    page = app_client.get(f"/patients/{CRPS}/prescribe").text
+    assert f"Screening of {old}" in page and "Cannot prescribe" in page
+    from test_web_prescribing import crps_draft
+
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",
+                             json=crps_draft(app_client, intake_id=view["intake_id"]))
+    assert answer.status_code == 422 and "days old" in answer.json()["problems"][0]["expected"]
+
+
+def test_HAZ069_screening_made_with_other_rules_must_be_redone(app_client):
+    from sqlalchemy import update
+
+    from stimwise.records.models import IntakeRecord
+    from test_web_prescribing import crps_draft
+
+    login_as(app_client, "clinician")
+    view = screened_patient(app_client)
+    stored = dict(view["screening"], rules_version="2020.1-1 (older rules)")
+    with app_client.app.state.db.transaction() as session:
+        session.execute(update(IntakeRecord).values(screening=stored))
+    again = app_client.get(f"/api/v1/patients/{CRPS}/screening").json()
+    assert not again["usable_for_prescribing"]
+    assert "rule book changed" in again["stale_reasons"][0]
+    answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",
+                             json=crps_draft(app_client))
+    assert answer.status_code == 422
+    assert "rule book changed" in answer.json()["problems"][0]["expected"]
