@@ -350,3 +350,18 @@ def test_HAZ078_a_stale_answer_is_never_applied_to_a_new_question():
     assert responder.answer(Prompt("nrs_post")) is None  # ...a stop replaced it: dropped
     responder.put("nrs_post", "3")
     assert responder.answer(Prompt("nrs_post")) == "3"
+
+
+def test_HAZ073_server_shutdown_stops_every_live_session_before_closing_the_records(web_app):
+    calls: list[str] = []
+
+    class RecordingRegistry:
+        def stop_all(self) -> None:
+            calls.append("stop_all" if web_app.state.db is not None else "db gone")
+
+    web_app.state.live_registry = RecordingRegistry()
+    closed = web_app.state.db.close
+    web_app.state.db.close = lambda: (calls.append("db.close"), closed())
+    with TestClient(web_app):
+        assert calls == []
+    assert calls[:2] == ["stop_all", "db.close"]

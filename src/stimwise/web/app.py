@@ -60,6 +60,11 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        # A server shut down mid-session stops the stimulator at once (HAZ-073) rather than
+        # leaving it to the device's own link watchdog; then the records close.
+        registry = getattr(_app.state, "live_registry", None)
+        if registry is not None:
+            registry.stop_all()
         db.close()
 
     from stimwise import __version__
