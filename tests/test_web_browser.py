@@ -6,11 +6,13 @@ the aborted session in the patient's record; (b) a patient writes a diary entry 
 viewport; (c) a patient cannot reach another patient's pages or API.
 
 Screenshots of the main pages go to ``test-artifacts/screenshots/`` for review. Uses the Debian
-``chromium`` (``.ci/run`` installs it); skipped only where it is missing.
+``chromium`` (``.ci/run`` installs it); skipped where it is missing, except under CI, where a
+missing browser fails the run instead of hiding the browser tests.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -41,6 +43,8 @@ NO_LISTS = ("implants", "thromboses", "malignancies", "skin", "sensation", "allo
 TIMEOUT_MS = 15_000
 
 if not CHROMIUM.exists():  # pragma: no cover - CI installs it
+    if os.environ.get("CI"):
+        pytest.fail("CI must install Chromium at /usr/bin/chromium (.ci/run does)", pytrace=False)
     pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
 
 
