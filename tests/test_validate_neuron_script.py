@@ -252,3 +252,16 @@ def test_overlapping_brackets_are_counted_per_family():
     rows = [validate.make_row(point, neuron, near), validate.make_row(point, neuron, far)]
     assert [r["brackets_overlap"] for r in rows] == [True, False]
     assert validate.error_stats(rows, "mrg")["n_brackets_overlap"] == 1
+
+
+def test_bisection_never_tests_the_estimate_itself():
+    # PyFibers bisects arithmetically between the bounds; if the a-priori (stimwise) estimate sat
+    # on that lattice NEURON could return it exactly and hide a disagreement below the bracket.
+    estimate = 0.0685
+    lower, upper = ref.search_bounds_ma(estimate)
+    assert upper == pytest.approx(2.5 * estimate)
+    assert lower == ref.BOTTOM_BOUND_MA
+    for _ in range(20):
+        mid = (lower + upper) / 2
+        assert abs(mid / estimate - 1) > 1e-9
+        lower, upper = (lower, mid) if mid > estimate else (mid, upper)
