@@ -14,8 +14,9 @@ batch) and PyFibers' simulation count; then a summary with the median and max |e
 separately), the speed ratio for a 100-threshold stimwise batch against PyFibers' median search
 time, and the cost per section per step of NEURON alone, of PyFibers and of stimwise.
 
-Run: ``.venv/bin/python benchmarks/validate_neuron.py --grid quick`` (≈25 min on 2 cores);
-``--grid full`` is 101 searches (≈1.5 h with one worker). Needs the ``[validation]`` extra
+Run: ``.venv/bin/python benchmarks/validate_neuron.py --grid quick`` (19 searches, 45 min measured
+on the shared 2-core machine under load); ``--grid full`` is 101 searches (≈1.5 h with one
+worker, estimated from the per-search times). Needs the ``[validation]`` extra
 (``pip install -e ".[validation]"`` then ``pyfibers_compile``) unless ``--stimwise-only``.
 """
 
