@@ -198,6 +198,18 @@ def coarse_estimate_ma(point: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def search_bounds_ma(estimate_ma: float) -> tuple[float, float]:
+    """PyFibers' initial (bottom, top) magnitudes for an a-priori threshold estimate.
+
+    Top 2.5× the estimate (below the virtual-anode block amplitude, pitfall A); bottom the
+    canonical 0.01 mA (a quarter of the top for tiny estimates). A bottom of estimate/10 would put
+    the estimate itself on the arithmetic bisection lattice, so NEURON could return the stimwise
+    value exactly and hide a disagreement inside the bracket.
+    """
+    top = TOP_BOUND_FACTOR * estimate_ma
+    return min(BOTTOM_BOUND_MA, top / 4), top
+
+
 def neuron_threshold(point: dict[str, Any]) -> dict[str, Any]:
     """One PyFibers threshold search for a grid point (runs in a fresh worker process).
 
@@ -217,8 +229,7 @@ def neuron_threshold(point: dict[str, Any]) -> dict[str, Any]:
         coarse = coarse_estimate_ma(point)
         estimate = coarse["estimate_ma"]
         result["coarse_estimate"] = coarse
-    top = TOP_BOUND_FACTOR * estimate
-    bottom = min(BOTTOM_BOUND_MA, estimate / 10)
+    bottom, top = search_bounds_ma(estimate)
 
     fiber = _build(point)
     stim = ScaledStim(

@@ -14,8 +14,9 @@ batch) and PyFibers' simulation count; then a summary with the median and max |e
 separately), the speed ratio for a 100-threshold stimwise batch against PyFibers' median search
 time, and the cost per section per step of NEURON alone, of PyFibers and of stimwise.
 
-Run: ``.venv/bin/python benchmarks/validate_neuron.py --grid quick`` (≈25 min on 2 cores);
-``--grid full`` is 101 searches (≈1.5 h with one worker). Needs the ``[validation]`` extra
+Run: ``.venv/bin/python benchmarks/validate_neuron.py --grid quick`` (19 searches, 45 min measured
+on the shared 2-core machine under load); ``--grid full`` is 101 searches (≈1.5 h with one
+worker, estimated from the per-search times). Needs the ``[validation]`` extra
 (``pip install -e ".[validation]"`` then ``pyfibers_compile``) unless ``--stimwise-only``.
 """
 
@@ -110,6 +111,17 @@ def relative_error(stimwise_ma: float | None, neuron_ma: float | None) -> float 
     return stimwise_ma / neuron_ma - 1.0
 
 
+def brackets_overlap(neuron: list, stimwise: list) -> bool | None:
+    """Whether the two tools' final brackets [lower, upper] (mA) share a point.
+
+    Each bracket holds its tool's threshold, so overlapping brackets mean the two thresholds are
+    indistinguishable at the search resolution; ``None`` when either bracket is incomplete.
+    """
+    if None in (*neuron, *stimwise):
+        return None
+    return max(neuron[0], stimwise[0]) <= min(neuron[1], stimwise[1])
+
+
 def error_stats(rows: list[dict[str, Any]], fiber: str) -> dict[str, Any]:
     """Median and max |relative error| over the rows of one fibre family that have both values.
 
@@ -123,7 +135,12 @@ def error_stats(rows: list[dict[str, Any]], fiber: str) -> dict[str, Any]:
         if r.get("stimwise_ran") and r.get("threshold_neuron_ma") is not None
         and r.get("threshold_stimwise_ma") is None
     ]
-    stats: dict[str, Any] = {"n_compared": len(errors), "n_stimwise_missing": len(missing)}
+    overlaps = [r.get("brackets_overlap") for r in family if r.get("brackets_overlap") is not None]
+    stats: dict[str, Any] = {
+        "n_compared": len(errors),
+        "n_stimwise_missing": len(missing),
+        "n_brackets_overlap": sum(overlaps),
+    }
     if errors:
         stats["median_abs_error"] = statistics.median(errors)
         stats["max_abs_error"] = max(errors)
@@ -425,6 +442,10 @@ def make_row(
             "stimwise_simulations": stimwise.get("simulations"),
             "neuron_bracket_ma": [neuron.get("lower_ma"), neuron.get("upper_ma")],
             "stimwise_bracket_ma": [stimwise.get("lower_ma"), stimwise.get("upper_ma")],
+            "brackets_overlap": brackets_overlap(
+                [neuron.get("lower_ma"), neuron.get("upper_ma")],
+                [stimwise.get("lower_ma"), stimwise.get("upper_ma")],
+            ),
             "neuron_ap_time_ms": neuron.get("ap_time_ms"),
             "stimwise_ap_time_ms": stimwise.get("ap_time_ms"),
             "neuron_central_initiation": neuron.get("central_initiation"),

@@ -235,3 +235,33 @@ def test_stimwise_side_uses_the_reference_stimulus_and_finds_a_threshold():
     assert (row["upper_ma"] - row["lower_ma"]) / row["upper_ma"] <= validate.REL_TOL
     assert abs(row["initiation_offset_nodes"]) <= 1
     assert timing["jit_warmup_s"] > 0
+
+
+def test_brackets_overlap_when_they_share_a_point():
+    assert validate.brackets_overlap([0.1199, 0.1200], [0.11995, 0.12005]) is True
+    assert validate.brackets_overlap([0.1199, 0.1200], [0.1200, 0.1201]) is True
+    assert validate.brackets_overlap([0.1199, 0.1200], [0.1201, 0.1202]) is False
+    assert validate.brackets_overlap([None, 0.12], [0.1199, 0.12]) is None
+
+
+def test_overlapping_brackets_are_counted_per_family():
+    point = validate.build_grid("quick")[1]
+    neuron = {"threshold_ma": 0.12, "lower_ma": 0.1199, "upper_ma": 0.12}
+    near = {"threshold_ma": 0.12005, "lower_ma": 0.11993, "upper_ma": 0.12005}
+    far = {"threshold_ma": 0.125, "lower_ma": 0.1249, "upper_ma": 0.125}
+    rows = [validate.make_row(point, neuron, near), validate.make_row(point, neuron, far)]
+    assert [r["brackets_overlap"] for r in rows] == [True, False]
+    assert validate.error_stats(rows, "mrg")["n_brackets_overlap"] == 1
+
+
+def test_bisection_never_tests_the_estimate_itself():
+    # PyFibers bisects arithmetically between the bounds; if the a-priori (stimwise) estimate sat
+    # on that lattice NEURON could return it exactly and hide a disagreement below the bracket.
+    estimate = 0.0685
+    lower, upper = ref.search_bounds_ma(estimate)
+    assert upper == pytest.approx(2.5 * estimate)
+    assert lower == ref.BOTTOM_BOUND_MA
+    for _ in range(20):
+        mid = (lower + upper) / 2
+        assert abs(mid / estimate - 1) > 1e-9
+        lower, upper = (lower, mid) if mid > estimate else (mid, upper)
