@@ -352,3 +352,23 @@ def test_journal_lines_are_single_json_objects(tmp_path):
     lines = (tmp_path / "session.jsonl").read_text().splitlines()
     assert all(isinstance(json.loads(line), dict) for line in lines)
     assert [json.loads(line)["seq"] for line in lines] == list(range(len(lines)))
+
+
+def test_HAZ023_a_device_call_failing_because_of_the_emergency_stop_records_the_stop(tmp_path):
+    """The control loop may be inside a device call when the user presses the emergency stop
+    from another thread; that call then fails because the output stopped. The session must
+    record the user's emergency stop, not a device fault."""
+    runner, device, clock = make_runner(tmp_path)
+    run_until(runner, clock, "running")
+    stop_output = device.emergency_stop
+
+    def stop_while_the_loop_checks_the_electrodes() -> None:
+        stop_output()
+        device.emergency_stop = stop_output
+        # What the loop's in-flight status() call sees at this moment: a refused command.
+        runner._abort("device status failed: the output was stopped while in flight")
+
+    device.emergency_stop = stop_while_the_loop_checks_the_electrodes
+    runner.emergency_stop()
+    assert runner.state == "aborted" and device.output_ma == 0
+    assert runner.reason == "emergency stop by the user"

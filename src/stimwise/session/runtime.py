@@ -133,6 +133,7 @@ class SessionRunner:
         self.calibration: Calibration | None = None
         self._commands: queue.Queue[str] = queue.Queue()
         self._lock = threading.RLock()
+        self._user_stop_reason: str | None = None
         self._started_s = clock()
         self._last_tick_s = self._started_s
         self._slew_ceiling_ma = 0.0
@@ -173,7 +174,11 @@ class SessionRunner:
         self._commands.put(name)
 
     def emergency_stop(self, reason: str = "emergency stop by the user") -> None:
-        """Zero the output now, from any state and any thread."""
+        """Zero the output now, from any state and any thread.
+
+        The reason is noted before the output stops: a device call of the control loop that
+        fails *because* of this stop must not be recorded as a device fault instead."""
+        self._user_stop_reason = reason
         self._abort(reason)
 
     # ----------------------------------------------------------------- the control loop
@@ -523,6 +528,7 @@ class SessionRunner:
         """Stop the output first, then record why (fail closed)."""
         self.device.emergency_stop()
         with self._lock:
+            reason = self._user_stop_reason or reason
             was_terminal = self.state in TERMINAL
             self.applied_ma = 0.0
             if journal and not was_terminal:
