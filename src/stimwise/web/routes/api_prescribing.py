@@ -15,7 +15,7 @@ from stimwise.protocol.prescription import Prescription
 from stimwise.records.access import Actor
 from stimwise.web.deps import csrf_protect, current_actor, get_db
 from stimwise.web.services import prescribing
-from stimwise.web.services.reports import prescription_history
+from stimwise.web.services.reports import PrescriptionLine, prescription_history
 from stimwise.web.services.waveform_data import waveform_views
 
 router = APIRouter(prefix="/api/v1", tags=["prescriptions"])
@@ -64,21 +64,6 @@ class StoredOut(BaseModel):
     evaluation: EvaluationOut
 
 
-class PrescriptionLineOut(BaseModel):
-    id: int
-    valid_from: date
-    valid_to: date | None
-    protocol_id: str
-    amplitude_ma: float
-    frequency_hz: float | None
-    phase_width_us: float | None
-    session_duration_min: float
-    sessions_per_week: int
-    home_use: bool
-    locked: str
-    prescribed_by: str
-
-
 @router.post("/patients/{pseudonym}/prescriptions/verify", response_model=EvaluationOut,
              dependencies=[Depends(csrf_protect)])
 def verify_draft(
@@ -104,7 +89,7 @@ def store_prescription(
     return {"id": prescription_id, "evaluation": evaluation.to_dict()}
 
 
-@router.get("/patients/{pseudonym}/prescriptions", response_model=list[PrescriptionLineOut])
+@router.get("/patients/{pseudonym}/prescriptions", response_model=list[PrescriptionLine])
 def list_prescriptions(request: Request, pseudonym: str, actor: SignedIn) -> list:
     """The patient's prescriptions, oldest first."""
     return prescription_history(get_db(request), actor, pseudonym)
