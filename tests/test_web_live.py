@@ -22,6 +22,7 @@ from stimwise.records.access import Actor
 from stimwise.records.models import SessionEntry
 from stimwise.records.sessions import import_journal
 from stimwise.session.runtime import SessionSettings
+from stimwise.web.deps import STATIC_DIR
 from stimwise.web.services.live_session import registry_of
 from test_web_clinical_support import CRPS, screened_patient
 from test_web_prescribing import crps_draft
@@ -365,3 +366,39 @@ def test_HAZ073_server_shutdown_stops_every_live_session_before_closing_the_reco
     with TestClient(web_app):
         assert calls == []
     assert calls[:2] == ["stop_all", "db.close"]
+
+
+def next_refusal(ws, timeout_s: float = 5.0) -> str:
+    """The next ``refused`` message's text (heartbeats keep the session alive meanwhile)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ws.send_json({"type": "heartbeat"})
+        message = ws.receive_json()
+        if message["type"] == "refused":
+            return message["message"]
+    raise AssertionError("no refusal reached the console")
+
+
+def test_a_refused_command_says_why_on_the_console(live_app):
+    """Issue 17, defect 1 (console side): a command the runtime does not act on is answered
+    with what was pressed and the runtime's reason, never silently dropped."""
+    with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:
+        ws.send_json({"type": "start", "prescription_id": live_app.rx_id, "target_ma": 2.0})
+        wait_for(ws, lambda s: s["prompt"] is not None and s["prompt"]["kind"] == "nrs_pre")
+        ws.send_json({"type": "command", "name": "increase"})  # before any stimulation
+        text = next_refusal(ws)
+        assert text.startswith("+ mA was not applied: ")
+        assert "not running" in text
+        ws.send_json({"type": "emergency_stop"})
+
+
+def test_the_pain_question_reaches_the_page_whole(live_app):
+    """Issue 17, defect 2: the page showed "Pain now, 0?" (it cut the question at the first
+    bracket); the question travels whole and the script no longer cuts it."""
+    with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:
+        ws.send_json({"type": "start", "prescription_id": live_app.rx_id, "target_ma": 2.0})
+        snap = wait_for(ws, lambda s: s["prompt"] is not None)
+        assert snap["prompt"]["question"] == "Pain now, 0 (none) to 10 (worst possible)?"
+        ws.send_json({"type": "emergency_stop"})
+    script = (STATIC_DIR / "live.js").read_text(encoding="utf-8")
+    assert "textContent = prompt.question;" in script

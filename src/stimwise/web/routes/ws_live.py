@@ -11,8 +11,10 @@ Messages from the page (JSON): ``start {prescription_id, target_ma?}``, ``heartb
 ~0.5 s), ``command {name}`` (increase, decrease, pause, resume, stop), ``emergency_stop``,
 ``answer {kind, value}``. To the page: ``snapshot`` (state, amplitudes, ceiling, time, prompt,
 electrodes) about five times a second, ``finished {session_id, outcome, reason}`` once, and
-``error {message, problems}`` for a refused message. A socket that closes stops the output at
-once; one that goes silent is stopped by the runtime's dead-man rule (HAZ-073).
+``error {message, problems}`` for a refused message, and ``refused {message}`` for a command or
+answer that the runtime did not act on (with the runtime's reason; never silent). A socket that
+closes stops the output at once; one that goes silent is stopped by the runtime's dead-man rule
+(HAZ-073).
 """
 
 from __future__ import annotations
@@ -134,6 +136,9 @@ async def _send_updates(console: Console) -> None:
         if live is None:
             continue
         await console.websocket.send_json(live.view())
+        if not console.watching:
+            for message in live.new_refusals():
+                await console.websocket.send_json({"type": "refused", "message": message})
         if live.finished and not announced:
             announced = True
             record = live.runner.record

@@ -47,6 +47,42 @@ logger = logging.getLogger(__name__)
 
 COMMANDS = ("increase", "decrease", "pause", "resume", "stop")
 """Commands the page may send; the runtime refuses those that do not fit its state."""
+COMMAND_LABELS = {
+    "increase": "+ mA", "decrease": "− mA", "pause": "Pause", "resume": "Resume", "stop": "Stop",
+}
+"""The console's button for each command, so a refusal names what the person pressed."""
+REFUSAL_EVENTS = ("command_refused", "response_refused")
+"""Journal events in which the runtime says it did not act on what the console sent."""
+
+
+def refusal_message(event: dict[str, Any]) -> str:
+    """The sentence the console shows for a refusal that the runtime journalled: what was
+    pressed, and the runtime's own reason (a refused command is never silent, issue 17)."""
+    if event.get("type") == "response_refused":
+        expected = ", ".join(str(a) for a in event.get("expected") or ())
+        return f"Your answer {event.get('answer')!s} was not taken: expected one of {expected}."
+    command = str(event.get("command"))
+    label = COMMAND_LABELS.get(command, command)
+    reason = event.get("reason") or "the session did not accept it now"
+    if event.get("ceiling_ma") is not None:
+        reason = f"{reason} ({float(event['ceiling_ma']):.2f} mA)"
+    return f"{label} was not applied: {reason}."
+
+
+class RefusalWatchingJournal(Journal):
+    """The session's journal, which also hands each refusal the runtime writes to the console:
+    the runtime's journal is its one account of what it did and did not do, so the page shows
+    exactly the reasons the record keeps."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.refusals: queue.Queue[str] = queue.Queue()
+
+    def append(self, event_type: str, **fields: Any) -> dict[str, Any]:
+        event = super().append(event_type, **fields)
+        if event_type in REFUSAL_EVENTS:
+            self.refusals.put(refusal_message(event))
+        return event
 
 
 class ConsoleBusyError(StimwiseError):
@@ -235,6 +271,7 @@ class LiveSession:
     responder: PromptBoundResponder
     journal_path: Path
     console_id: str
+    refusals: queue.Queue[str] = field(default_factory=queue.Queue)
     thread: threading.Thread | None = None
     session_id: int | None = None
     store_problem: str | None = None
@@ -274,6 +311,15 @@ class LiveSession:
 
     def view(self) -> dict[str, Any]:
         return snapshot_view(self.runner.snapshot(), self.runner.step_ma)
+
+    def new_refusals(self) -> list[str]:
+        """The refusals journalled since the last call (each shown once)."""
+        found = []
+        while True:
+            try:
+                found.append(self.refusals.get_nowait())
+            except queue.Empty:
+                return found
 
 
 def snapshot_view(snapshot: Snapshot, step_ma: float) -> dict[str, Any]:
@@ -358,10 +404,12 @@ class LiveRegistry:
         path = self.journal_dir / pseudonym / f"{stamp}-{plan.prescription.protocol.id}.jsonl"
         responder = PromptBoundResponder()
         device = open_device(self.device_spec)
-        runner = SessionRunner(plan, device, Journal(path), responder, caps=caps,
+        journal = RefusalWatchingJournal(path)
+        runner = SessionRunner(plan, device, journal, responder, caps=caps,
                                settings=settings, patient_id=pseudonym)
         runner.heartbeat()
-        live = LiveSession(pseudonym, actor, row.id, home, runner, responder, path, console_id)
+        live = LiveSession(pseudonym, actor, row.id, home, runner, responder, path, console_id,
+                           refusals=journal.refusals)
         live.thread = threading.Thread(
             target=self._run, args=(live,), name=f"live-session-{pseudonym}", daemon=True)
         live.thread.start()

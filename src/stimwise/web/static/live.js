@@ -52,7 +52,7 @@
     if (!prompt) { box.hidden = true; box.dataset.kind = ""; return; }
     if (box.dataset.kind === prompt.kind + prompt.amplitude_ma && !box.hidden) { return; }
     box.dataset.kind = prompt.kind + prompt.amplitude_ma;
-    $("live-question").textContent = prompt.question.replace(/\s*\(.*\)\?$/, "?");
+    $("live-question").textContent = prompt.question;
     var answers = $("live-answers");
     answers.textContent = "";
     prompt.answers.forEach(function (value) {
@@ -116,6 +116,8 @@
       }
       $("live-start-button").disabled = false;
       refreshSessions();
+    } else if (m.type === "refused") {
+      say(m.message);
     } else if (m.type === "error") {
       var details = (m.problems || []).map(function (p) { return p.path + ": expected " + p.expected; });
       say(m.message + (details.length ? " — " + details.join("; ") : ""));
