@@ -171,3 +171,46 @@ def test_nof1_analysis_page_and_api(app_client, person):
     assert api.status_code == 200
     assert len(api.json()["plan"]["periods"]) == 4
     assert "verdict" in api.json()["result"]
+
+
+def test_HAZ112_no_suggestion_before_enough_answered_sessions(app_client):
+    """Issue 17, defect 6: with 0 answered sessions the tuner proposed the ceiling ("expected
+    relief 0.0 ± 2.0"); now the page and the API say what is missing instead."""
+    from test_web_clinical_support import CRPS, screened_patient
+    from test_web_prescribing import crps_draft
+
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    home = dict(crps_draft(app_client), home_use=True, max_amplitude_ma=5, amplitude_ma_min=1,
+                amplitude_ma_max=5)
+    assert app_client.post(f"/api/v1/patients/{CRPS}/prescriptions", json=home).status_code == 201
+    suggestion = app_client.get(f"/api/v1/patients/{CRPS}/response").json()["dose_suggestion"]
+    assert suggestion["status"] == "none"
+    assert suggestion["reason"].startswith("no suggestion yet: 0 of the 3 sessions")
+    page = app_client.get(f"/patients/{CRPS}/response").text
+    assert "no suggestion yet: 0 of the 3 sessions" in page and "Accept: new prescription" not in page
+
+
+def test_HAZ111_an_accepted_suggestion_supersedes_the_prescription_it_replaces(
+        app_client, person):
+    """Issue 17, defect 6: accepting left two active prescriptions, the old one without an end."""
+    from datetime import UTC, datetime
+
+    from stimwise.records.access import Actor
+    from stimwise.records.repository import list_prescriptions
+
+    suggestion = _suggestion(app_client, person)
+    answer = app_client.post(f"/api/v1/patients/{person}/response/accept",
+                             json={"plan_fingerprint": suggestion["plan_fingerprint"]})
+    assert answer.status_code == 201, answer.text
+    new_id = answer.json()["prescription_id"]
+    today = datetime.now(UTC).date()
+    with app_client.app.state.db.reading() as session:
+        active = list_prescriptions(session, Actor("t", "clinician"), person, valid_on=today)
+        every = list_prescriptions(session, Actor("t", "clinician"), person)
+    assert [row.id for row in active] == [new_id]
+    old = [row for row in every if row.id != new_id]
+    assert old and all(row.superseded_by_id == new_id and row.superseded_at for row in old)
+    assert "supersede" in audit_actions(app_client.app)
+    history = app_client.get(f"/patients/{person}/prescriptions").text
+    assert f"replaced by #{new_id}" in history

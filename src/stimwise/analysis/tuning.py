@@ -56,8 +56,22 @@ SESSION_COLUMN = {
 }
 
 
+MIN_ANSWERED_SESSIONS = 3
+"""Answered sessions (pain before and after) a person needs before a next dose is suggested
+to their clinician [U]. With none, the posterior is the prior (every candidate expects 0 ± 2
+points) and one Thompson draw picks a dose at random, often the ceiling (issue 17: 8 mA,
+"expected relief 0.0 ± 2.0" from 0 sessions). Three answered sessions at the prescribed dose
+give the posterior a measured mean and put the suggestion next to what the person has used."""
+
+
 class NoSafeDoseError(SafetyBlockError):
     """Every candidate dose within the locked ranges and caps was blocked by verify()."""
+
+
+class NotEnoughDataError(StimwiseError):
+    """Too few answered sessions for a suggestion a clinician could act on (HAZ-112)."""
+
+    exit_code = 1
 
 
 class TunerSettings(StrictModel):
@@ -301,6 +315,26 @@ def propose_next_dose(candidates: CandidateSet, history: Sessions,
         f"Thompson sampling over {len(candidates.grid)} verified candidate doses from "
         f"{posterior.observations} answered sessions",
     )
+
+
+def answered_sessions(history: Sessions) -> int:
+    """Sessions with the pain asked both before and after (the tuner's observations)."""
+    return int(np.count_nonzero(~np.isnan(history.relief_nrs)))
+
+
+def suggest_next_dose(candidates: CandidateSet, history: Sessions,
+                      rng: np.random.Generator) -> DoseProposal:
+    """The next-dose suggestion shown to a clinician: :func:`propose_next_dose`, but only once
+    the person has :data:`MIN_ANSWERED_SESSIONS` answered sessions (HAZ-112); in-silico
+    studies call :func:`propose_next_dose` directly, where exploring from nothing is the
+    point."""
+    answered = answered_sessions(history)
+    if answered < MIN_ANSWERED_SESSIONS:
+        raise NotEnoughDataError(
+            f"no suggestion yet: {answered} of the {MIN_ANSWERED_SESSIONS} sessions with pain "
+            "rated before and after that a suggestion needs"
+        )
+    return propose_next_dose(candidates, history, rng)
 
 
 def recommended_dose(candidates: CandidateSet, history: Sessions) -> DoseProposal:

@@ -90,16 +90,21 @@ def _suggestion(series, stored, seed: int) -> dict:
     """The next-dose suggestion as a document, or why there is none."""
     import numpy as np
 
-    from stimwise.analysis.tuning import CandidateSet, NoSafeDoseError, propose_next_dose
+    from stimwise.analysis.tuning import (
+        CandidateSet,
+        NoSafeDoseError,
+        NotEnoughDataError,
+        suggest_next_dose,
+    )
 
     if stored is None or stored[2] is None:
         return {"status": "none", "reason": "the prescription on record has no locked ranges "
                 "for home use: nothing may be tuned"}
     prescription, caps, locked = stored
     try:
-        proposal = propose_next_dose(CandidateSet(prescription, locked, caps), series.sessions,
+        proposal = suggest_next_dose(CandidateSet(prescription, locked, caps), series.sessions,
                                      np.random.default_rng(seed))
-    except NoSafeDoseError as refusal:
+    except (NoSafeDoseError, NotEnoughDataError) as refusal:
         return {"status": "none", "reason": str(refusal)}
     return proposal.to_dict()
 

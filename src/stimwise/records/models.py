@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -72,6 +73,8 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
     enrolled_on: Mapped[date] = mapped_column(Date)
+    therapy_start_on: Mapped[date | None] = mapped_column(Date)
+    """The day therapy counts from, when a clinician set it; else the first session's day."""
     created_at: Mapped[datetime]
 
     identity: Mapped[PatientIdentity | None] = relationship(
@@ -190,6 +193,10 @@ class PrescriptionRecord(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
     prescribed_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
+    superseded_by_id: Mapped[int | None] = mapped_column(Integer)
+    """The prescription that replaced this one (an accepted next-dose suggestion): it ended
+    then, whatever its ``valid_to`` says."""
+    superseded_at: Mapped[datetime | None]
 
 
 class SessionEntry(Base):
@@ -254,6 +261,8 @@ class DiaryEntry(Base):
     function_interference_nrs: Mapped[int | None] = mapped_column(Integer)
     medication_changes: Mapped[list[Any]]
     note: Mapped[str | None] = mapped_column(Text)
+    retrospective: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A baseline entry a clinician recorded afterwards from the person's recall."""
     created_at: Mapped[datetime]
 
 
@@ -274,6 +283,37 @@ class AdverseEvent(Base):
     body_site: Mapped[str | None] = mapped_column(String(60))
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    """When a clinician acknowledged it (``None``: still in the clinicians' inbox)."""
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class LiveSessionLease(Base):
+    """One live session per person, whichever web worker runs it: a worker holds the row of a
+    patient while its session runs and renews it; another worker's start finds it and is
+    refused. A lease whose holder died expires (``expires_at``) and may then be taken over."""
+
+    __tablename__ = "live_session_leases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    holder: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted under the SHA-256 of its throttle key (an account or an
+    address), so every web worker sees the same counts and no typed name is stored."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "key_sha256", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

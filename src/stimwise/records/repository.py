@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -481,11 +481,37 @@ def list_prescriptions(
     patient = get_patient(session, actor, pseudonym)
     query = select(PrescriptionRecord).where(PrescriptionRecord.patient_id == patient.id)
     if valid_on is not None:
+        next_day = datetime.combine(valid_on + timedelta(days=1), time(0), tzinfo=UTC)
         query = query.where(
             PrescriptionRecord.valid_from <= valid_on,
             (PrescriptionRecord.valid_to.is_(None)) | (PrescriptionRecord.valid_to >= valid_on),
+            # A superseded prescription ends on the day it was replaced.
+            (PrescriptionRecord.superseded_at.is_(None))
+            | (PrescriptionRecord.superseded_at >= next_day),
         )
     return list(session.scalars(query.order_by(PrescriptionRecord.valid_from)))
+
+
+def supersede_prescriptions(
+    session: Session,
+    actor: Actor,
+    replaced: Sequence[PrescriptionRecord],
+    by: PrescriptionRecord,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """End ``replaced`` now: ``by`` takes their place (each change audited)."""
+    if not replaced:
+        return
+    pseudonym = session.get(Patient, by.patient_id).pseudonym
+    require(actor, "write_clinical", pseudonym)
+    now = now or now_utc()
+    for row in replaced:
+        if row.patient_id != by.patient_id:
+            raise InputError(FieldProblem("replaced", row.id, f"a prescription of {pseudonym}"))
+        row.superseded_by_id = by.id
+        row.superseded_at = now
+        log_action(session, actor, "supersede", "prescription", row.id)
 
 
 def record_counts(session: Session, actor: Actor, pseudonym: str) -> dict[str, int]:

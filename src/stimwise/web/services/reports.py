@@ -75,6 +75,15 @@ class PrescriptionLine:
     home_use: bool
     locked: str
     prescribed_by: str
+    superseded_by_id: int | None = None
+    superseded_on: date | None = None
+
+    @property
+    def ended(self) -> str:
+        """When it ended, in words: its end date, or the day another replaced it."""
+        if self.superseded_by_id is not None:
+            return f"{self.superseded_on} (replaced by #{self.superseded_by_id})"
+        return "–" if self.valid_to is None else str(self.valid_to)
 
 
 @dataclass(frozen=True)
@@ -180,7 +189,8 @@ def _prescription_lines(rows) -> list[PrescriptionLine]:
             session_duration_min=rx["session_duration_min"],
             sessions_per_week=rx["protocol"]["session"]["sessions_per_week"],
             home_use=row.home_use, locked=_locked_text(row.locked_ranges),
-            prescribed_by=row.prescribed_by,
+            prescribed_by=row.prescribed_by, superseded_by_id=row.superseded_by_id,
+            superseded_on=None if row.superseded_at is None else row.superseded_at.date(),
         ))
     return lines
 
@@ -400,7 +410,7 @@ def progress_pdf(report: ProgressReport) -> bytes:
                f"{_num(a.prescribed_per_week, 0)}.")
     _heading(pdf, "Parameter history")
     _table(pdf, ["from", "to", "protocol", "mA", "Hz", "µs", "min", "/week", "home", "locked"],
-           [[str(p.valid_from), str(p.valid_to or "–"), p.protocol_id, _num(p.amplitude_ma),
+           [[str(p.valid_from), p.ended, p.protocol_id, _num(p.amplitude_ma),
              _num(p.frequency_hz, 0), _num(p.phase_width_us, 0), _num(p.session_duration_min, 0),
              str(p.sessions_per_week), "yes" if p.home_use else "no", p.locked]
             for p in report.prescriptions])

@@ -11,7 +11,8 @@ session or diary entry arrived meanwhile, the clinician reviews the new suggesti
 tuner's ``DoseProposal.accept`` releases the verified plan, and the stored prescription is that
 plan's. Accepting and rejecting are both written to the audit log.
 
-When a suggestion is accepted, the locked amplitude range is narrowed to end at the accepted
+When a suggestion is accepted, the prescriptions valid that day are superseded by the new one
+(they end; HAZ-111), and the locked amplitude range is narrowed to end at the accepted
 amplitude (the prescribed amplitude is the home ceiling, records rule), never widened.
 """
 
@@ -33,7 +34,8 @@ from stimwise.analysis.tuning import (
     CandidateSet,
     DoseProposal,
     NoSafeDoseError,
-    propose_next_dose,
+    NotEnoughDataError,
+    suggest_next_dose,
 )
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.base import StrictModel
@@ -46,6 +48,7 @@ from stimwise.records.repository import (
     get_patient,
     list_diary,
     list_prescriptions,
+    supersede_prescriptions,
 )
 from stimwise.web.services.audit import audited_read
 
@@ -161,9 +164,9 @@ def _suggestion(series: PatientSeries, stored, seed: int) -> Suggestion:
         return Suggestion(None, "the prescription on record has no locked ranges for home "
                           "use: nothing may be tuned", seed)
     try:
-        proposal = propose_next_dose(CandidateSet(prescription, locked, caps), series.sessions,
+        proposal = suggest_next_dose(CandidateSet(prescription, locked, caps), series.sessions,
                                      np.random.default_rng(seed))
-    except NoSafeDoseError as refusal:
+    except (NoSafeDoseError, NotEnoughDataError) as refusal:
         return Suggestion(None, str(refusal), seed)
     return Suggestion(proposal, None, seed)
 
@@ -225,6 +228,7 @@ def accept_proposal(db: Database, actor: Actor, pseudonym: str, decision: Propos
                 "review the new suggestion)"))
         plan = proposal.accept(actor.username)
         _, caps, locked = stored
+        today = today or datetime.now(UTC).date()
         rows = list_prescriptions(session, actor, pseudonym)
         latest = max(rows, key=lambda r: (r.valid_from, r.id))
         row = add_prescription(session, actor, pseudonym, PrescriptionIn(
@@ -232,9 +236,14 @@ def accept_proposal(db: Database, actor: Actor, pseudonym: str, decision: Propos
             caps=caps,
             locked_ranges=_narrowed(locked, plan.prescription.max_amplitude_ma),
             home_use=latest.home_use,
-            valid_from=today or datetime.now(UTC).date(),
+            valid_from=today,
             prescribed_by=actor.username,
         ))
+        # The accepted dose replaces what the person had: the prescriptions valid today end
+        # here, so one prescription is active, not two (HAZ-111).
+        replaced = list_prescriptions(session, actor, pseudonym, valid_on=today)
+        supersede_prescriptions(session, actor, [old for old in replaced if old.id != row.id],
+                                row)
         log_action(session, actor, "accept_dose_proposal", "prescription", row.id)
         return row.id
 
