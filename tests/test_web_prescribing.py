@@ -3,10 +3,13 @@ ranges are verified at every corner (HAZ-066), waveform views, and bad input ans
 
 from __future__ import annotations
 
+import html
+
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.plan import prescription_fingerprint
 from stimwise.safety.verify import verify
+from stimwise.web.deps import STATIC_DIR
 from test_web_clinical_support import (
     CRPS,
     form_fields,
@@ -254,3 +257,30 @@ def test_stored_prescription_page_reverifies_and_draws(app_client):
     missing = app_client.get(f"/api/v1/patients/{CRPS}/prescriptions/999")
     assert missing.status_code == 422
     assert missing.json()["problems"][0]["path"] == "prescription_id"
+
+
+def test_one_home_amplitude_rule_in_hint_check_and_refusal(app_client):
+    """Issue 17, defect 7: the hint said "at most the prescribed amplitude" while a top below
+    it was refused (the range had to hold the prescribed value); now one rule, one text."""
+    from stimwise.records.inputs import HOME_AMPLITUDE_RULE
+
+    login_as(app_client, "clinician")
+    screened_patient(app_client)
+    ceiling = crps_draft(app_client)["max_amplitude_ma"]
+    below = crps_draft(app_client, home_use=True, amplitude_ma_min=1,
+                       amplitude_ma_max=ceiling - 1)
+    checked = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions/verify", json=below)
+    assert checked.json()["storable"], checked.json()["range_problems"]
+    assert app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",
+                           json=below).status_code == 201
+    above = dict(below, amplitude_ma_max=ceiling + 1)
+    checked = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions/verify", json=above).json()
+    assert not checked["storable"]
+    assert HOME_AMPLITUDE_RULE in checked["range_problems"][0]["expected"]
+    refused = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions", json=above)
+    assert refused.status_code == 422
+    assert HOME_AMPLITUDE_RULE in refused.json()["problems"][0]["expected"]
+    page = app_client.get(f"/patients/{CRPS}/prescribe").text
+    assert html.escape(HOME_AMPLITUDE_RULE) in page
+    script = (STATIC_DIR / "prescribe.js").read_text(encoding="utf-8")
+    assert "cannot be stored yet" in script and "(it cannot be stored)" not in script

@@ -115,6 +115,31 @@ class ValueSpan(StrictModel):
         return self
 
 
+HOME_AMPLITUDE_RULE = (
+    "the top of the home amplitude range at most the prescribed amplitude (and the screening"
+    " cap): the person may turn it down, never above"
+)
+"""The one home-use amplitude rule, in the words that the editor's hint, its live check and
+every refusal use (issue 17: the hint and the refusal said different things). The prescribed
+amplitude is a ceiling, so the range need not reach it."""
+
+
+def home_amplitude_ceiling_ma(prescription: Prescription, caps: PatientCaps | None) -> float:
+    """The highest top the home amplitude range may have: the prescribed amplitude, lowered to
+    the person's cap where one is set."""
+    ceiling = prescription.max_amplitude_ma
+    if caps is not None and caps.max_amplitude_ma is not None:
+        ceiling = min(ceiling, caps.max_amplitude_ma)
+    return ceiling
+
+
+def home_amplitude_problem(top_ma: float, ceiling_ma: float) -> str | None:
+    """What is expected of a home amplitude range's top ``top_ma`` (None: it keeps the rule)."""
+    if top_ma <= ceiling_ma:
+        return None
+    return f"{HOME_AMPLITUDE_RULE} ({ceiling_ma:g} mA)"
+
+
 class LockedRanges(StrictModel):
     """What a person may adjust at home; everything else is locked to the prescription."""
 
@@ -138,15 +163,10 @@ class PrescriptionIn(StrictModel):
         problems: list = []
         if self.valid_to is not None and self.valid_to < self.valid_from:
             problems.append((("valid_to",), self.valid_to.isoformat(), "on or after valid_from"))
-        ceiling = self.prescription.max_amplitude_ma
-        if self.caps is not None and self.caps.max_amplitude_ma is not None:
-            ceiling = min(ceiling, self.caps.max_amplitude_ma)
-        if self.locked_ranges is not None and self.locked_ranges.amplitude_ma.max > ceiling:
-            problems.append((
-                ("locked_ranges", "amplitude_ma", "max"),
-                self.locked_ranges.amplitude_ma.max,
-                f"at most the prescribed and capped amplitude ({ceiling:g} mA)",
-            ))
+        ceiling = home_amplitude_ceiling_ma(self.prescription, self.caps)
+        top = None if self.locked_ranges is None else self.locked_ranges.amplitude_ma.max
+        if top is not None and (expected := home_amplitude_problem(top, ceiling)):
+            problems.append((("locked_ranges", "amplitude_ma", "max"), top, expected))
         if self.home_use and self.locked_ranges is None:
             problems.append((("locked_ranges",), None, "locked ranges for a home-use prescription"))
         if problems:

@@ -32,6 +32,7 @@ def _editor(request: Request, pseudonym: str, view, values: dict, problems=(),
         "evaluation": evaluation, "blocked": blocked, "site_names": SITE_NAMES_SORTED,
         "protocol_ids": library_ids(), "form_protocol": values.get("protocol_id"),
         "intake_id": values.get("intake_id") or (view.intake_id if view else ""),
+        "home_amplitude_rule": prescribing.HOME_AMPLITUDE_RULE,
     }, status_code=status_code)
 
 

@@ -38,7 +38,14 @@ from stimwise.protocol.models import Channel, PulseTrain
 from stimwise.protocol.prescription import Prescription
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
-from stimwise.records.inputs import LockedRanges, PrescriptionIn, ValueSpan
+from stimwise.records.inputs import (
+    HOME_AMPLITUDE_RULE,
+    LockedRanges,
+    PrescriptionIn,
+    ValueSpan,
+    home_amplitude_ceiling_ma,
+    home_amplitude_problem,
+)
 from stimwise.records.repository import add_prescription, list_prescriptions
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import prescription_fingerprint
@@ -89,7 +96,7 @@ class PrescriptionDraft(StrictModel):
     amplitude_ma_min: float | None = Field(default=None, ge=0, title="Home: lowest amplitude (mA)")
     amplitude_ma_max: float | None = Field(
         default=None, ge=0, title="Home: highest amplitude (mA)",
-        description="At most the amplitude ceiling; required for home use.")
+        description=f"Required for home use: {HOME_AMPLITUDE_RULE}.")
     frequency_hz_min: float | None = Field(default=None, ge=0, title="Home: lowest rate (Hz)")
     frequency_hz_max: float | None = Field(default=None, ge=0, title="Home: highest rate (Hz)")
     phase_width_us_min: float | None = Field(default=None, ge=0,
@@ -243,11 +250,13 @@ def range_problems(rx: Prescription, locked: LockedRanges | None, view: Screenin
         name = next(n for n in ("frequency_hz", "phase_width_us") if n in spans)
         return [*problems, FieldProblem(f"{name}_min", spans[name].min,
                                         "no range: this protocol is a carrier")]
-    if spans["amplitude_ma"].max > rx.max_amplitude_ma:
-        problems.append(FieldProblem("amplitude_ma_max", spans["amplitude_ma"].max,
-                                     f"at most the prescribed amplitude ({rx.max_amplitude_ma:g} "
-                                     "mA): the person may turn it down, never above"))
+    top = spans["amplitude_ma"].max
+    ceiling = home_amplitude_ceiling_ma(rx, screening.caps)
+    if expected := home_amplitude_problem(top, ceiling):
+        problems.append(FieldProblem("amplitude_ma_max", top, expected))
     for name, span in spans.items():
+        if name == "amplitude_ma":
+            continue  # the prescribed amplitude is a ceiling, not a value the range must hold
         value = _prescribed(rx, name)
         if not span.min <= value <= span.max:
             problems.append(FieldProblem(f"{name}_max", span.max,

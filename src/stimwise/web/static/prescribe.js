@@ -67,16 +67,21 @@ async function reverify(form, region) {
     showStatus(region, body.message || "The draft could not be verified.");
     return;
   }
+  // One verdict for what the button would do: a draft whose safety check passes but whose
+  // home-use ranges break a rule cannot be stored, and the check says so first (issue 17).
   const blocking = body.safety.findings.filter((f) => f.severity === "block");
-  let text = `Live check: ${body.verdict.toUpperCase()}`;
+  let text = body.storable ? "Live check: can be stored (Verify and store saves it)."
+    : "Live check: cannot be stored yet.";
+  text += ` Safety verification: ${body.verdict.toUpperCase()}`;
   if (blocking.length) {
     text += " — " + blocking.map((f) => `[${f.rule_id}] ${f.message}`).join("; ");
   }
+  text += ".";
   if (body.range_problems.length) {
-    text += " — home-use ranges: " + body.range_problems.map((p) => p.expected).join("; ");
+    text += " Home-use ranges: expected " +
+      body.range_problems.map((p) => p.expected).join("; ") + ".";
   }
-  const storable = body.storable ? " (Verify and store saves it)." : " (it cannot be stored).";
-  showStatus(region, text + storable);
+  showStatus(region, text);
   for (const key of ["pulse", "second", "envelope"]) {
     const element = document.querySelector(`[data-plot-key=${key}]`);
     if (element && body.waveform && window.stimwiseDrawPlot) {
