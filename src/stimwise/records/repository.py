@@ -339,7 +339,41 @@ def add_adverse_event(
             )
     raise_if(problems)
     row = AdverseEvent(**adverse_event_row(patient, event, now))
+    if actor.role == "clinician":  # a clinician's own record needs no one's attention
+        row.acknowledged_at, row.acknowledged_by = now, actor.username
     return store(session, actor, row, "adverse_event")
+
+
+def unacknowledged_adverse_events(session: Session, actor: Actor) -> list[AdverseEvent]:
+    """Adverse events (a patient's problem reports) that no clinician has acknowledged yet,
+    newest first: the clinicians' inbox."""
+    require(actor, "write_clinical")
+    return list(session.scalars(
+        select(AdverseEvent).where(AdverseEvent.acknowledged_at.is_(None))
+        .order_by(AdverseEvent.created_at.desc(), AdverseEvent.id.desc())
+    ))
+
+
+def count_unacknowledged_adverse_events(session: Session, actor: Actor) -> int:
+    require(actor, "write_clinical")
+    return session.scalar(
+        select(func.count()).select_from(AdverseEvent)
+        .where(AdverseEvent.acknowledged_at.is_(None))
+    ) or 0
+
+
+def acknowledge_adverse_event(
+    session: Session, actor: Actor, event_id: int, *, now: datetime | None = None
+) -> AdverseEvent:
+    """A clinician has read the report (audited; acknowledging twice keeps the first)."""
+    require(actor, "write_clinical")
+    row = session.get(AdverseEvent, event_id)
+    if row is None:
+        raise InputError(FieldProblem("event_id", event_id, "an adverse event on record"))
+    if row.acknowledged_at is None:
+        row.acknowledged_at, row.acknowledged_by = now or now_utc(), actor.username
+        log_action(session, actor, "acknowledge", "adverse_event", row.id)
+    return row
 
 
 def list_adverse_events(session: Session, actor: Actor, pseudonym: str) -> list[AdverseEvent]:

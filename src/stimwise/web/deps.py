@@ -34,6 +34,7 @@ from stimwise.web.security.sessions import (
     find_session,
     tokens_match,
 )
+from stimwise.web.services.inbox import unread_count
 from stimwise.web.settings import WebSettings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -152,10 +153,11 @@ def render(
         if csrf_token is None:
             csrf_token = login_token = secrets.token_urlsafe(32)
     actor = None if found is None else found.actor()
+    unread = 0 if actor is None else unread_count(get_db(request), actor)
     response = templates.TemplateResponse(
         request,
         template,
-        {"actor": actor, "csrf_token": csrf_token, **(context or {})},
+        {"actor": actor, "csrf_token": csrf_token, "inbox_unread": unread, **(context or {})},
         status_code=status_code,
     )
     if login_token is not None:

@@ -291,7 +291,8 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
 
 def _event(e) -> dict:
     return {"occurred_at": e.occurred_at, "kind": e.kind, "severity": e.severity,
-            "body_site": e.body_site, "session_id": e.session_id}
+            "body_site": e.body_site, "session_id": e.session_id,
+            "description": e.description or ""}
 
 
 _SESSION_FIELDS = (
@@ -420,9 +421,10 @@ def progress_pdf(report: ProgressReport) -> bytes:
              f"{_num(i['total'], 1)} / {_num(i['max_total'], 0)}", str(i["interpretation"])]
             for i in report.instruments])
     _heading(pdf, "Adverse events")
-    _table(pdf, ["when", "kind", "severity", "site", "session"],
+    _table(pdf, ["when", "kind", "severity", "site", "session", "description"],
            [[f"{e['occurred_at']:%Y-%m-%d %H:%M}", e["kind"], e["severity"],
-             e["body_site"] or "–", str(e["session_id"] or "–")] for e in report.adverse_events])
+             e["body_site"] or "–", str(e["session_id"] or "–"), e["description"] or "–"]
+            for e in report.adverse_events])
     _heading(pdf, "Notice")
     _line(pdf, report.notice)
     return bytes(pdf.output())
@@ -435,9 +437,9 @@ def session_pdf(report: SessionReport) -> bytes:
     _table(pdf, ["field", "value"], [[name.replace("_", " "), _plain(value)]
                                      for name, value in s.items()])
     _heading(pdf, "Adverse events of this session")
-    _table(pdf, ["when", "kind", "severity", "site"],
+    _table(pdf, ["when", "kind", "severity", "site", "description"],
            [[f"{e['occurred_at']:%Y-%m-%d %H:%M}", e["kind"], e["severity"],
-             e["body_site"] or "–"] for e in report.adverse_events])
+             e["body_site"] or "–", e["description"] or "–"] for e in report.adverse_events])
     _heading(pdf, "Notice")
     _line(pdf, report.notice)
     return bytes(pdf.output())
