@@ -122,3 +122,21 @@ def test_discharge_report_states_the_clinicians_plan(app_client, person):
     assert app_client.get(f"/api/v1/patients/{person}/reports/progress",
                           params=query).status_code == 403
     assert app_client.get(f"/api/v1/patients/{person}/reports/progress").status_code == 200
+
+
+def test_intake_instruments_reach_the_overview_and_the_report(app_client):
+    """Issue 17, defect 8: the intake's pain NRS was kept only inside the intake document
+    (overview "Instrument scores 0", report "none recorded"); saving the intake again with the
+    same answers stores nothing twice."""
+    from test_web_clinical_support import CRPS, screened_patient
+
+    login_as(app_client, "clinician")
+    nrs = {"instrument": "pain_nrs", "answers": {"current": 6, "average": 7, "worst": 9}}
+    screened_patient(app_client, instruments=[nrs])
+    screened_patient(app_client, instruments=[nrs])
+    counts = app_client.get(f"/api/v1/patients/{CRPS}").json()
+    assert counts["counts"]["instrument_scores"] == 1, counts
+    report = app_client.get(f"/api/v1/patients/{CRPS}/reports/progress").json()
+    (score,) = report["instruments"]
+    assert score["instrument"] == "pain_nrs" and "average 7/10" in score["interpretation"]
+    assert "pain_nrs" in app_client.get(f"/patients/{CRPS}/report").text

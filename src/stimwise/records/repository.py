@@ -412,7 +412,36 @@ def add_intake(
         decision=screening.decision,
         created_at=now,
     )
-    return store(session, actor, row, "intake")
+    stored = store(session, actor, row, "intake")
+    _store_intake_instruments(session, actor, intake, now)
+    return stored
+
+
+def _store_intake_instruments(
+    session: Session, actor: Actor, intake: Intake, now: datetime
+) -> None:
+    """Score the instruments answered at the intake (the pain NRS among them) into the
+    instrument record, dated the intake's day when they carry no date of their own (issue 17:
+    they were kept only inside the intake document, so overview and reports said "none").
+    A form saved again with the same answers adds nothing."""
+    responses = [
+        response if response.answered_on else response.model_copy(
+            update={"answered_on": intake.assessed_on})
+        for response in intake.instruments
+    ]
+    patient = find_patient(session, intake.patient_id)
+    known = {
+        (row.instrument, row.answered_on, repr(sorted(row.response.get("answers", {}).items())))
+        for row in session.scalars(
+            select(InstrumentScoreRecord).where(InstrumentScoreRecord.patient_id == patient.id))
+    }
+    new = [
+        response for response in responses
+        if (response.instrument, response.answered_on,
+            repr(sorted(response.model_dump(mode="json")["answers"].items()))) not in known
+    ]
+    if new:
+        add_instrument_scores(session, actor, intake.patient_id, new, now=now)
 
 
 def add_instrument_scores(
