@@ -42,7 +42,7 @@ from stimwise.records.schema import open_database
 from stimwise.web.security.passwords import Passwords, make_hasher
 from stimwise.web.services.users import NewUser, create_user
 
-SETUP = Actor("bench-setup", "clinician")
+SETUP = Actor("bench-setup", "administrator")
 PASSWORD = "load-benchmark passphrase 42"
 ENROLLED_ON = date(2025, 1, 1)
 

@@ -176,8 +176,9 @@ def test_identity_is_stored_apart_and_can_be_removed_keeping_the_record(db):
 
 def test_HAZ044_a_patient_reads_and_writes_only_their_own_record(db):
     with db.transaction() as s:
-        repo.add_user(s, CLINICIAN, UserIn(username="alice", role="patient", patient="P001"))
-        repo.add_user(s, CLINICIAN, UserIn(username="rita", role="researcher"))
+        admin = Actor("root", "administrator")
+        repo.add_user(s, admin, UserIn(username="alice", role="patient", patient="P001"))
+        repo.add_user(s, admin, UserIn(username="rita", role="researcher"))
         repo.add_diary_entries(s, CLINICIAN, "P002", [entry(5)], now=NOW)
         alice = repo.actor_for(s, "alice")
         rita = repo.actor_for(s, "rita")
@@ -196,6 +197,9 @@ def test_HAZ044_a_patient_reads_and_writes_only_their_own_record(db):
         lambda s: repo.get_identity(s, rita, "P001"),
         lambda s: repo.add_diary_entries(s, rita, "P001", [entry(1)], now=NOW),
         lambda s: audit_entries(s, rita),
+        lambda s: audit_entries(s, CLINICIAN),
+        lambda s: repo.add_user(s, CLINICIAN, UserIn(username="eve", role="administrator")),
+        lambda s: repo.list_patients(s, Actor("root", "administrator")),
     ):
         with pytest.raises(AccessDeniedError), db.transaction() as s:
             attempt(s)

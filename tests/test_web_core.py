@@ -215,6 +215,8 @@ def test_a_clinician_creates_a_patient_and_their_account_who_then_signs_in(app_c
     assert app_client.delete("/api/v1/patients/P100/identity").status_code == 404
     again = app_client.put("/api/v1/patients/P100/identity", json={"full_name": "Ann Example"})
     assert again.status_code == 200
+    assert app_client.post("/api/v1/users", json={}).status_code == 403  # clinicians: no accounts
+    login_as(app_client, "administrator")
     account = {"username": "ann", "role": "patient", "patient": "P100",
                "password": "a long first passphrase"}
     created = app_client.post("/api/v1/users", json=account)
@@ -233,7 +235,7 @@ def test_a_clinician_creates_a_patient_and_their_account_who_then_signs_in(app_c
 
 def test_the_accounts_page_creates_a_patient_account(app_client):
     ensure_patient(app_client.app, "P001")
-    login_as(app_client, "clinician")
+    login_as(app_client, "administrator")
     token = app_client.headers.pop("X-CSRF-Token")
     short = app_client.post("/users", data={"csrf_token": token, "username": "bo",
                                             "role": "patient", "patient": "P001",
@@ -279,14 +281,14 @@ def test_reads_of_patient_data_are_audited_without_health_data(app_client):
         assert "zebra" not in text and row.record_id != "9"
 
 
-def test_the_audit_log_is_for_clinicians_only(app_client):
-    login_as(app_client, "clinician")
+def test_the_audit_log_is_for_administrators_only(app_client):
+    login_as(app_client, "administrator")
     listed = app_client.get("/api/v1/audit", params={"limit": 2})
     assert listed.status_code == 200 and len(listed.json()) == 2
     assert audit_rows(app_client.app)[-1].action == "read"  # looking is logged too
     assert app_client.get("/audit").status_code == 200
     assert app_client.get("/api/v1/audit", params={"limit": 0}).status_code == 422
-    for role in ("researcher", "patient"):
+    for role in ("researcher", "patient", "clinician"):
         login_as(app_client, role)
         assert app_client.get("/api/v1/audit").status_code == 403
         assert app_client.get("/audit").status_code == 403
@@ -400,13 +402,13 @@ def test_every_link_on_a_patients_overview_opens_for_clinicians_and_researchers(
             assert app_client.get(link).status_code == 200, (role, link)
 
 
-def test_a_clinician_revokes_an_accounts_sign_in_and_opens_it_again(app_client, web_app):
+def test_an_administrator_revokes_an_accounts_sign_in_and_opens_it_again(app_client, web_app):
     from stimwise.web.security.sessions import SESSION_COOKIE
 
     patient = TestClient(web_app)
     login_as(patient, "patient", "P001")
-    login_as(app_client, "clinician")
-    assert app_client.post("/api/v1/users/clinician-1/revoke").status_code == 422  # not oneself
+    login_as(app_client, "administrator")
+    assert app_client.post("/api/v1/users/administrator-1/revoke").status_code == 422
     assert app_client.post("/api/v1/users/nobody/revoke").status_code == 422
     assert app_client.post("/api/v1/users/pt-P001/revoke").status_code == 204
     assert patient.get("/api/v1/auth/me").status_code == 401  # the live session ended
@@ -415,7 +417,7 @@ def test_a_clinician_revokes_an_accounts_sign_in_and_opens_it_again(app_client, 
     login = {"username": "pt-P001", "password": PASSWORD}
     assert patient.post("/api/v1/auth/login", json=login).status_code == 401
     listed = {u["username"]: u["can_sign_in"] for u in app_client.get("/api/v1/users").json()}
-    assert listed == {"clinician-1": True, "pt-P001": False}
+    assert listed == {"administrator-1": True, "pt-P001": False}
     weak = app_client.put("/api/v1/users/pt-P001/password", json={"password": "short"})
     assert weak.status_code == 422 and "short" not in weak.text
     token = app_client.headers.pop("X-CSRF-Token")

@@ -51,7 +51,7 @@ def test_serve_starts_on_embedded_defaults_and_prints_the_address(tmp_path):
         child.terminate()
         output, _ = child.communicate(timeout=20)
     assert f"stimwise is serving at http://127.0.0.1:{port}/" in output
-    assert "Created the administrator clinician 'admin'" in output
+    assert "Created the administrator 'admin'" in output
     assert (tmp_path / "data" / "stimwise" / "records.sqlite3").exists()
     key = tmp_path / "data" / "stimwise" / SECRET_KEY_FILE
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

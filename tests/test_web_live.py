@@ -379,7 +379,7 @@ def next_refusal(ws, timeout_s: float = 5.0) -> str:
     raise AssertionError("no refusal reached the console")
 
 
-def test_a_refused_command_says_why_on_the_console(live_app):
+def test_HAZ118_a_refused_command_says_why_on_the_console(live_app):
     """Issue 17, defect 1 (console side): a command the runtime does not act on is answered
     with what was pressed and the runtime's reason, never silently dropped."""
     with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:

@@ -259,7 +259,7 @@ def test_stored_prescription_page_reverifies_and_draws(app_client):
     assert missing.json()["problems"][0]["path"] == "prescription_id"
 
 
-def test_one_home_amplitude_rule_in_hint_check_and_refusal(app_client):
+def test_HAZ120_one_home_amplitude_rule_in_hint_check_and_refusal(app_client):
     """Issue 17, defect 7: the hint said "at most the prescribed amplitude" while a top below
     it was refused (the range had to hold the prescribed value); now one rule, one text."""
     from stimwise.records.inputs import HOME_AMPLITUDE_RULE

@@ -305,7 +305,7 @@ def test_HAZ064_there_is_no_default_account_and_the_first_run_requires_a_passwor
     monkeypatch.setenv("STIMWISE_ADMIN_PASSWORD", "a strong first passphrase")
     first = runner.invoke(cli_app, ["serve", "--db", url, "--port", "8123"])
     assert first.exit_code == 0, first.output
-    assert "Created the administrator clinician 'admin'" in first.output
+    assert "Created the administrator 'admin'" in first.output
     assert "http://127.0.0.1:8123/" in first.output
     assert started == [{"host": "127.0.0.1", "port": 8123, "log_level": "info",
                         "access_log": False}]
@@ -379,3 +379,36 @@ def _assert_clean(html: str, path: str) -> None:
     inputs = re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', html)
     for input_id in inputs:
         assert f'for="{input_id}"' in html, (path, input_id)
+
+
+def test_HAZ113_only_an_administrator_manages_accounts_and_each_change_ends_sessions(
+        app_client, web_app):
+    """Issue 17: any clinician could set any clinician's password (the administrator's
+    included) and sign in as them; one's own password changed without the current one."""
+    from fastapi.testclient import TestClient
+
+    from stimwise.records.models import AuditEntry
+
+    other = TestClient(web_app)
+    login_as(other, "clinician", username="dr-other")
+    login_as(app_client, "clinician")
+    new = {"password": "a takeover passphrase"}
+    for attempt in (lambda: app_client.put("/api/v1/users/dr-other/password", json=new),
+                    lambda: app_client.put("/api/v1/users/administrator-1/password", json=new),
+                    lambda: app_client.post("/api/v1/users/dr-other/revoke"),
+                    lambda: app_client.get("/users"), lambda: app_client.get("/audit")):
+        assert attempt().status_code == 403
+    # One's own password needs the current one.
+    wrong = app_client.post("/api/v1/auth/password", json={
+        "current_password": "not my password", "new_password": "a brand new passphrase"})
+    assert wrong.status_code == 422
+    login_as(app_client, "administrator")
+    assert app_client.put("/api/v1/users/administrator-1/password",
+                          json=new).status_code == 422  # own: with the current one only
+    assert app_client.get("/patients").status_code == 403  # no patient records
+    assert other.get("/api/v1/auth/me").status_code == 200
+    assert app_client.put("/api/v1/users/dr-other/password", json=new).status_code == 204
+    assert other.get("/api/v1/auth/me").status_code == 401  # that account's sessions ended
+    with web_app.state.db.reading() as session:
+        actions = list(session.scalars(select(AuditEntry.action)))
+    assert "reset_password" in actions

@@ -38,6 +38,7 @@ PASSWORD = "correct horse battery staple"
 ENROLLED_ON = date(2025, 1, 1)
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 _FIXTURE_CLINICIAN = Actor("fixture-setup", "clinician")
+_FIXTURE_ADMINISTRATOR = Actor("fixture-setup", "administrator")
 
 
 def web_settings(db_url: str, **overrides) -> WebSettings:
@@ -83,7 +84,7 @@ def ensure_user(
         exists = session.scalar(select(User.id).where(User.username == username)) is not None
     if not exists:
         data = NewUser(username=username, role=role, patient=patient, password=SecretStr(password))
-        create_user(app.state.db, _FIXTURE_CLINICIAN, data, app.state.passwords)
+        create_user(app.state.db, _FIXTURE_ADMINISTRATOR, data, app.state.passwords)
 
 
 def login_as(

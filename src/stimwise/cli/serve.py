@@ -69,7 +69,7 @@ DbOption = Annotated[
 @report_errors(json_flag=None)
 def account_add(
     username: Annotated[str, typer.Argument(help="The new user name.")],
-    role: Annotated[str, typer.Option("--role", help="clinician, patient or researcher.")],
+    role: Annotated[str, typer.Option("--role", help="clinician, patient, researcher or administrator.")],
     patient: Annotated[
         str | None, typer.Option("--patient", help="The patient's pseudonym (patient role).")
     ] = None,
@@ -79,7 +79,7 @@ def account_add(
     from pydantic import SecretStr
 
     from stimwise.protocol.io import validate_model
-    from stimwise.records.access import local_clinician
+    from stimwise.records.access import local_administrator
     from stimwise.records.schema import open_database
     from stimwise.web.security.passwords import Passwords, make_hasher
     from stimwise.web.services import users
@@ -90,7 +90,7 @@ def account_add(
     new_user = validate_model(users.NewUser, {**data, "password": SecretStr(password)})
     with open_database(db) as database:
         users.create_user(
-            database, local_clinician(), new_user, Passwords(make_hasher("standard"))
+            database, local_administrator(), new_user, Passwords(make_hasher("standard"))
         )
     typer.echo(f"Added the {role} account {username!r}.")
 
@@ -103,7 +103,7 @@ def account_set_password(
 ) -> None:
     """Set an account's password, e.g. a forgotten one (from $STIMWISE_NEW_PASSWORD or asked
     twice); the account's sessions end."""
-    from stimwise.records.access import local_clinician
+    from stimwise.records.access import local_administrator
     from stimwise.records.schema import open_database
     from stimwise.web.security.passwords import Passwords, make_hasher
     from stimwise.web.services import users
@@ -111,7 +111,8 @@ def account_set_password(
     password = ask_password(ENV_NEW_PASSWORD, "the new password", username, sys.stdin.isatty())
     with open_database(db) as database:
         users.reset_password(
-            database, local_clinician(), username, password, Passwords(make_hasher("standard"))
+            database, local_administrator(), username, password,
+            Passwords(make_hasher("standard")),
         )
     typer.echo(f"Set the password of {username!r}; their sessions have ended.")
 
@@ -154,7 +155,7 @@ def serve_command(
     database = open_database(db)
     try:
         if not users.has_administrator(database):
-            typer.echo("First run: stimwise needs an administrator clinician account.")
+            typer.echo("First run: stimwise needs an administrator account.")
             password = ask_password(
                 ENV_ADMIN_PASSWORD,
                 "the first administrator's password",
@@ -164,7 +165,8 @@ def serve_command(
             users.create_administrator(
                 database, admin_user, password, Passwords(make_hasher("standard"))
             )
-            typer.echo(f"Created the administrator clinician {admin_user!r}.")
+            typer.echo(f"Created the administrator {admin_user!r} (accounts and audit log; "
+                       "they create the clinicians' accounts).")
         app = create_app(settings, database)
     except BaseException:
         database.close()

@@ -2,7 +2,10 @@
 
 * clinician: everything, including identifying data;
 * patient: their own record only: read it, and add diary entries and adverse events to it;
-* researcher: read every pseudonymous record, never identifying data, never write.
+* researcher: read every pseudonymous record, never identifying data, never write;
+* administrator: accounts and the audit log, and no patient record at all (issue 17: any
+  clinician could set any clinician's password, the administrator's included). A clinician
+  cannot manage accounts, so no clinician can take over another's.
 
 Every repository function takes the :class:`Actor` and checks here first, so the same rules hold
 for the CLI, the web pages and scripts.
@@ -16,13 +19,16 @@ from typing import Literal
 
 from stimwise.errors import StimwiseError
 
-Permission = Literal["read", "read_identity", "write_identity", "write_clinical", "write_own"]
+Permission = Literal[
+    "read", "read_identity", "write_identity", "write_clinical", "write_own", "administer"
+]
 _ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "clinician": frozenset(
         {"read", "read_identity", "write_identity", "write_clinical", "write_own"}
     ),
     "patient": frozenset({"read", "read_identity", "write_own"}),
     "researcher": frozenset({"read"}),
+    "administrator": frozenset({"administer"}),
 }
 
 
@@ -38,7 +44,7 @@ class Actor:
     pseudonym."""
 
     username: str
-    role: Literal["clinician", "patient", "researcher"]
+    role: Literal["clinician", "patient", "researcher", "administrator"]
     patient: str | None = None
 
     def __post_init__(self) -> None:
@@ -51,6 +57,12 @@ class Actor:
 def local_clinician() -> Actor:
     """The person at this computer's command line: a clinician (the default local install)."""
     return Actor(username=getpass.getuser(), role="clinician")
+
+
+def local_administrator() -> Actor:
+    """The operator at this computer's command line managing web accounts (``stimwise
+    account ...``): whoever may run commands on the server administers its accounts."""
+    return Actor(username=getpass.getuser(), role="administrator")
 
 
 def require(actor: Actor, permission: Permission, pseudonym: str | None = None) -> None:

@@ -33,6 +33,6 @@ def log_action(
 
 
 def audit_entries(session: Session, actor: Actor, limit: int = 1000) -> list[AuditEntry]:
-    """The newest entries first; clinicians only."""
-    require(actor, "write_clinical")
+    """The newest entries first; administrators only."""
+    require(actor, "administer")
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -33,7 +33,7 @@ Pseudonym = Annotated[
     str,
     Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$", description="Pseudonymous code."),
 ]
-Role = Literal["clinician", "patient", "researcher"]
+Role = Literal["clinician", "patient", "researcher", "administrator"]
 AdverseEventKind = Literal["skin_irritation", "burn", "flare", "soreness", "other"]
 Severity = Literal["mild", "moderate", "severe"]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]

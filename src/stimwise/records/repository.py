@@ -178,7 +178,7 @@ def remove_identity(session: Session, actor: Actor, pseudonym: str) -> bool:
 
 
 def add_user(session: Session, actor: Actor, data: UserIn, *, now: datetime | None = None) -> User:
-    require(actor, "write_clinical")
+    require(actor, "administer")
     if session.scalar(select(User.id).where(User.username == data.username)) is not None:
         raise InputError(FieldProblem("username", data.username, "a user name not yet in use"))
     patient = None if data.patient is None else find_patient(session, data.patient)

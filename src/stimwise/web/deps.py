@@ -178,5 +178,6 @@ SignedInActor = Annotated[Actor, Depends(current_actor)]
 ClinicianActor = Annotated[Actor, Depends(require_roles("clinician"))]
 StaffActor = Annotated[Actor, Depends(require_roles("clinician", "researcher"))]
 PatientActor = Annotated[Actor, Depends(require_roles("patient"))]
+AdministratorActor = Annotated[Actor, Depends(require_roles("administrator"))]
 CSRF = [Depends(csrf_protect)]
 """``dependencies=CSRF`` on every state-changing route."""

@@ -1,4 +1,4 @@
-"""REST API: the audit log (clinicians only; reading it is itself logged)."""
+"""REST API: the audit log (administrators only; reading it is itself logged)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from stimwise.web.deps import ClinicianActor, get_db
+from stimwise.web.deps import AdministratorActor, get_db
 from stimwise.web.routes.api_patients import PROBLEM_RESPONSES
 from stimwise.web.services import audit
 from stimwise.web.services.audit import MAX_AUDIT_ROWS
@@ -31,7 +31,7 @@ class AuditEntryOut(BaseModel):
 @router.get("", response_model=list[AuditEntryOut], responses=PROBLEM_RESPONSES)
 def list_audit(
     request: Request,
-    actor: ClinicianActor,
+    actor: AdministratorActor,
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_ROWS)] = 200,
 ) -> list[AuditEntryOut]:
     """The newest entries first."""

@@ -1,4 +1,4 @@
-"""REST API: user accounts (clinicians only). Password hashes never appear in a response."""
+"""REST API: user accounts (administrators only). Password hashes never appear in a response."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from stimwise.protocol.base import StrictModel
-from stimwise.web.deps import CSRF, ClinicianActor, get_db
+from stimwise.web.deps import CSRF, AdministratorActor, get_db
 from stimwise.web.routes.api_patients import PROBLEM_RESPONSES
 from stimwise.web.security.passwords import KEEP_SPACES
 from stimwise.web.services import users
@@ -33,14 +33,14 @@ class PasswordIn(StrictModel):
 
 
 @router.get("", response_model=list[UserOut], responses=PROBLEM_RESPONSES)
-def list_users(request: Request, actor: ClinicianActor) -> list[UserOut]:
+def list_users(request: Request, actor: AdministratorActor) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in users.list_users(get_db(request), actor)]
 
 
 @router.post(
     "", status_code=201, response_model=UserOut, dependencies=CSRF, responses=PROBLEM_RESPONSES
 )
-def create_user(request: Request, actor: ClinicianActor, body: users.NewUser) -> UserOut:
+def create_user(request: Request, actor: AdministratorActor, body: users.NewUser) -> UserOut:
     """Create a clinician, researcher or patient account (a patient account is tied to the
     patient's pseudonym) with a first password of at least 12 characters."""
     created = users.create_user(get_db(request), actor, body, request.app.state.passwords)
@@ -51,7 +51,7 @@ def create_user(request: Request, actor: ClinicianActor, body: users.NewUser) ->
     "/{username}/password", status_code=204, dependencies=CSRF, responses=PROBLEM_RESPONSES
 )
 def set_password(
-    request: Request, username: str, actor: ClinicianActor, body: PasswordIn
+    request: Request, username: str, actor: AdministratorActor, body: PasswordIn
 ) -> Response:
     """Set an account's password (a forgotten one, or to re-open a revoked account); the
     account's sessions end."""
@@ -65,7 +65,7 @@ def set_password(
 @router.post(
     "/{username}/revoke", status_code=204, dependencies=CSRF, responses=PROBLEM_RESPONSES
 )
-def revoke(request: Request, username: str, actor: ClinicianActor) -> Response:
+def revoke(request: Request, username: str, actor: AdministratorActor) -> Response:
     """Stop the account signing in: its password is deleted and its sessions end."""
     users.revoke_sign_in(get_db(request), actor, username)
     return Response(status_code=204)

@@ -28,7 +28,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def home(actor: SignedInActor) -> Response:
-    return RedirectResponse("/me" if actor.role == "patient" else "/patients", status_code=303)
+    target = {"patient": "/me", "administrator": "/users"}.get(actor.role, "/patients")
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/patients")

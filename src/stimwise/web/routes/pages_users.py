@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from stimwise.errors import InputError
 from stimwise.protocol.io import validate_model
-from stimwise.web.deps import CSRF, ClinicianActor, get_db, render
+from stimwise.web.deps import CSRF, AdministratorActor, get_db, render
 from stimwise.web.security.passwords import MIN_PASSWORD_LENGTH
 from stimwise.web.services import users
 
@@ -31,14 +31,14 @@ def _users_page(request: Request, actor, form: dict, problems=(), status_code: i
 
 
 @router.get("/users")
-def users_page(request: Request, actor: ClinicianActor) -> Response:
+def users_page(request: Request, actor: AdministratorActor) -> Response:
     return _users_page(request, actor, {})
 
 
 @router.post("/users", dependencies=CSRF)
 def create_user_submit(
     request: Request,
-    actor: ClinicianActor,
+    actor: AdministratorActor,
     username: Annotated[str, Form(max_length=200)],
     role: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=1024)],
@@ -57,7 +57,7 @@ def create_user_submit(
 @router.post("/users/password", dependencies=CSRF)
 def set_password_submit(
     request: Request,
-    actor: ClinicianActor,
+    actor: AdministratorActor,
     username: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1024)],
 ) -> Response:
@@ -72,7 +72,7 @@ def set_password_submit(
 
 @router.post("/users/revoke", dependencies=CSRF)
 def revoke_submit(
-    request: Request, actor: ClinicianActor, username: Annotated[str, Form(max_length=200)]
+    request: Request, actor: AdministratorActor, username: Annotated[str, Form(max_length=200)]
 ) -> Response:
     try:
         users.revoke_sign_in(get_db(request), actor, username)

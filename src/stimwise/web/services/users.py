@@ -1,7 +1,10 @@
 """User accounts and signing in.
 
-Clinicians create accounts (another clinician, a researcher, or a patient linked to their
-pseudonymous record) with a first password that the user can change. The password hash lives in
+Administrators create accounts (a clinician, a researcher, another administrator, or a patient
+linked to their pseudonymous record) with a first password that the user can change; they are
+the only ones who set another account's password or revoke it. Everyone changes their own
+password with their current one. Every account change is audited and ends that account's
+sessions (issue 17). The password hash lives in
 ``user_credentials`` and never leaves this module: functions return :class:`UserSummary`.
 """
 
@@ -29,7 +32,7 @@ from stimwise.web.security.sessions import (
     start_session,
 )
 
-SETUP_ACTOR = Actor(username="stimwise-setup", role="clinician")
+SETUP_ACTOR = Actor(username="stimwise-setup", role="administrator")
 """Who creates the first administrator (the audit log shows the account was made at set-up)."""
 
 
@@ -68,8 +71,9 @@ def _now() -> datetime:
 
 
 def create_user(db: Database, actor: Actor, data: NewUser, passwords: Passwords) -> UserSummary:
-    """Create an account with its password (clinicians only; audited by the repository)."""
-    require(actor, "write_clinical")
+    """Create an account with its password (administrators only; audited by the
+    repository)."""
+    require(actor, "administer")
     secret = data.password.get_secret_value()
     if problems := password_problems(secret, data.username):
         raise InputError(problems)
@@ -81,7 +85,7 @@ def create_user(db: Database, actor: Actor, data: NewUser, passwords: Passwords)
 
 
 def list_users(db: Database, actor: Actor) -> list[UserSummary]:
-    require(actor, "write_clinical")
+    require(actor, "administer")
     with db.transaction() as session:
         rows = session.execute(
             select(User, Patient.pseudonym, UserCredential.id)
@@ -108,9 +112,14 @@ def change_password(
 def reset_password(
     db: Database, actor: Actor, username: str, new: str, passwords: Passwords
 ) -> None:
-    """Set another user's password (clinicians only, e.g. a forgotten one); their sessions
-    end."""
-    require(actor, "write_clinical")
+    """Set another user's password (administrators only, e.g. a forgotten one); their
+    sessions end. One's own password is changed with the current one
+    (:func:`change_password`), never set here."""
+    require(actor, "administer")
+    if username == actor.username:
+        raise InputError(FieldProblem(
+            "username", username, "another user's account (change your own password under "
+            "Password, with your current one)"))
     if problems := password_problems(new, username):
         raise InputError(problems)
     user, _stored = _account(db, username)
@@ -124,7 +133,7 @@ def revoke_sign_in(db: Database, actor: Actor, username: str) -> None:
     is deleted and its sessions end; the account and its audit trail stay. Setting a new
     password (:func:`reset_password`) opens it again. Nobody revokes their own account (the
     last administrator could lock everyone out)."""
-    require(actor, "write_clinical")
+    require(actor, "administer")
     if username == actor.username:
         raise InputError(FieldProblem("username", username, "another user's account"))
     with db.transaction() as session:
@@ -189,12 +198,13 @@ def sign_out(db: Database, token: str, signed_in: SignedIn | None) -> None:
 
 
 def has_administrator(db: Database) -> bool:
-    """Whether a clinician account with a password exists (else the first run sets one up)."""
+    """Whether an administrator account with a password exists (else the first run sets one
+    up)."""
     with db.reading() as session:
         found = session.scalar(
             select(User.id)
             .join(UserCredential, UserCredential.user_id == User.id)
-            .where(User.role == "clinician")
+            .where(User.role == "administrator")
             .limit(1)
         )
     return found is not None
@@ -203,6 +213,7 @@ def has_administrator(db: Database) -> bool:
 def create_administrator(
     db: Database, username: str, password: str, passwords: Passwords
 ) -> UserSummary:
-    """The first clinician account, from the operator's password (there is no default)."""
-    data = NewUser(username=username, role="clinician", password=SecretStr(password))
+    """The first administrator account, from the operator's password (there is no
+    default)."""
+    data = NewUser(username=username, role="administrator", password=SecretStr(password))
     return create_user(db, SETUP_ACTOR, data, passwords)
