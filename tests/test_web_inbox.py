@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from stimwise.records.models import AuditEntry
-
 from web_fixtures import login_as
 
 pytest_plugins = ["web_fixtures"]

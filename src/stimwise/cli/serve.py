@@ -69,7 +69,9 @@ DbOption = Annotated[
 @report_errors(json_flag=None)
 def account_add(
     username: Annotated[str, typer.Argument(help="The new user name.")],
-    role: Annotated[str, typer.Option("--role", help="clinician, patient, researcher or administrator.")],
+    role: Annotated[
+        str, typer.Option("--role", help="clinician, patient, researcher or administrator.")
+    ],
     patient: Annotated[
         str | None, typer.Option("--patient", help="The patient's pseudonym (patient role).")
     ] = None,
