@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -213,9 +214,11 @@ def test_HAZ062_repeated_failed_sign_ins_are_throttled_before_the_password_is_ch
     assert page.status_code == 429 and "Too many attempts" in page.text
 
 
-def test_HAZ062_the_throttle_counts_per_user_and_address_and_forgets_after_the_window():
+def test_HAZ062_the_throttle_counts_per_user_and_address_and_forgets_after_the_window(web_app):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     now = [0.0]
-    throttle = LoginThrottle(max_failures=3, window_s=60, clock=lambda: now[0])
+    throttle = LoginThrottle(web_app.state.db, max_failures=3, window_s=60,
+                             clock=lambda: start + timedelta(seconds=now[0]))
     for _ in range(3):
         assert throttle.retry_after_s("10.0.0.1", "ann") == 0
         throttle.failed("10.0.0.1", "ann")
@@ -412,3 +415,43 @@ def test_HAZ113_only_an_administrator_manages_accounts_and_each_change_ends_sess
     with web_app.state.db.reading() as session:
         actions = list(session.scalars(select(AuditEntry.action)))
     assert "reset_password" in actions
+
+
+def test_HAZ114_a_forged_forwarded_for_per_try_does_not_bypass_the_throttle(app_client):
+    """Issue 17: 30 of 30 guesses got through with a new X-Forwarded-For each. The header is
+    believed only from a configured proxy, and the account itself is throttled from anywhere."""
+    ensure_user(app_client.app, "clinician-1", "clinician")
+    limit = app_client.app.state.settings.login_max_failures
+    wrong = {"username": "clinician-1", "password": "guess-guess-guess"}
+    codes = [app_client.post("/api/v1/auth/login", json=wrong,
+                             headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+             for i in range(limit + 1)]
+    assert codes[:limit] == [401] * limit and codes[limit] == 429
+
+
+def test_HAZ114_the_account_limit_holds_whatever_the_address(web_app):
+    from stimwise.web.security.throttle import ACCOUNT_FACTOR
+
+    throttle = LoginThrottle(web_app.state.db, max_failures=2, window_s=60)
+    for i in range(2 * ACCOUNT_FACTOR):
+        assert throttle.retry_after_s(f"10.0.{i}.1", "ann") == 0
+        throttle.failed(f"10.0.{i}.1", "ann")
+    assert throttle.retry_after_s("10.9.9.9", "ann") > 0  # a fresh address is refused too
+    assert throttle.retry_after_s("10.9.9.9", "bob") == 0
+
+
+def test_HAZ114_forwarded_for_is_believed_only_from_a_trusted_proxy(tmp_path):
+    from starlette.requests import Request
+
+    from stimwise.web.security.signin import client_address
+
+    def request(peer: str, forwarded: str, proxies: tuple[str, ...]) -> Request:
+        app = type("App", (), {})()
+        app.state = type("State", (), {"settings": web_settings(
+            "sqlite://", trusted_proxies=proxies)})()
+        return Request({"type": "http", "client": (peer, 1), "app": app,
+                        "headers": [(b"x-forwarded-for", forwarded.encode())]})
+
+    assert client_address(request("198.51.100.7", "1.2.3.4", ())) == "198.51.100.7"
+    assert client_address(request("198.51.100.7", "1.2.3.4", ("10.0.0.0/8",))) == "198.51.100.7"
+    assert client_address(request("10.0.0.2", "6.6.6.6, 1.2.3.4", ("10.0.0.0/8",))) == "1.2.3.4"

@@ -9,6 +9,7 @@ default password, and a non-interactive first run without the variable stops wit
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from typing import Annotated
@@ -19,6 +20,7 @@ from stimwise.cli.errors import report_errors
 
 ENV_ADMIN_PASSWORD = "STIMWISE_ADMIN_PASSWORD"
 ENV_NEW_PASSWORD = "STIMWISE_NEW_PASSWORD"
+ENV_TRUSTED_PROXIES = "STIMWISE_TRUSTED_PROXIES"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -137,6 +139,18 @@ def serve_command(
             help="Served over HTTPS (behind a TLS proxy): Secure cookies and HSTS.",
         ),
     ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64,
+                          help="Web worker processes (one live session per person and the "
+                          "sign-in throttle are held in the database, so they hold across "
+                          "workers; use PostgreSQL for more than one).")
+    ] = 1,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option("--trusted-proxy", help="Address or network (CIDR) of a reverse proxy "
+                     "whose X-Forwarded-For is believed; repeat for several. Default "
+                     "$STIMWISE_TRUSTED_PROXIES (comma-separated), else none."),
+    ] = None,
 ) -> None:
     """Start the web application and print its address."""
     import uvicorn
@@ -147,12 +161,21 @@ def serve_command(
     from stimwise.web.app import create_app
     from stimwise.web.security.passwords import Passwords, make_hasher
     from stimwise.web.services import users
-    from stimwise.web.settings import WebSettings
+    from stimwise.web.settings import ENV_WEB_SETTINGS, WebSettings, load_or_create_secret
 
     if device != "sim" and not device.startswith("rehastim2:"):
         raise InputError(FieldProblem("--device", device, "'sim' or 'rehastim2:PORT'"))
+    proxies = trusted_proxy or [
+        p.strip() for p in os.environ.get(ENV_TRUSTED_PROXIES, "").split(",") if p.strip()]
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise InputError(FieldProblem("--trusted-proxy", proxy,
+                                          "an IP address or network such as 10.0.0.0/8")) from None
     settings = WebSettings(
-        db_url=db, host=host, port=port, device=device, secure_cookies=secure_cookies
+        db_url=db, host=host, port=port, device=device, secure_cookies=secure_cookies,
+        trusted_proxies=tuple(proxies),
     )
     database = open_database(db)
     try:
@@ -169,10 +192,13 @@ def serve_command(
             )
             typer.echo(f"Created the administrator {admin_user!r} (accounts and audit log; "
                        "they create the clinicians' accounts).")
-        app = create_app(settings, database)
+        load_or_create_secret(settings)  # once, before any worker reads it
+        app = create_app(settings, database) if workers == 1 else None
     except BaseException:
         database.close()
         raise
+    if app is None:
+        database.close()
     shown_host = f"[{host}]" if ":" in host else host
     typer.echo(f"stimwise records: {shown_url(database.url)}")
     typer.echo(f"stimwise is serving at http://{shown_host}:{port}/  (Ctrl+C stops it)")
@@ -182,4 +208,13 @@ def serve_command(
             "and pass --secure-cookies",
             err=True,
         )
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and hand
+    # the sign-in throttle a forged address; the application reads it from trusted proxies.
+    common = {"host": host, "port": port, "log_level": "info", "access_log": False,
+              "proxy_headers": False}
+    if app is not None:
+        uvicorn.run(app, **common)
+        return
+    os.environ[ENV_WEB_SETTINGS] = settings.model_dump_json()
+    uvicorn.run("stimwise.web.app:app_from_environment", factory=True, workers=workers,
+                **common)

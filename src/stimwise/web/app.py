@@ -51,6 +51,17 @@ def plotly_js_path() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
+def app_from_environment() -> FastAPI:
+    """The application of one worker of ``stimwise serve --workers N``: the settings that the
+    serve command put in ``$STIMWISE_WEB_SETTINGS`` (uvicorn imports this factory in each
+    worker process)."""
+    import os
+
+    from stimwise.web.settings import ENV_WEB_SETTINGS
+
+    return create_app(WebSettings.model_validate_json(os.environ[ENV_WEB_SETTINGS]))
+
+
 def create_app(settings: WebSettings | None = None, database: Database | None = None) -> FastAPI:
     """The web application on ``settings`` (embedded defaults when ``None``); ``database``
     overrides ``settings.db_url`` with an already opened one."""
@@ -82,7 +93,7 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     app.state.db = db
     app.state.passwords = Passwords(make_hasher(settings.password_hashing))
     app.state.signer = CookieSigner(load_or_create_secret(settings), settings.session_lifetime_s)
-    app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    app.state.throttle = LoginThrottle(db, settings.login_max_failures, settings.login_window_s)
     install_error_handlers(app)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)  # outermost

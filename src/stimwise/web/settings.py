@@ -14,6 +14,8 @@ from pydantic import Field
 from stimwise.protocol.base import StrictModel
 
 ENV_SECRET_KEY = "STIMWISE_SECRET_KEY"
+ENV_WEB_SETTINGS = "STIMWISE_WEB_SETTINGS"
+"""The settings as JSON, handed by ``stimwise serve --workers N`` to each worker process."""
 SECRET_KEY_FILE = "web-secret-key"
 
 
@@ -46,6 +48,13 @@ class WebSettings(StrictModel):
         "Authentication Cheat Sheet recommends throttling, not a number].",
     )
     login_window_s: int = Field(default=15 * 60, ge=1, description="Throttling window [U].")
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For is believed; from anyone else the header is ignored (issue 17: a "
+        "forged header per try bypassed the sign-in throttle). $STIMWISE_TRUSTED_PROXIES, "
+        "comma-separated.",
+    )
     password_hashing: Literal["standard", "fast-for-tests"] = Field(
         default="standard",
         description="argon2id cost: RFC 9106's low-memory profile, or the cheapest for tests.",

@@ -7,6 +7,7 @@ the one the browser brought (no session fixation), and sets the signed cookie.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from fastapi import Request, Response
@@ -24,7 +25,27 @@ log = logging.getLogger(__name__)
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the connecting peer, or, when that peer is one of the configured
+    trusted proxies, the last address in ``X-Forwarded-For`` that is not itself a trusted
+    proxy (the one the outermost trusted proxy saw). A header from anyone else is ignored."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = get_settings(request).trusted_proxies
+    if not proxies or not is_trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop, proxies):
+            return hop[:64]
+    return peer
+
+
+def is_trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    """Whether ``address`` is one of ``proxies`` (addresses or CIDR networks)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
 def sign_in(request: Request, response: Response, username: str, password: str) -> SignedIn | None:

@@ -12,8 +12,9 @@ the page's commands, answers and heartbeats to it. Every interlock stays in the 
   output at once (:meth:`LiveSession.console_lost`);
 * the emergency stop from every state.
 
-One live session per patient at a time, driven by one console (HAZ-074). When the runtime ends,
-its journal (in the data folder) is imported into the record with
+One live session per patient at a time, driven by one console (HAZ-074), and held in the
+records database so that it holds across several web workers (:mod:`live_lease`, HAZ-117).
+When the runtime ends, its journal (in the data folder) is imported into the record with
 :func:`stimwise.records.sessions.import_journal` (idempotent; the record is the journal's).
 """
 
@@ -41,6 +42,7 @@ from stimwise.safety.verify import verify
 from stimwise.session.journal import Journal
 from stimwise.session.prompts import Prompt, Responder
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
+from stimwise.web.services import live_lease
 from stimwise.web.services.audit import audited_read
 
 logger = logging.getLogger(__name__)
@@ -272,6 +274,7 @@ class LiveSession:
     journal_path: Path
     console_id: str
     refusals: queue.Queue[str] = field(default_factory=queue.Queue)
+    lease_holder: str = ""
     thread: threading.Thread | None = None
     session_id: int | None = None
     store_problem: str | None = None
@@ -384,12 +387,33 @@ class LiveRegistry:
         plan, caps = verified_plan(row, home=home, target_ma=request.target_ma)
         with self._lock:
             running = self._sessions.get(pseudonym)
-            if running is not None and not running.finished:
+            holder = live_lease.holder_id(console_id)
+            if (running is not None and not running.finished) or not live_lease.take(
+                    self.db, pseudonym, holder):
                 raise ConsoleBusyError(
                     f"a session of {pseudonym} is already running on another console")
-            live = self._launch(actor, pseudonym, row, plan, caps, request, home, console_id)
+            try:
+                live = self._launch(actor, pseudonym, row, plan, caps, request, home, console_id)
+            except BaseException:
+                live_lease.release(self.db, pseudonym, holder)
+                raise
+            live.lease_holder = holder
             self._sessions[pseudonym] = live
+            threading.Thread(target=self._keep_lease, args=(live,), daemon=True,
+                             name=f"live-lease-{pseudonym}").start()
         return live
+
+    def _keep_lease(self, live: LiveSession) -> None:
+        """Renew the lease while the session runs; a lease lost to another worker (this one
+        stalled past its expiry) stops this session at once: never two at a time."""
+        while not live.stored.wait(live_lease.LEASE_TTL_S / 3):
+            try:
+                kept = live_lease.renew(self.db, live.pseudonym, live.lease_holder)
+            except Exception as error:  # the database is gone: fail closed
+                logger.error("live session lease not renewed: %s", type(error).__name__)
+                kept = False
+            if not kept and not live.runner.finished:
+                live.runner.emergency_stop("the session's hold on this person was lost")
 
     def _launch(self, actor, pseudonym, row, plan, caps, request, home, console_id) -> LiveSession:
         from stimwise.cli.session import open_device
@@ -442,7 +466,10 @@ class LiveRegistry:
             live.store_problem = str(error)
             logger.warning("live session journal not stored: %s", type(error).__name__)
         finally:
-            live.stored.set()
+            try:
+                live_lease.release(self.db, live.pseudonym, live.lease_holder)
+            finally:
+                live.stored.set()
 
     def stop_all(self) -> None:
         """Emergency-stop every live session (application shutdown)."""
