@@ -311,7 +311,7 @@ def test_HAZ064_there_is_no_default_account_and_the_first_run_requires_a_passwor
     assert "Created the administrator 'admin'" in first.output
     assert "http://127.0.0.1:8123/" in first.output
     assert started == [{"host": "127.0.0.1", "port": 8123, "log_level": "info",
-                        "access_log": False}]
+                        "access_log": False, "proxy_headers": False}]
     monkeypatch.delenv("STIMWISE_ADMIN_PASSWORD")
     again = runner.invoke(cli_app, ["serve", "--db", url])  # later runs need no password
     assert again.exit_code == 0 and "Created" not in again.output
@@ -455,3 +455,31 @@ def test_HAZ114_forwarded_for_is_believed_only_from_a_trusted_proxy(tmp_path):
     assert client_address(request("198.51.100.7", "1.2.3.4", ())) == "198.51.100.7"
     assert client_address(request("198.51.100.7", "1.2.3.4", ("10.0.0.0/8",))) == "198.51.100.7"
     assert client_address(request("10.0.0.2", "6.6.6.6, 1.2.3.4", ("10.0.0.0/8",))) == "1.2.3.4"
+
+
+def test_HAZ115_oversized_bodies_headers_and_fields_are_refused_without_echo(app_client):
+    """Issue 17: 200 MB of JSON to the sign-in was parsed, a 10 MB user name was echoed back in
+    the 422 and a 1 MB cookie was accepted."""
+    from stimwise.web.security.limits import MAX_BODY_BYTES, MAX_ECHO_CHARS
+
+    big = b'{"username": "' + b"a" * (MAX_BODY_BYTES + 10) + b'", "password": "x"}'
+    answer = app_client.post("/api/v1/auth/login", content=big,
+                             headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and len(answer.content) < 200
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"a" * 65536
+
+    streamed = app_client.post("/api/v1/auth/login", content=chunks(),
+                               headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    huge_cookie = app_client.get("/login", headers={"cookie": "x=" + "c" * 1_000_000})
+    assert huge_cookie.status_code == 431
+    login_as(app_client, "clinician")
+    long_name = "N" * 100_000
+    refused = app_client.post("/api/v1/patients", json={"pseudonym": long_name,
+                                                        "enrolled_on": "2025-01-01"})
+    assert refused.status_code == 422
+    assert len(refused.text) < 2 * MAX_ECHO_CHARS + 1000 and "N" * (MAX_ECHO_CHARS + 1) \
+        not in refused.text

@@ -24,6 +24,7 @@ from stimwise.web import routes
 from stimwise.web.deps import STATIC_DIR
 from stimwise.web.errors import UnexpectedErrorMiddleware, install_error_handlers
 from stimwise.web.security.headers import SecurityHeadersMiddleware
+from stimwise.web.security.limits import RequestLimitsMiddleware
 from stimwise.web.security.passwords import Passwords, make_hasher
 from stimwise.web.security.sessions import CookieSigner
 from stimwise.web.security.throttle import LoginThrottle
@@ -96,7 +97,8 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     app.state.throttle = LoginThrottle(db, settings.login_max_failures, settings.login_window_s)
     install_error_handlers(app)
     app.add_middleware(UnexpectedErrorMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)  # outermost
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(RequestLimitsMiddleware)  # outermost: before anything reads a request
 
     @app.get(PLOTLY_ROUTE, include_in_schema=False)
     def plotly_js() -> FileResponse:

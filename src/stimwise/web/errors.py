@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stimwise.errors import FieldProblem, InputError, StimwiseError
 from stimwise.records.access import AccessDeniedError
+from stimwise.web.security.limits import MAX_ECHO_CHARS, bounded
 from stimwise.web.deps import CsrfRefusedError, NotSignedInError, is_api, render
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def problems_from_request(errors: Sequence[Any]) -> list[FieldProblem]:
             value = _HIDDEN
         if isinstance(value, dict | list):
             value = "{...}" if isinstance(value, dict) else "[...]"
-        problems.append(FieldProblem(path, value, expected))
+        problems.append(FieldProblem(path[:MAX_ECHO_CHARS], bounded(value), expected))
     return problems
 
 
@@ -99,6 +100,8 @@ def _unknown_patient(request: Request, error: InputError) -> bool:
 
 async def _invalid_input(request: Request, error: Exception) -> Response:
     assert isinstance(error, InputError)
+    error = InputError([FieldProblem(p.path, bounded(p.value), p.expected)
+                        for p in error.problems], error.source)  # never echo unbounded input
     if _unknown_patient(request, error):
         payload = {**error.to_dict(), "error": "not_found", "message": "no such patient"}
         return _answer(request, 404, payload, "Not found")
