@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stimwise.errors import FieldProblem, InputError, StimwiseError
 from stimwise.records.access import AccessDeniedError
-from stimwise.web.security.limits import MAX_ECHO_CHARS, bounded
 from stimwise.web.deps import CsrfRefusedError, NotSignedInError, is_api, render
+from stimwise.web.security.limits import MAX_ECHO_CHARS, bounded
 
 log = logging.getLogger(__name__)
 
