@@ -92,3 +92,25 @@ def test_cli_writes_the_zip(tmp_path):
     assert len(read_zip(out.read_bytes())["sessions.csv"]) == 2
     result = CliRunner().invoke(app, ["export", "csv", "NOPE", "--out", str(out), "--db", url])
     assert result.exit_code == 2 and "known patient" in result.output
+
+
+def test_HAZ116_formulas_typed_into_notes_are_written_as_text_in_every_csv():
+    """Issue 17: ``=HYPERLINK(...)``, ``+cmd`` and ``@SUM`` in a note were live formulas."""
+    import io
+
+    from stimwise.csv_cells import SafeCsvWriter, safe_cell
+
+    for typed in ('=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3",
+                  "\t=1", "\r=1"):
+        assert safe_cell(typed) == "'" + typed
+    assert safe_cell(-2.5) == -2.5 and safe_cell("plain note") == "plain note"
+    out = io.StringIO()
+    SafeCsvWriter(out).writerow(["=1+1", 3, "@x"])
+    assert out.getvalue() == "'=1+1,3,'@x\n"
+    from types import SimpleNamespace
+
+    from stimwise.interop.csv_export import table
+
+    written = table([SimpleNamespace(note='=HYPERLINK("http://x","y")', pain=-1)],
+                    ["note", "pain"])
+    assert written.splitlines()[1] == '"\'=HYPERLINK(""http://x"",""y"")",-1'

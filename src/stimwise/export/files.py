@@ -22,7 +22,6 @@ interruption) never leaves a half-written file under the requested name.
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
@@ -38,6 +37,7 @@ from typing import IO
 import numpy as np
 
 from stimwise import __version__
+from stimwise.csv_cells import SafeCsvWriter
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.models import PulseTrain
 from stimwise.safety.plan import VerifiedPlan, require_verified
@@ -204,7 +204,7 @@ def _write_npz(handle: IO[bytes], stream: _Stream) -> int:
 
 def _write_csv(handle: IO[bytes], stream: _Stream) -> int:
     text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-    csv.writer(text, lineterminator="\n").writerow(
+    SafeCsvWriter(text).writerow(
         ["time_s", *(f"{label}_ma" for label in stream.channel_labels)]
     )
     n_channels = len(stream.channel_labels)

@@ -12,7 +12,6 @@ person themself and clinicians, and is audited (``export_csv``).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -20,6 +19,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from stimwise.csv_cells import SafeCsvWriter
 from stimwise.interop.fhir_export import PersonRecord, load_record
 from stimwise.interop.record_keys import instant
 from stimwise.records.access import Actor
@@ -81,7 +81,7 @@ def cell(value: Any) -> str | int | float:
 
 def table(rows: Sequence[Any], columns: Sequence[str]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(columns)
     for row in rows:
         writer.writerow([cell(getattr(row, name)) for name in columns])
