@@ -473,3 +473,26 @@ def test_a_clinician_edits_and_removes_identifying_data_on_the_patient_page(app_
     assert "Identifying data" not in page
     assert app_client.post(url, data={"csrf_token": app_client.headers["X-CSRF-Token"],
                                       "full_name": "Z"}).status_code == 403
+
+
+def test_inputs_that_schemathesis_found_breaking_the_server_are_refused_or_normalised(app_client):
+    """Issue 17: an empty contact or adverse-event description made the FHIR export answer 503
+    for good; a session_id above 2**63 gave a 500; date_of_birth 0 was stored as 1970-01-01."""
+    login_as(app_client, "clinician")
+    made = app_client.post("/api/v1/patients", json={
+        "pseudonym": "P300", "enrolled_on": "2025-03-01",
+        "identity": {"full_name": "Ann Example", "contact": ""}})
+    assert made.status_code == 201, made.text
+    event = app_client.post("/api/v1/patients/P300/adverse-events", json={
+        "occurred_at": "2025-03-02T10:00:00+00:00", "kind": "flare", "severity": "mild",
+        "description": ""})
+    assert event.status_code == 201, event.text
+    assert app_client.get("/api/v1/patients/P300/fhir").status_code == 200
+    for session_id in (2**63 + 1, 2**31):
+        huge = app_client.post("/api/v1/patients/P300/adverse-events", json={
+            "occurred_at": "2025-03-02T10:00:00+00:00", "kind": "flare", "severity": "mild",
+            "session_id": session_id})
+        assert huge.status_code == 422 and huge.json()["problems"][0]["path"] == "session_id"
+    zero = app_client.put("/api/v1/patients/P300/identity",
+                          json={"full_name": "Ann Example", "date_of_birth": 0})
+    assert zero.status_code == 422 and zero.json()["problems"][0]["path"] == "date_of_birth"

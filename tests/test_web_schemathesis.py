@@ -18,12 +18,13 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import status_code_conformance
 
 from stimwise.web.app import create_app
 from test_web_clinical_support import screened_patient
 from web_fixtures import login_as, web_settings
 
-EXAMPLES_PER_OPERATION = 5
+EXAMPLES_PER_OPERATION = 25
 """Bounded generation (each example is a real request to the app) [U]."""
 STATUSES: list[int] = []
 SESSION_ENDING = ("/api/v1/auth/logout", "/api/v1/auth/password")
@@ -53,7 +54,7 @@ def test_no_server_errors(case, signed_in):
     cookies, token = signed_in
     response = case.call(headers={"X-CSRF-Token": token}, cookies=cookies)
     STATUSES.append(response.status_code)
-    case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
 
 
 def test_the_run_was_signed_in():

@@ -180,7 +180,7 @@ def patient_resource(patient: Patient, identity: PatientIdentity | None) -> Reso
         resource["name"] = [{"text": identity.full_name}]
         if identity.date_of_birth is not None:
             resource["birthDate"] = identity.date_of_birth.isoformat()
-        if identity.contact is not None:
+        if identity.contact:  # an empty one (stored before inputs refused it) is left out
             resource["telecom"] = [{"system": "other", "value": identity.contact}]
     return resource
 
@@ -447,7 +447,7 @@ def adverse_event_resource(
     extensions = []
     if row.body_site is not None:
         extensions.append(extension("body-site", valueString=row.body_site))
-    if row.description is not None:
+    if row.description:
         extensions.append(extension("description", valueString=row.description))
     if extensions:
         resource["extension"] = extensions

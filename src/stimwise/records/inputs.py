@@ -20,7 +20,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 
 from stimwise.clinical.intake import SiteSelector
 from stimwise.protocol.base import StrictModel, field_contradictions
@@ -37,19 +37,39 @@ Role = Literal["clinician", "patient", "researcher", "administrator"]
 AdverseEventKind = Literal["skin_irritation", "burn", "flare", "soreness", "other"]
 Severity = Literal["mild", "moderate", "severe"]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a record column holds on every backend (PostgreSQL ``integer``)."""
+
+
+def _blank_to_none(value: object) -> object:
+    """An empty or blank optional text is no text (issue 17: an empty contact or description
+    broke the FHIR export for good)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _date_not_number(value: object) -> object:
+    """A date is written as a date: a number is refused, not read as seconds since 1970
+    (issue 17: ``date_of_birth: 0`` was stored as 1970-01-01)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date written YYYY-MM-DD, not a number")
+    return value
+
+
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+CalendarDate = Annotated[date, BeforeValidator(_date_not_number)]
 
 
 class IdentityIn(StrictModel):
     """Identifying data, stored apart from the pseudonymous record."""
 
     full_name: str = Field(min_length=1, max_length=200)
-    date_of_birth: date | None = None
-    contact: str | None = Field(default=None, max_length=300)
+    date_of_birth: CalendarDate | None = None
+    contact: OptionalText = Field(default=None, max_length=300)
 
 
 class PatientIn(StrictModel):
     pseudonym: Pseudonym
-    enrolled_on: date
+    enrolled_on: CalendarDate
     identity: IdentityIn | None = None
 
 
@@ -100,8 +120,8 @@ class AdverseEventIn(StrictModel):
     kind: AdverseEventKind
     severity: Severity
     body_site: SiteSelector | None = None
-    description: str | None = Field(default=None, max_length=2000)
-    session_id: int | None = Field(default=None, ge=1)
+    description: OptionalText = Field(default=None, max_length=2000)
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
 
 
 class ValueSpan(StrictModel):

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stimwise.records.database import Database
 from stimwise.records.schema import open_database
-from stimwise.web import routes
+from stimwise.web import openapi_doc, routes
 from stimwise.web.deps import STATIC_DIR
 from stimwise.web.errors import UnexpectedErrorMiddleware, install_error_handlers
 from stimwise.web.security.headers import SecurityHeadersMiddleware
@@ -110,5 +110,6 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
 
     for _name, router in discover_routers():
         app.include_router(router)
+    openapi_doc.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
