@@ -496,3 +496,13 @@ def test_inputs_that_schemathesis_found_breaking_the_server_are_refused_or_norma
     zero = app_client.put("/api/v1/patients/P300/identity",
                           json={"full_name": "Ann Example", "date_of_birth": 0})
     assert zero.status_code == 422 and zero.json()["problems"][0]["path"] == "date_of_birth"
+
+
+def test_head_login_answers_and_the_overview_links_the_fhir_export(app_client):
+    """Issue 17, defect 9: HEAD /login was 405; the FHIR export had no link on any page."""
+    assert app_client.head("/login").status_code == 200
+    ensure_patient(app_client.app, "P001")
+    login_as(app_client, "clinician")
+    page = app_client.get("/patients/P001").text
+    link = re.search(r'href="([^"]+/fhir)" download', page).group(1)
+    assert app_client.get(link).status_code == 200

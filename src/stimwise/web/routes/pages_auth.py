@@ -23,7 +23,7 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
-@router.get("/login")
+@router.api_route("/login", methods=["GET", "HEAD"])
 def login_page(request: Request, next: str | None = None) -> Response:
     if signed_in(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)

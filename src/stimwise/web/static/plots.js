@@ -25,8 +25,17 @@ function drawPlot(element, given) {
     line: { shape: t.mode ? "linear" : "hv", dash: t.dash || "solid", width: 1.5 },
     marker: { size: 5 },
   }));
+  // Dates are labelled as days: with one day of data Plotly would otherwise zoom into that
+  // instant and label the axis "23:59:59.999 … 00:00:00.0005" (issue 17).
+  const dayAxis = spec.x_label === "date" ? { type: "date", tickformat: "%Y-%m-%d" } : {};
+  const xs = traces.flatMap((t) => t.x || []);
+  if (spec.x_label === "date" && xs.length && xs.every((x) => x === xs[0])) {
+    const day = Date.parse(xs[0]);
+    dayAxis.range = [new Date(day - 86400000).toISOString().slice(0, 10),
+      new Date(day + 86400000).toISOString().slice(0, 10)];
+  }
   const layout = {
-    xaxis: { title: { text: spec.x_label } },
+    xaxis: { title: { text: spec.x_label }, ...dayAxis },
     yaxis: { title: { text: spec.y_label } },
     margin: { l: 60, r: 20, t: 20, b: 50 },
     legend: { orientation: "h", y: -0.25 },
