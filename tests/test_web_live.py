@@ -324,7 +324,7 @@ def test_HAZ079_session_is_stored_once_from_its_journal_and_shows_in_the_record(
 def test_console_page_lists_prescriptions_for_clinicians_only(live_app):
     page = live_app.get(f"/patients/{CRPS}/session")
     assert page.status_code == 200
-    assert "EMERGENCY STOP" in page.text and 'src="/static/live.js"' in page.text
+    assert "EMERGENCY STOP" in page.text and 'src="/static/live.js?v=' in page.text
     assert f'value="{live_app.rx_id}"' in page.text
     patient = patient_client(live_app.app)
     assert patient.get(f"/patients/{CRPS}/session").status_code == 403

@@ -15,8 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 
 from stimwise.records.database import Database
 from stimwise.records.schema import open_database
@@ -29,9 +27,9 @@ from stimwise.web.security.passwords import Passwords, make_hasher
 from stimwise.web.security.sessions import CookieSigner
 from stimwise.web.security.throttle import LoginThrottle
 from stimwise.web.settings import WebSettings, load_or_create_secret
+from stimwise.web.static_files import StaticAssets
 
-PLOTLY_ROUTE = "/static/vendor/plotly.min.js"
-STATIC_MAX_AGE_S = 3600
+PLOTLY_FILE = "vendor/plotly.min.js"
 
 
 def discover_routers() -> list[tuple[str, APIRouter]]:
@@ -100,16 +98,10 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(RequestLimitsMiddleware)  # outermost: before anything reads a request
 
-    @app.get(PLOTLY_ROUTE, include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(
-            plotly_js_path(),
-            media_type="text/javascript",
-            headers={"Cache-Control": f"public, max-age={STATIC_MAX_AGE_S}"},
-        )
-
     for _name, router in discover_routers():
         app.include_router(router)
     openapi_doc.install(app)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    assets = StaticAssets.from_folder(STATIC_DIR, {PLOTLY_FILE: plotly_js_path()})
+    app.state.static_assets = assets
+    app.mount("/static", assets, name="static")
     return app

@@ -157,7 +157,8 @@ def render(
     response = templates.TemplateResponse(
         request,
         template,
-        {"actor": actor, "csrf_token": csrf_token, "inbox_unread": unread, **(context or {})},
+        {"actor": actor, "csrf_token": csrf_token, "inbox_unread": unread,
+         "static_url": request.app.state.static_assets.url, **(context or {})},
         status_code=status_code,
     )
     if login_token is not None:
