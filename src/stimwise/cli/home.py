@@ -20,6 +20,7 @@ ProfileOption = Annotated[
 
 def register(prescription_app: typer.Typer, session_app: typer.Typer) -> None:
     prescription_app.command("instructions")(prescription_instructions)
+    session_app.command("log")(session_log)
 
 
 @report_errors()
@@ -76,3 +77,91 @@ def _print_instructions(instructions, written: list[Path]) -> None:
                   f"{document['verification']['reason']}")
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _settings(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs as a dict; a value that is not a number is passed on as text so the
+    validation names it."""
+    from stimwise.errors import FieldProblem, InputError
+
+    settings: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise InputError(FieldProblem("--setting", pair, "KEY=VALUE, e.g. frequency_hz=90"))
+        try:
+            settings[key.strip()] = float(text)
+        except ValueError:
+            settings[key.strip()] = text
+    return settings
+
+
+@report_errors()
+def session_log(
+    patient: PatientArg,
+    profile: ProfileOption,
+    minutes: Annotated[float, typer.Option("--minutes", help="How long the session ran.")],
+    setting: Annotated[list[str] | None, typer.Option(
+        "--setting", help="KEY=VALUE read from the device: frequency_hz, phase_width_us, "
+        "burst_frequency_hz, level or amplitude_ma (repeatable).")] = None,
+    programme: Annotated[str | None, typer.Option("--programme", help="The device programme "
+                                                  "used (default: the prescribed one).")] = None,
+    as_prescribed: Annotated[bool, typer.Option(
+        "--as-prescribed", help="Settings as in the instructions (those given override).")
+    ] = False,
+    pain_before: Annotated[int | None, typer.Option("--pain-before", help="Pain 0-10 before.")
+                           ] = None,
+    pain_after: Annotated[int | None, typer.Option("--pain-after", help="Pain 0-10 after.")
+                          ] = None,
+    felt: Annotated[str | None, typer.Option("--felt", help="nothing, light_tingling, "
+                    "strong_comfortable, muscle_twitch or painful.")] = None,
+    skin: Annotated[str | None, typer.Option("--skin", help="normal, redness_fading, "
+                    "redness_lasting, irritated or burn_or_blister.")] = None,
+    problem: Annotated[list[str] | None, typer.Option(
+        "--problem", help="skin_irritation, burn, flare, soreness or other (repeatable).")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="When it started (ISO 8601 with "
+                                           "offset; default: now).")] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a session done on the person's own device (provenance: self-reported). Settings
+    outside the prescription's locked ranges are stored, flagged and sent to the clinicians'
+    inbox; impossible or out-of-range values are refused (exit 2)."""
+    from stimwise.cli.records import _with_options
+    from stimwise.errors import InputError
+    from stimwise.records.schema import open_database
+    from stimwise.records.self_logged import log_self_session
+
+    values = {
+        "started_at": at or datetime.now(UTC).isoformat(), "minutes": minutes,
+        "profile": profile, "programme": programme, "as_prescribed": as_prescribed,
+        "settings": _settings(setting or []), "felt": felt, "nrs_pre": pain_before,
+        "nrs_post": pain_after, "skin": skin, "problems": problem or [], "note": note,
+    }
+    options = {"started_at": "--at", "minutes": "--minutes", "profile": "--profile",
+               "programme": "--programme", "settings": "--setting", "felt": "--felt",
+               "nrs_pre": "--pain-before", "nrs_post": "--pain-after", "skin": "--skin",
+               "problems": "--problem", "note": "--note"}
+    with open_database(db) as database, database.transaction() as session:
+        try:
+            result = log_self_session(session, _actor(), patient, values)
+        except InputError as error:
+            raise _with_options(error, options) from None
+    row = result.session
+    document = {
+        "id": row.id, "created": result.created, "provenance": row.provenance,
+        "profile_id": row.profile_id, "programme_id": row.programme_id,
+        "started_at": row.started_at.isoformat(), "minutes": row.minutes,
+        "settings": row.settings, "verification": row.verification,
+        "flagged": row.flagged, "flag_reasons": row.flag_reasons,
+    }
+    if as_json:
+        _print(document)
+        return
+    console = _console()
+    console.print(f"self-reported session {row.id} for {patient}: {row.minutes:g} min on "
+                  f"{row.profile_id}; settings {row.verification['status'].replace('_', ' ')}")
+    if row.flagged:
+        console.print("[bold]flagged for the clinician[/]: " + "; ".join(row.flag_reasons))

@@ -376,7 +376,8 @@ def _mismatches(profile: DeviceProfile, prescription: Prescription,
 
 def translate(prescription: Prescription, profile: DeviceProfile, *,
               caps: PatientCaps | None = None,
-              ceiling_ma: float | None = None) -> DeviceInstructions:
+              ceiling_ma: float | None = None,
+              programme_id: str | None = None) -> DeviceInstructions:
     """The prescription in ``profile``'s terms, verified at the device's worst-case output.
 
     Parameters
@@ -386,9 +387,17 @@ def translate(prescription: Prescription, profile: DeviceProfile, *,
     ceiling_ma
         The highest amplitude the person may use at home (the locked range's top); the
         prescription's maximum when not given.
+    programme_id
+        Use this programme of the device (a self-logged session names the one used) instead
+        of choosing the closest.
     """
     ceiling = prescription.max_amplitude_ma if ceiling_ma is None else ceiling_ma
-    programme = None if profile.closed else choose_programme(profile, prescription)
+    if profile.closed:
+        programme = None
+    elif programme_id is not None:
+        programme = profile.programme(programme_id)
+    else:
+        programme = choose_programme(profile, prescription)
     settings = [] if programme is None else _settings(programme, prescription)
     guidance = _intensity_guidance(profile, prescription, ceiling)
     placement = _placement(profile, prescription)
