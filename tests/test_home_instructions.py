@@ -128,3 +128,29 @@ def test_cli_instructions_json_html_pdf(tmp_path):
     missing = runner.invoke(app, ["prescription", "instructions", "NOPE1", "--profile",
                                   "quell", "--db", url])
     assert missing.exit_code == 2
+
+
+def test_home_schedule_calendar(tmp_path):
+    from icalendar import Calendar
+
+    from stimwise.interop.calendar import home_schedule_ics
+
+    result = translate(_rx(), get_profile("tu-7000"))
+    sunday = date(2026, 1, 4)
+    calendar = Calendar.from_ical(home_schedule_ics(result, sunday, __import__(
+        "datetime").time(18, 0), until=date(2026, 3, 1)))
+    event = next(iter(calendar.walk("VEVENT")))
+    assert event["RRULE"]["BYDAY"] == ["MO", "TU", "WE", "TH", "FR"]
+    assert event.decoded("DTSTART").date() == date(2026, 1, 5)  # first weekday occurrence
+    assert (event.decoded("DTEND") - event.decoded("DTSTART")).total_seconds() == 20 * 60
+    assert "Pulse rate: 90 Hz" in str(event["DESCRIPTION"])
+    assert "P001" not in calendar.to_ical().decode()
+    assert next(iter(event.walk("VALARM")))["ACTION"] == "DISPLAY"
+    url = _cli_patient(tmp_path)
+    out = tmp_path / "home.ics"
+    made = runner.invoke(app, ["prescription", "calendar", "P001", "--profile", "tu-7000",
+                               "--out", str(out), "--db", url])
+    assert made.exit_code == 0 and out.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    bad = runner.invoke(app, ["prescription", "calendar", "P001", "--profile", "tu-7000",
+                              "--out", str(out), "--time", "25:99", "--db", url])
+    assert bad.exit_code == 2

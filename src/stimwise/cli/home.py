@@ -21,6 +21,36 @@ ProfileOption = Annotated[
 def register(prescription_app: typer.Typer, session_app: typer.Typer) -> None:
     prescription_app.command("instructions")(prescription_instructions)
     session_app.command("log")(session_log)
+    prescription_app.command("calendar")(prescription_calendar)
+
+
+@report_errors()
+def prescription_calendar(
+    patient: PatientArg,
+    profile: ProfileOption,
+    out: Annotated[Path, typer.Option("--out", help="The .ics file to write (replaced).")],
+    at: Annotated[str, typer.Option("--time", help="Time of day of the session (HH:MM, local "
+                                    "time of the phone).")] = "18:00",
+    db: DbOption = None,
+) -> None:
+    """The home schedule as a calendar file (ICS) with a reminder before each session."""
+    from datetime import time
+
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.interop.calendar import home_schedule_ics
+    from stimwise.records.home import home_instructions, prescription_on
+    from stimwise.records.schema import open_database
+
+    try:
+        clock = time.fromisoformat(at)
+    except ValueError:
+        raise InputError(FieldProblem("--time", at, "a time HH:MM")) from None
+    today = datetime.now(UTC).date()
+    with open_database(db) as database, database.reading() as session:
+        instructions = home_instructions(session, _actor(), patient, profile, today)
+        valid_to = prescription_on(session, _actor(), patient, today).row.valid_to
+    out.write_bytes(home_schedule_ics(instructions, today, clock, valid_to))
+    print(f"wrote {out}")
 
 
 @report_errors()

@@ -192,14 +192,14 @@ def choose_programme(profile: DeviceProfile, prescription: Prescription) -> Prog
 
 # --------------------------------------------------------------------------- settings
 
-_LABELS = {"frequency_hz": ("pulse rate", "Hz"), "phase_width_us": ("pulse width", "µs"),
+SETTING_LABELS = {"frequency_hz": ("pulse rate", "Hz"), "phase_width_us": ("pulse width", "µs"),
            "burst_frequency_hz": ("burst rate", "Hz")}
 
 
 def _settings(programme: Programme, prescription: Prescription) -> list[Setting]:
     settings = []
     for name, target in _targets(prescription).items():
-        unit = _LABELS[name][1]
+        unit = SETTING_LABELS[name][1]
         setting = getattr(programme, name)
         value, match = _achieve(setting, target)
         if setting is not None and setting.known and not setting.adjustable and match != "unknown":
@@ -359,11 +359,11 @@ def _mismatches(profile: DeviceProfile, prescription: Prescription,
                         f"{_pattern(prescription)}")
     for s in settings:
         if s.match in ("closest", "set_by_device") and s.difference_percent not in (None, 0.0):
-            problems.append(f"{_LABELS.get(s.parameter, (s.parameter,))[0]}: {s.device:g} "
+            problems.append(f"{SETTING_LABELS.get(s.parameter, (s.parameter,))[0]}: {s.device:g} "
                             f"{s.unit} instead of {s.prescribed:g} {s.unit} "
                             f"({s.difference_percent:+.0f} %)")
         elif s.match == "unknown":
-            problems.append(f"{_LABELS.get(s.parameter, (s.parameter,))[0]}: not published "
+            problems.append(f"{SETTING_LABELS.get(s.parameter, (s.parameter,))[0]}: not published "
                             "for this device")
     if profile.closed:
         problems.append("a closed device: it sets its own waveform, only intensity and "
@@ -411,7 +411,7 @@ def translate(prescription: Prescription, profile: DeviceProfile, *,
         reason = ("closed device: its waveform is set by the device and not published"
                   if profile.closed else
                   "no programme matches" if programme is None else
-                  "not published: " + ", ".join(_LABELS[s.parameter][0] for s in missing))
+                  "not published: " + ", ".join(SETTING_LABELS[s.parameter][0] for s in missing))
         return DeviceInstructions(**common, worst_case=WorstCase(None, reason),
                                   status="not_verifiable",
                                   status_reason=f"cannot be verified: {reason}")
