@@ -17,10 +17,35 @@ from stimwise.analysis.series import PatientSeries
 
 
 @dataclass(frozen=True)
+class DataProvenance:
+    """Where the sessions the assessment rests on come from."""
+
+    device_recorded: int
+    self_reported: int
+    statement: str
+
+
+def provenance(series: PatientSeries) -> DataProvenance:
+    """Count the sessions by provenance and say plainly what self-reported data mean."""
+    reported = series.sessions.self_reported_count
+    recorded = len(series.sessions) - reported
+    if reported == 0:
+        statement = f"{recorded} sessions recorded by a device stimwise drove"
+    else:
+        statement = (
+            f"{reported} of {recorded + reported} sessions are self-reported (logged by the "
+            "person from their own device): their dose is what the person read off that "
+            "device, not a recording; their current is unknown unless the device shows mA or "
+            "its manual documents the level")
+    return DataProvenance(recorded, reported, statement)
+
+
+@dataclass(frozen=True)
 class ResponseAssessment:
     verdict: ResponderVerdict
     relief: ReliefSummary
     dose_response: DoseResponse
+    provenance: DataProvenance
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,4 +62,7 @@ def assess(series: PatientSeries) -> ResponseAssessment:
             reasons=(*verdict.reasons, doses.habituation.explanation
                      + "; consider changing the dose before concluding non-response"),
         )
-    return ResponseAssessment(verdict, relief_summary(series), doses)
+    source = provenance(series)
+    if source.self_reported:
+        verdict = replace(verdict, reasons=(*verdict.reasons, "data: " + source.statement))
+    return ResponseAssessment(verdict, relief_summary(series), doses, source)

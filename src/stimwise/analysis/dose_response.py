@@ -87,11 +87,16 @@ def _effects(sessions: Sessions) -> tuple[ParameterEffect, ...]:
 
 
 def constant_dose_mask(sessions: Sessions) -> np.ndarray:
-    """Sessions at the person's usual dose: median amplitude ±10 %, modal rate and width."""
+    """Sessions at the person's usual dose: median amplitude ±10 %, modal rate and width.
+
+    A self-reported session whose current is unknown (most home devices publish no level
+    currents) counts by its rate and width alone; the explanation says so."""
     if not len(sessions):
         return np.zeros(0, dtype=bool)
-    median = float(np.nanmedian(sessions.amplitude_ma))
-    mask = np.abs(sessions.amplitude_ma - median) <= CONSTANT_AMPLITUDE_TOLERANCE * median
+    amplitude = sessions.amplitude_ma
+    known = ~np.isnan(amplitude)
+    median = float(np.median(amplitude[known])) if known.any() else 0.0
+    mask = ~known | (np.abs(amplitude - median) <= CONSTANT_AMPLITUDE_TOLERANCE * median)
     for name in ("frequency_hz", "phase_width_us"):
         values = getattr(sessions, name)
         unique, counts = np.unique(values, return_counts=True)

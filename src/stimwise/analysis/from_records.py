@@ -46,6 +46,7 @@ from stimwise.records.models import (
     DiaryEntry,
     Patient,
     PrescriptionRecord,
+    SelfLoggedSession,
     SessionEntry,
 )
 from stimwise.records.repository import add_prescription, get_patient
@@ -115,8 +116,25 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
         .where(AdverseEvent.patient_id == patient.id, AdverseEvent.session_id.is_not(None))
         .group_by(AdverseEvent.session_id)
     ).all())
+    logged = session.execute(
+        select(SelfLoggedSession.started_at, SelfLoggedSession.amplitude_ma,
+               SelfLoggedSession.phase_width_us, SelfLoggedSession.frequency_hz,
+               SelfLoggedSession.minutes, SelfLoggedSession.nrs_pre, SelfLoggedSession.nrs_post,
+               SelfLoggedSession.problems)
+        .where(SelfLoggedSession.patient_id == patient.id)
+        .order_by(SelfLoggedSession.started_at)
+    ).all()
+    # One list of sessions in time order: (start, amplitude, width, rate, minutes, pre, post,
+    # adverse events, self-reported).
+    merged = sorted(
+        [(r.started_at, r.mean_amplitude_ma, r.phase_width_us, r.frequency_hz,
+          r.stimulation_s / 60, r.nrs_pre, r.nrs_post, events.get(r.id, 0), False)
+         for r in rows]
+        + [(r.started_at, r.amplitude_ma, r.phase_width_us, r.frequency_hz, r.minutes,
+            r.nrs_pre, r.nrs_post, len(r.problems or ()), True) for r in logged],
+        key=lambda item: item[0])
     absolute_days = [int(d) for d, _ in diary]
-    session_days = [_day(r.started_at) for r in rows]
+    session_days = [_day(m[0]) for m in merged]
     start = session_days[0] if session_days else None
     last_data = max(absolute_days[-1:] + session_days[-1:], default=_day(patient.enrolled_on))
     end = _day(as_of) if as_of is not None else last_data
@@ -127,20 +145,16 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
         day=np.asarray([absolute_days[i] - start for i in keep], dtype=np.int64),
         nrs=np.asarray([float(diary[i][1]) for i in keep]),
     )
-    delivered = [r for r, d in zip(rows, session_days, strict=True) if d <= end]
+    delivered = [m for m, d in zip(merged, session_days, strict=True) if d <= end]
 
-    def column(values):
-        return np.asarray([np.nan if v is None else float(v) for v in values])
+    def column(index):
+        return np.asarray([np.nan if m[index] is None else float(m[index]) for m in delivered])
 
     sessions = Sessions(
         day=np.asarray([d - start for d in session_days if d <= end], dtype=np.int64),
-        amplitude_ma=column(r.mean_amplitude_ma for r in delivered),
-        phase_width_us=column(r.phase_width_us for r in delivered),
-        frequency_hz=column(r.frequency_hz for r in delivered),
-        minutes=column(r.stimulation_s / 60 for r in delivered),
-        nrs_pre=column(r.nrs_pre for r in delivered),
-        nrs_post=column(r.nrs_post for r in delivered),
-        adverse_events=column(events.get(r.id, 0) for r in delivered),
+        amplitude_ma=column(1), phase_width_us=column(2), frequency_hz=column(3),
+        minutes=column(4), nrs_pre=column(5), nrs_post=column(6), adverse_events=column(7),
+        self_reported=np.asarray([m[8] for m in delivered], dtype=bool),
     ) if delivered else Sessions.empty()
     return PatientSeries(
         patient_id=pseudonym,
@@ -150,6 +164,19 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
         as_of_day=end - start,
         sessions_per_week=_prescribed_per_week(session, patient.id).get(patient.id),
     )
+
+
+def load_schedule(session: Session, actor: Actor, pseudonym: str):
+    """The weekly schedule of the person's latest prescription (None: there is none)."""
+    from stimwise.analysis.adherence import Schedule
+
+    stored = load_prescription(session, actor, pseudonym)
+    if stored is None:
+        return None
+    rx = stored[0]
+    return Schedule(sessions_per_week=rx.protocol.session.sessions_per_week,
+                    sessions_per_day=rx.protocol.session.sessions_per_day,
+                    session_minutes=rx.session_duration_min)
 
 
 # --------------------------------------------------------------------------- synthetic cohorts
@@ -251,6 +278,41 @@ def write_cohort(session: Session, actor: Actor, cohort: Sequence[SimulatedPatie
         start = last_day - timedelta(days=person.series.as_of_day)
         add_prescription(session, actor, member.patient.pseudonym,
                          template.model_copy(update={"valid_from": start}))
+    return ids
+
+
+def write_self_logged_cohort(session: Session, actor: Actor,
+                             cohort: Sequence[SimulatedPatient], last_day: date,
+                             profile_id: str) -> dict[str, int]:
+    """Insert simulated people whose sessions were done on their own device ``profile_id`` and
+    logged by themselves: diaries and the home prescription as :func:`write_cohort`, each
+    session through :func:`~stimwise.records.self_logged.log_self_session` (the same checks as
+    a real person's log), with the rate and width the simulation used and no current (home
+    devices rarely publish a level's current)."""
+    from stimwise.device.profiles import get_profile
+    from stimwise.records.self_logged import log_self_session
+
+    get_profile(profile_id)  # an unknown profile is refused before anything is written
+    members = [CohortPatient(patient=m.patient, diary=m.diary)
+               for m in cohort_records(cohort, last_day)]
+    ids = insert_cohort(session, actor, members)
+    template = cohort_prescription()
+    for member, person in zip(members, cohort, strict=True):
+        pseudonym = member.patient.pseudonym
+        start = last_day - timedelta(days=person.series.as_of_day)
+        add_prescription(session, actor, pseudonym,
+                         template.model_copy(update={"valid_from": start}))
+        person_actor = Actor(username=pseudonym.lower(), role="patient", patient=pseudonym)
+        s = person.series.sessions
+        for i in range(len(s)):
+            begun = datetime.combine(start + timedelta(days=int(s.day[i])), SESSION_HOUR_UTC)
+            log_self_session(session, person_actor, pseudonym, {
+                "started_at": begun.isoformat(), "minutes": float(s.minutes[i]),
+                "profile": profile_id, "felt": "strong_comfortable",
+                "settings": {"frequency_hz": float(round(s.frequency_hz[i])),
+                             "phase_width_us": float(s.phase_width_us[i])},
+                "nrs_pre": int(s.nrs_pre[i]), "nrs_post": int(s.nrs_post[i]),
+            })
     return ids
 
 

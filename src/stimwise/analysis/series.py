@@ -105,6 +105,9 @@ class Sessions:
     nrs_pre: np.ndarray
     nrs_post: np.ndarray
     adverse_events: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    self_reported: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """True where the person logged the session themself (provenance ``self_reported``): its
+    dose is what they read off their own device, not what a device stimwise drove recorded."""
 
     def __post_init__(self) -> None:
         arrays = {"sessions.day": _days(self.day, "sessions.day")}
@@ -114,6 +117,10 @@ class Sessions:
         events = _floats(self.adverse_events, "sessions.adverse_events")
         arrays["sessions.adverse_events"] = (
             events if events.size else np.zeros(arrays["sessions.day"].size)
+        )
+        reported = np.asarray(self.self_reported, dtype=bool).reshape(-1)
+        arrays["sessions.self_reported"] = (
+            reported if reported.size else np.zeros(arrays["sessions.day"].size, dtype=bool)
         )
         _check_same_length(arrays)
         _check_nrs(arrays["sessions.nrs_pre"], "sessions.nrs_pre")
@@ -131,6 +138,10 @@ class Sessions:
         return int(self.day.size)
 
     @property
+    def self_reported_count(self) -> int:
+        return int(np.count_nonzero(self.self_reported))
+
+    @property
     def relief_nrs(self) -> np.ndarray:
         """Within-session relief (pre − post; positive = less pain), NaN where unanswered."""
         return self.nrs_pre - self.nrs_post
@@ -140,7 +151,7 @@ class Sessions:
             day=self.day[mask], amplitude_ma=self.amplitude_ma[mask],
             phase_width_us=self.phase_width_us[mask], frequency_hz=self.frequency_hz[mask],
             minutes=self.minutes[mask], nrs_pre=self.nrs_pre[mask], nrs_post=self.nrs_post[mask],
-            adverse_events=self.adverse_events[mask],
+            adverse_events=self.adverse_events[mask], self_reported=self.self_reported[mask],
         )
 
     @classmethod

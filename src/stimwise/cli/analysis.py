@@ -60,15 +60,18 @@ def response(
     as_json: JsonFlag = False,
 ) -> None:
     """Is it working? The IMMPACT verdict against baseline, relief, dose-response, habituation."""
+    from stimwise.analysis.adherence import weekly_adherence
     from stimwise.analysis.assessment import assess
-    from stimwise.analysis.from_records import load_prescription, load_series
+    from stimwise.analysis.from_records import load_prescription, load_schedule, load_series
     from stimwise.records.schema import open_database
 
     actor = _actor()
     with open_database(db) as database, database.reading() as session:
         series = load_series(session, actor, patient, _date("--as-of", as_of))
         stored = load_prescription(session, actor, patient) if suggest_dose else None
+        schedule = load_schedule(session, actor, patient)
     assessment = assess(series)
+    weekly = None if schedule is None else weekly_adherence(series, schedule)
     proposal = _suggestion(series, stored, seed) if suggest_dose else None
     if plot is not None:
         from stimwise.analysis.plot import plot_response
@@ -79,11 +82,19 @@ def response(
         document["patient"] = patient
         document["therapy_start"] = series.therapy_start.isoformat()
         document["dose_suggestion"] = proposal
+        document["weekly_adherence"] = None if weekly is None else weekly.to_dict()
         _print(document)
         return
     from stimwise.cli.render_analysis import print_assessment
 
-    print_assessment(_console(), series, assessment, proposal)
+    console = _console()
+    print_assessment(console, series, assessment, proposal)
+    console.print(f"data: {assessment.provenance.statement}")
+    if weekly is not None and weekly.sessions_share is not None:
+        console.print(
+            f"adherence over {weekly.complete_weeks} complete weeks: "
+            f"{100 * weekly.sessions_share:.0f} % of sessions, {100 * weekly.days_share:.0f} % "
+            f"of days, {100 * weekly.minutes_share:.0f} % of minutes prescribed")
 
 
 def _suggestion(series, stored, seed: int) -> dict:
@@ -250,6 +261,13 @@ def cohort_simulate(
     truth: Annotated[
         Path | None, typer.Option("--truth", help="Also write each person's true response here.")
     ] = None,
+    self_logged: Annotated[
+        str | None, typer.Option("--self-logged", help="Sessions done on this device profile "
+                                 "and logged by the people themselves (self-reported).")
+    ] = None,
+    weeks: Annotated[
+        int | None, typer.Option("--weeks", min=1, max=52, help="Weeks of therapy (default 16).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write N virtual patients with a known truth (diaries, sessions, prescriptions) to the
@@ -264,22 +282,31 @@ def cohort_simulate(
             "--db", None, "an explicit database for synthetic patients (the default database "
             "is for real records)"))
 
-    from stimwise.analysis.cohort import simulate_cohort
-    from stimwise.analysis.from_records import refuse_real_records, write_cohort
+    from stimwise.analysis.cohort import CohortSettings, simulate_cohort
+    from stimwise.analysis.from_records import (
+        refuse_real_records,
+        write_cohort,
+        write_self_logged_cohort,
+    )
     from stimwise.records.schema import open_database
 
     last_day = _date("--end-date", end_date) or (datetime.now(UTC).date() - timedelta(days=1))
-    cohort = simulate_cohort(n, seed)
+    settings = CohortSettings() if weeks is None else CohortSettings(therapy_days=7 * weeks)
+    cohort = simulate_cohort(n, seed, settings)
     actor = _actor()
     with open_database(db) as database, database.transaction() as session:
         refuse_real_records(session, actor)
-        write_cohort(session, actor, cohort, last_day)
+        if self_logged is None:
+            write_cohort(session, actor, cohort, last_day)
+        else:
+            write_self_logged_cohort(session, actor, cohort, last_day, self_logged)
     kinds: dict[str, int] = {}
     for person in cohort:
         kinds[person.truth.kind] = kinds.get(person.truth.kind, 0) + 1
     document = {
         "patients": n, "seed": seed, "last_day": last_day.isoformat(), "kinds": kinds,
         "pseudonyms": [cohort[0].series.patient_id, cohort[-1].series.patient_id],
+        "sessions": "self-reported on " + self_logged if self_logged else "device-recorded",
     }
     if truth is not None:
         truth.write_text(json.dumps([

@@ -10,6 +10,7 @@ import typer
 
 import stimwise.cli.model_population  # noqa: F401  (adds recruitment and activation to model_app)
 from stimwise.cli.analysis import register as register_analysis
+from stimwise.cli.device_profiles import register as register_device_profiles
 from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
 from stimwise.cli.interop import register as register_interop
 from stimwise.cli.model import model_app
@@ -35,6 +36,7 @@ register_analysis(app)
 app.add_typer(model_app, name="model")
 register_serve(app)
 register_interop(app)
+register_device_profiles(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
@@ -535,7 +537,7 @@ def schema(
         str,
         typer.Argument(
             help="patient, instrument-responses, protocol, prescription, patient-caps, limits, "
-            "body-sites or site-selectors"
+            "device-profile, body-sites or site-selectors"
         ),
     ],
 ) -> None:

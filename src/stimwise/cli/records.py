@@ -39,6 +39,9 @@ def register(app: typer.Typer, session_app: typer.Typer) -> None:
     app.add_typer(prescription_app, name="prescription")
     app.add_typer(adverse_event_app, name="adverse-event")
     session_app.command("import")(session_import)
+    from stimwise.cli.home import register as register_home
+
+    register_home(prescription_app, session_app)
 
 
 def _validated(model: type, data: dict[str, Any], options: dict[str, str]):

@@ -8,6 +8,7 @@ from stimwise.errors import FieldProblem, InputError
 def schema_document(name: str) -> dict | list:
     from stimwise.clinical.instruments import ResponseDocument
     from stimwise.clinical.intake import Intake
+    from stimwise.device.profiles.models import DeviceProfile
     from stimwise.protocol.body_sites import all_sites, site_selectors
     from stimwise.protocol.models import Protocol
     from stimwise.protocol.prescription import Prescription
@@ -21,6 +22,7 @@ def schema_document(name: str) -> dict | list:
         "prescription": Prescription,
         "patient-caps": PatientCaps,
         "limits": LimitTable,
+        "device-profile": DeviceProfile,
     }
     if name == "body-sites":
         return list(all_sites())

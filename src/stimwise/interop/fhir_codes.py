@@ -46,6 +46,8 @@ IDENTIFIER_SYSTEMS = {
     "instrument_response": f"{STIMWISE_BASE}/sid/instrument-response",
     "instrument_score": f"{STIMWISE_BASE}/sid/instrument-score",
     "export": f"{STIMWISE_BASE}/sid/export",
+    "device_profile": f"{STIMWISE_BASE}/sid/device-profile",
+    "self_logged_session": f"{STIMWISE_BASE}/sid/self-logged-session",
 }
 """Identifier systems of stimwise's records: an identifier (system, value) names one record in
 any database, so that importing a bundle twice adds nothing the second time."""

@@ -15,7 +15,12 @@ What is in it (``docs/interop.md`` has the full mapping):
 * ``Observation`` per diary entry, with a component per rating (current pain coded LOINC 72514-3);
 * ``DeviceRequest`` per prescription, with its parameters and the full prescription document;
 * ``Procedure`` per delivered session with the dose as extensions;
-* ``AdverseEvent`` per adverse event.
+* ``AdverseEvent`` per adverse event;
+* ``Device`` per home device profile the person logged sessions on, and ``DeviceUseStatement``
+  per self-logged session (R4's resource for patient-reported device use): the device, when and
+  how long, the reported settings, the provenance ``self_reported``, the settings'
+  verification and, when the session lay outside the locked ranges, the flag and its reasons.
+  They are not Procedures, so no reader takes them for device-recorded doses.
 
 The records hold no consent table, so no ``Consent`` resource is written.
 
@@ -29,6 +34,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -67,6 +73,8 @@ class PersonRecord:
     scores: list[InstrumentScoreRecord]
     adverse_events: list[AdverseEvent]
     intakes: list[IntakeRecord]
+    self_logged: list = dataclass_field(default_factory=list)
+    """Self-logged sessions (:class:`~stimwise.records.models.SelfLoggedSession`)."""
     """Intakes with their screening: in the CSV export; not (yet) mapped to FHIR resources."""
 
 
@@ -107,6 +115,9 @@ def load_record(
             .order_by(IntakeRecord.assessed_on, IntakeRecord.id)
         )),
     )
+    from stimwise.records.self_logged import list_self_logged
+
+    record.self_logged.extend(list_self_logged(session, actor, pseudonym))
     log_action(session, actor, action, "patient", patient.id)
     return record
 
@@ -457,6 +468,62 @@ def adverse_event_resource(
 # --------------------------------------------------------------------------- bundle
 
 
+def home_device(profile_id: str) -> Resource:
+    """The person's own device, named by its stimwise profile."""
+    from stimwise.device.profiles import get_profile
+
+    profile = get_profile(profile_id)
+    return {
+        "resourceType": "Device",
+        "id": keys.resource_uuid("device-profile", profile.id),
+        "identifier": [identifier("device_profile", profile.id)],
+        "manufacturer": profile.manufacturer,
+        "modelNumber": profile.model,
+        "deviceName": [{"name": profile.name, "type": "user-friendly-name"}],
+    }
+
+
+def self_logged_statement(row, subject: dict[str, str], device: Resource,
+                          prescriptions: dict[int, Resource]) -> Resource:
+    """A self-logged session as a DeviceUseStatement (patient-reported use of a device)."""
+    from datetime import timedelta
+
+    units = {"frequency_hz": "Hz", "phase_width_us": "us", "burst_frequency_hz": "Hz",
+             "amplitude_ma": "mA", "level": "{level}"}
+    extensions = [extension("provenance", valueCode=row.provenance),
+                  extension("as-prescribed", valueBoolean=row.as_prescribed),
+                  extension("settings-verification", valueString=row.verification["status"]),
+                  extension("flagged", valueBoolean=row.flagged)]
+    extensions += [extension("flag-reason", valueString=reason) for reason in row.flag_reasons]
+    extensions += [extension(f"setting-{key.replace('_', '-')}",
+                             valueQuantity=codes.quantity(value, units[key]))
+                   for key, value in sorted(row.settings.items()) if key in units]
+    if row.programme_id is not None:
+        extensions.append(extension("programme", valueString=row.programme_id))
+    extensions += [extension(name, valueInteger=value) for name, value in
+                   (("nrs-before", row.nrs_pre), ("nrs-after", row.nrs_post)) if value is not None]
+    end = row.started_at + timedelta(minutes=row.minutes)
+    resource: Resource = {
+        "resourceType": "DeviceUseStatement",
+        "id": keys.resource_uuid("self-logged-session", row.entry_uuid),
+        "identifier": [identifier("self_logged_session", row.entry_uuid)],
+        "status": "completed",
+        "subject": subject,
+        "source": subject if row.reporter_role == "patient" else None,
+        "device": reference(device),
+        "timingPeriod": {"start": keys.instant(row.started_at), "end": keys.instant(end)},
+        "recordedOn": keys.instant(row.created_at),
+        "extension": extensions,
+    }
+    if resource["source"] is None:
+        del resource["source"]
+    if row.prescription_id in prescriptions:
+        resource["basedOn"] = [reference(prescriptions[row.prescription_id])]
+    if row.note:
+        resource["note"] = [{"text": row.note}]
+    return resource
+
+
 def resource_model(resource_type: str) -> type:
     """The ``fhir.resources`` R4B model class of a resource type."""
     from fhir.resources.R4B import get_fhir_model_class
@@ -486,6 +553,10 @@ def bundle_of(record: PersonRecord, now: datetime) -> dict[str, Any]:
     sessions = {row.id: session_procedure(row, subject, prescriptions) for row in record.sessions}
     resources += sessions.values()
     resources += [adverse_event_resource(row, subject, sessions) for row in record.adverse_events]
+    devices = {pid: home_device(pid) for pid in sorted({r.profile_id for r in record.self_logged})}
+    resources += devices.values()
+    resources += [self_logged_statement(row, subject, devices[row.profile_id], prescriptions)
+                  for row in record.self_logged]
     bundle = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -46,8 +46,11 @@ MAX_REPORTED = 20
 """Problems listed in one error at most (a wholly wrong file would otherwise list thousands)."""
 SUPPORTED = (
     "Patient", "Questionnaire", "QuestionnaireResponse", "Observation", "DeviceRequest",
-    "Procedure", "AdverseEvent",
+    "Procedure", "AdverseEvent", "Device", "DeviceUseStatement",
 )
+"""``Device`` and ``DeviceUseStatement`` (self-reported home sessions on the person's own
+device) are read but not imported: a self-reported session enters the record only through
+its own validation (:mod:`stimwise.records.self_logged`), never as a device-recorded one."""
 
 
 @dataclass

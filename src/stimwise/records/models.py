@@ -239,6 +239,57 @@ class SessionEntry(Base):
     events: Mapped[int] = mapped_column(Integer)
     journal_ref: Mapped[str | None] = mapped_column(String(500))
     journal_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provenance: Mapped[str] = mapped_column(String(20), default="device_recorded",
+                                            server_default="device_recorded")
+    """``device_recorded``: the dose comes from a device stimwise drove (journal or FHIR of
+    one); self-logged sessions live in :class:`SelfLoggedSession` (``self_reported``)."""
+    created_at: Mapped[datetime]
+
+
+class SelfLoggedSession(Base):
+    """A session the person did on their own device and logged themself (provenance
+    ``self_reported``): the device profile and settings they report, the verification of those
+    settings at the device's worst case, and whether they lay outside the prescription's locked
+    ranges (``flagged``, with the reasons). A flagged session waits for a clinician
+    (``acknowledged_at`` is ``None``) like a patient's problem report."""
+
+    __tablename__ = "self_logged_sessions"
+    __table_args__ = (
+        Index("ix_self_logged_patient_started", "patient_id", "started_at"),
+        Index("ix_self_logged_flagged", "flagged", "acknowledged_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    prescription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prescriptions.id", ondelete="SET NULL"), index=True
+    )
+    provenance: Mapped[str] = mapped_column(String(20), default="self_reported")
+    reported_by: Mapped[str] = mapped_column(String(80))
+    reporter_role: Mapped[str] = mapped_column(String(20))
+    profile_id: Mapped[str] = mapped_column(String(64))
+    programme_id: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    minutes: Mapped[float] = mapped_column(Float)
+    as_prescribed: Mapped[bool] = mapped_column(Boolean)
+    settings: Mapped[dict[str, Any]]
+    frequency_hz: Mapped[float | None] = mapped_column(Float)
+    phase_width_us: Mapped[float | None] = mapped_column(Float)
+    level: Mapped[float | None] = mapped_column(Float)
+    amplitude_ma: Mapped[float | None] = mapped_column(Float)
+    """Known only where the device shows mA or its manual documents the level's current."""
+    felt: Mapped[str | None] = mapped_column(String(30))
+    nrs_pre: Mapped[int | None] = mapped_column(Integer)
+    nrs_post: Mapped[int | None] = mapped_column(Integer)
+    skin: Mapped[str | None] = mapped_column(String(30))
+    problems: Mapped[list[Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[dict[str, Any]]
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    flag_reasons: Mapped[list[Any]]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
 
 

@@ -15,37 +15,10 @@ from html import escape
 
 from stimwise.clinical.intake import Intake
 from stimwise.clinical.screening import Screening
-from stimwise.protocol.body_sites import SIDES, SITE_NAMES
+from stimwise.protocol import body_layout
+from stimwise.protocol.body_sites import SITE_NAMES
 
-# (region, dx of the centre from the body's midline toward the person's own side, y, w, h)
-_FRONT: tuple[tuple[str, float, float, float, float], ...] = (
-    ("head", 8, 4, 16, 18), ("eye", 8, 23, 12, 6), ("face", 8, 30, 14, 13),
-    ("neck_anterior", 6, 46, 11, 12), ("shoulder", 38, 61, 18, 16), ("chest", 16, 62, 28, 36),
-    ("abdomen", 16, 100, 28, 30), ("hip", 26, 133, 16, 18),
-    ("upper_arm_anterior", 47, 80, 14, 40), ("elbow", 51, 122, 14, 10),
-    ("forearm_volar", 55, 134, 14, 38), ("wrist", 58, 174, 14, 8),
-    ("hand_palmar", 60, 184, 16, 18), ("fingers", 62, 204, 16, 14),
-    ("thigh_anterior", 15, 156, 24, 70), ("knee", 15, 228, 22, 16),
-    ("leg_anterior", 15, 246, 18, 70), ("ankle", 15, 318, 16, 10),
-    ("foot_dorsal", 17, 330, 18, 16), ("toes", 19, 348, 18, 10),
-)
-_BACK: tuple[tuple[str, float, float, float, float], ...] = (
-    ("neck_posterior", 11, 44, 9, 14), ("upper_back", 19, 62, 26, 46),
-    ("lower_back", 19, 110, 26, 26), ("buttock", 19, 138, 26, 24),
-    ("upper_arm_posterior", 47, 80, 14, 40), ("forearm_dorsal", 55, 134, 14, 38),
-    ("hand_dorsal", 60, 184, 16, 18), ("thigh_posterior", 15, 166, 24, 60),
-    ("calf", 15, 246, 18, 70), ("foot_plantar", 17, 330, 18, 16),
-)
-_MIDLINE: dict[str, tuple[str, float, float, float]] = {
-    # site: (view, y, w, h)
-    "lower_abdomen_midline": ("front", 132, 20, 14),
-    "cervical_midline": ("back", 42, 8, 18),
-    "thoracic_midline": ("back", 62, 10, 46),
-    "lumbar_midline": ("back", 110, 10, 26),
-    "sacral_midline": ("back", 138, 10, 20),
-}
-_CENTRE = {"front": 90.0, "back": 290.0}
-WIDTH, HEIGHT = 380, 380
+WIDTH, HEIGHT = body_layout.WIDTH, body_layout.HEIGHT
 
 STATUS_TEXT = {
     "forbidden": "forbidden",
@@ -109,28 +82,18 @@ def _shape(status: SiteStatus, x: float, y: float, w: float, h: float) -> str:
 
 
 def _placed(statuses: dict[str, SiteStatus]):
-    """(status, x, y, w, h) of every site; the person's left is on the viewer's right in the
-    front view and on the viewer's left in the back view."""
-    for view, table in (("front", _FRONT), ("back", _BACK)):
-        centre = _CENTRE[view]
-        for region, dx, y, w, h in table:
-            for side in SIDES:
-                toward = 1 if (side == "left") == (view == "front") else -1
-                yield statuses[f"{side}_{region}"], centre + toward * dx - w / 2, y, w, h
-    for site, (view, y, w, h) in _MIDLINE.items():
-        yield statuses[site], _CENTRE[view] - w / 2, y, w, h
+    """(status, x, y, w, h) of every site (positions: :mod:`stimwise.protocol.body_layout`)."""
+    for site, (x, y, w, h) in body_layout.site_boxes().items():
+        yield statuses[site], x, y, w, h
 
 
 def body_map_svg(statuses: dict[str, SiteStatus], title: str) -> str:
     """The map as an SVG element (safe to embed: every text is escaped)."""
     shapes = "".join(_shape(*placed) for placed in _placed(statuses))
-    labels = (
-        f'<text x="{_CENTRE["front"]}" y="374" class="map-label">front</text>'
-        f'<text x="{_CENTRE["back"]}" y="374" class="map-label">back</text>'
-        f'<text x="{_CENTRE["front"] - 75}" y="14" class="map-side">R</text>'
-        f'<text x="{_CENTRE["front"] + 70}" y="14" class="map-side">L</text>'
-        f'<text x="{_CENTRE["back"] - 75}" y="14" class="map-side">L</text>'
-        f'<text x="{_CENTRE["back"] + 70}" y="14" class="map-side">R</text>'
+    labels = "".join(
+        f'<text x="{x:g}" y="{y:g}" class="{"map-label" if len(text) > 1 else "map-side"}">'
+        f"{text}</text>"
+        for x, y, text in body_layout.side_labels()
     )
     patterns = (
         '<defs><pattern id="hatch" width="5" height="5" patternUnits="userSpaceOnUse" '

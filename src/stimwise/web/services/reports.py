@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
 from stimwise.analysis.assessment import assess
 from stimwise.analysis.from_records import load_series
 from stimwise.analysis.nof1 import DEFAULT_MID_NRS
 from stimwise.errors import FieldProblem, InputError
+from stimwise.interop.pdf import heading as _heading
+from stimwise.interop.pdf import line as _line
+from stimwise.interop.pdf import new_pdf as _pdf
+from stimwise.interop.pdf import table as _table
 from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
@@ -324,50 +327,6 @@ def session_report(db: Database, actor: Actor, pseudonym: str, session_id: int) 
 
 
 # --------------------------------------------------------------------------- PDF
-
-
-def _font_dir() -> Path:
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-def _pdf(title: str):
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.set_title(title)
-    pdf.set_creator("stimwise")
-    fonts = _font_dir()
-    pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
-    return pdf
-
-
-def _heading(pdf, text: str) -> None:
-    pdf.ln(3)
-    pdf.set_font("DejaVu", "B", 12)
-    pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9.5)
-
-
-def _line(pdf, text: str) -> None:
-    pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
-
-
-def _table(pdf, header: list[str], rows: list[list[str]]) -> None:
-    if not rows:
-        _line(pdf, "none recorded")
-        return
-    with pdf.table(text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
-        for values in [header, *rows]:
-            row = table.row()
-            for value in values:
-                row.cell(value)
 
 
 def _num(value, digits: int = 1, unit: str = "") -> str:
