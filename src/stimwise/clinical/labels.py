@@ -146,7 +146,6 @@ FIELD_CHOICE_LABELS: dict[str, dict[str, str]] = {
     "diagnoses.cause": {"other": "Other cause", "unknown": "Cause not known"},
     "surgeries_and_fractures.healing": {"unknown": "Not known"},
     "arterial_disease.severity": {"unknown": "Severity not known"},
-    "implants": {"unknown": "Not known"},
     "schema_version": {"1": "Format 1 (older files)", "2": "Format 2 (current)"},
 }
 """Wordings that differ by field, keyed by the path without row numbers."""
@@ -161,6 +160,7 @@ SCREENING_LABELS: dict[str, str] = {
     "site_restricted": "Restricts sites",
     "precaution": "Precaution",
     "applies": "Applies",
+    "possible": "Possible (an answer is not known)",
     "cleared": "Cleared",
     "subsensory": "Too weak to feel (subsensory)",
     "sensory": "Tingling, no muscle twitch (sensory)",
