@@ -525,3 +525,17 @@ def test_clearance_choices_show_the_clearance_already_recorded():
 
 def test_format_2_answers_of_the_builders_are_all_no():
     assert set(FORMAT_2_ANSWERS) == set(FORMAT_2_QUESTIONS)
+
+
+def test_HAZ150_the_patient_schema_states_format_2_and_unknown_lists():
+    result = CliRunner().invoke(app, ["schema", "patient"])
+    schema = json.loads(result.stdout)
+    assert schema["if"]["properties"]["schema_version"] == {"const": 2}
+    assert schema["then"]["required"] == list(FORMAT_2_QUESTIONS)
+    for question in LIST_QUESTIONS:
+        branches = schema["properties"][question].get("oneOf") or next(
+            b["oneOf"] for b in schema["properties"][question]["anyOf"] if "oneOf" in b)
+        assert {"const": "unknown", "type": "string"} in branches, question
+    assert schema["properties"]["cardiac"]["$ref"]
+    assert schema["$defs"]["CardiacHistory"]["properties"]["recent_myocardial_infarction"][
+        "title"] == "Recent heart attack (myocardial infarction)"

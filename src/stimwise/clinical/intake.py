@@ -393,7 +393,14 @@ FORMAT_2_QUESTIONS: tuple[str, ...] = (
 class Intake(StrictModel):
     """Everything the screening and the recommendation need about one person."""
 
-    model_config = ConfigDict(title="Intake")
+    model_config = ConfigDict(
+        title="Intake",
+        json_schema_extra={
+            "if": {"properties": {"schema_version": {"const": 2}},
+                   "required": ["schema_version"]},
+            "then": {"required": list(FORMAT_2_QUESTIONS)},
+        },
+    )
 
     schema_version: Literal[1, 2] = Field(
         default=1, title="Format version",
