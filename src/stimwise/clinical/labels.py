@@ -27,6 +27,7 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -328,10 +329,18 @@ def _steps_for_answers(path: str, data: Any) -> list[_Step] | None:
     return [*head, _Step(_instrument_item_label(response, match[2]), None, None)]
 
 
-def _resolved(path: str, data: Any) -> list[_Step]:
+def _resolved(path: str, data: Any) -> tuple[_Step, ...]:
+    if data is None:
+        return _resolved_without_data(path)
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
-    return _steps_for_answers(path, data) or _steps(path, data)
+    return tuple(_steps_for_answers(path, data) or _steps(path, data))
+
+
+@lru_cache(maxsize=4096)
+def _resolved_without_data(path: str) -> tuple[_Step, ...]:
+    """The steps of a path on its own (the screening's texts ask the same few paths often)."""
+    return tuple(_steps_for_answers(path, None) or _steps(path, None))
 
 
 # --------------------------------------------------------------------------- public API
