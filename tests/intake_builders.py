@@ -1,8 +1,10 @@
 """Builders of intakes for screening tests.
 
-``base_intake()`` is the raw document of a complete intake of a healthy adult whose every safety
-answer is "no" (or empty) and whose only diagnosis is chronic low back pain: screened, it is
-``eligible`` with no finding. Tests give only what they are about::
+``base_intake()`` is the raw document of a complete intake (format 2) of a healthy adult whose
+every safety answer is "no" (or empty) and whose only diagnosis is chronic low back pain:
+screened, it is ``eligible`` with no finding. ``format_1_intake()`` is the same person written in
+format 1, which did not ask the questions of :data:`FORMAT_2_ANSWERS`. Tests give only what
+they are about::
 
     base_intake(epilepsy="unknown")
     base_intake(implants=[implant("demand_pacemaker", "left_chest")])
@@ -44,11 +46,22 @@ REQUIRED_SAFETY_FIELDS: tuple[str, ...] = (
 
 _MERGED = ("cardiac", "home_use")
 
+FORMAT_2_ANSWERS: dict = {
+    "parkinsons_disease": "no",
+    "external_devices": [],
+    "arterial_disease": [],
+    "radiotherapy": [],
+    "cognition": "intact",
+    "carer": "none",
+    "anticoagulant_therapy": "no",
+}
+"""The all-"no" answers to the questions format 2 added."""
+
 
 def base_intake(**overrides: Any) -> dict:
     """A complete, all-"no" intake document of a healthy adult with chronic low back pain."""
     document: dict = {
-        "schema_version": 1,
+        "schema_version": 2,
         "patient_id": "TEST-0001",
         "assessed_on": ASSESSED_ON,
         "age_years": 46,
@@ -84,12 +97,23 @@ def base_intake(**overrides: Any) -> dict:
         },
         "goals": ["pain_relief"],
         "clearances": [],
+        **copy.deepcopy(FORMAT_2_ANSWERS),
     }
     for key, value in overrides.items():
         if key in _MERGED and isinstance(value, dict):
             document[key] = {**document[key], **copy.deepcopy(value)}
         else:
             document[key] = copy.deepcopy(value)
+    return document
+
+
+def format_1_intake(**overrides: Any) -> dict:
+    """:func:`base_intake` as a format 1 file: without the questions format 2 added."""
+    document = base_intake(**overrides)
+    document["schema_version"] = 1
+    for question in FORMAT_2_ANSWERS:
+        if question not in overrides:
+            del document[question]
     return document
 
 
@@ -128,15 +152,23 @@ def other(description: str = "chronic low back pain", *sites: str) -> dict:
     return {"kind": "other", "description": description, "affected_sites": list(sites)}
 
 
-def implant(kind: str, site: str | None = None) -> dict:
-    item: dict = {"kind": kind}
+def implant(kind: str, site: str | None = None, **fields: Any) -> dict:
+    item: dict = {"kind": kind, **fields}
     if site is not None:
         item["site"] = site
     return item
 
 
-def thrombosis(site: str, status: str = "active", kind: str = "dvt") -> dict:
-    return {"kind": kind, "status": status, "site": site}
+def thrombosis(site: str, status: str = "active", kind: str = "dvt", **fields: Any) -> dict:
+    return {"kind": kind, "status": status, "site": site, **fields}
+
+
+def arterial(site: str, severity: str = "not_severe") -> dict:
+    return {"site": site, "severity": severity}
+
+
+def worn(kind: str, site: str) -> dict:
+    return {"kind": kind, "site": site}
 
 
 def malignancy(site: str, status: str = "active", **fields: Any) -> dict:

@@ -305,7 +305,7 @@ def test_HAZ022_event_dates_after_the_assessment_are_rejected(field, value):
         ({"assessed_on": "2026-02-30"}, "assessed_on"),
         ({"goals": []}, "goals"),
         ({"epilepsie": "no"}, "epilepsie"),
-        ({"schema_version": 2}, "schema_version"),
+        ({"schema_version": 3}, "schema_version"),
         ({"implants": [{"kind": "pacemaker", "site": "left_chest"}]}, "implants.0.kind"),
         (
             {

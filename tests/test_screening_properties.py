@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake_builders import ASSESSED_ON, base_intake, intake_from
-from stimwise.clinical.intake import ImplantKind
+from stimwise.clinical.intake import LIST_QUESTIONS, ImplantKind
 from stimwise.clinical.rules import screening_rules
 from stimwise.clinical.screening import DECISION_ORDER, Screening, screen
 from stimwise.clinical.texts import clinician_text, patient_text
@@ -57,8 +57,27 @@ ELECTRONIC = [kind for kind in get_args(ImplantKind) if kind != "metal_implant"]
 @st.composite
 def implants(draw) -> dict:
     kind = draw(st.sampled_from([*ELECTRONIC, "metal_implant"]))
-    where = draw(place)
-    return {"kind": kind} if where is None else {"kind": kind, "site": where}
+    item = {"kind": kind, "site": draw(place)}
+    leads = draw(st.lists(place, max_size=2))
+    if leads:
+        item["lead_sites"] = leads
+    return item
+
+
+arterial_findings = st.fixed_dictionaries(
+    {"site": place, "severity": st.sampled_from(["not_severe", "severe", "unknown"])}
+)
+worn_devices = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["insulin_pump", "infusion_set", "glucose_sensor",
+                                 "other_electronic"]),
+        "site": place,
+    }
+)
+radiotherapy_courses = st.fixed_dictionaries(
+    {"sites": st.lists(place, min_size=1, max_size=2)},
+    optional={"ended_on": past_date},
+)
 
 
 thromboses = st.fixed_dictionaries(
@@ -66,7 +85,8 @@ thromboses = st.fixed_dictionaries(
         "kind": st.sampled_from(["dvt", "thrombophlebitis"]),
         "status": st.sampled_from(["active", "past"]),
         "site": place,
-    }
+    },
+    optional={"occurred_on": past_date},
 )
 
 
@@ -101,7 +121,9 @@ skin_findings = st.fixed_dictionaries(
                 "infection",
                 "irritation",
                 "dermatitis",
+                "eczema",
                 "swelling",
+                "lymphoedema",
                 "scar",
                 "trophic_changes",
             ]
@@ -158,19 +180,22 @@ def intakes(draw) -> dict:
         st.dictionaries(site, st.sampled_from(["normal", "reduced", "absent"]), max_size=6)
     )
     planned = draw(st.booleans())
+    pregnancy = draw(st.sampled_from(pregnancy_choices))
+    epilepsy = draw(YNU)
+    arrhythmia = draw(YNU)
     document = base_intake(
         age_years=draw(st.integers(min_value=4, max_value=95)),
         sex=sex,
-        pregnancy=draw(st.sampled_from(pregnancy_choices)),
+        pregnancy=pregnancy,
         diagnoses=draw(st.lists(diagnoses, min_size=1, max_size=2)),
         pain_sites=draw(st.lists(place, max_size=2)),
         implants=draw(st.lists(implants(), max_size=2)),
         cardiac={
-            "arrhythmia": draw(YNU),
+            "arrhythmia": arrhythmia,
             "heart_failure": draw(YNU),
             "recent_myocardial_infarction": draw(YNU),
         },
-        epilepsy=draw(YNU),
+        epilepsy=epilepsy,
         thromboses=draw(st.lists(thromboses, max_size=2)),
         malignancies=draw(st.lists(malignancies(), max_size=2)),
         skin=draw(st.lists(skin_findings, max_size=3)),
@@ -193,7 +218,28 @@ def intakes(draw) -> dict:
             }
             for rule_id in draw(st.lists(st.sampled_from(LIFTABLE), unique=True, max_size=2))
         ],
+        arterial_disease=draw(st.lists(arterial_findings, max_size=2)),
+        external_devices=draw(st.lists(worn_devices, max_size=2)),
+        radiotherapy=draw(st.lists(radiotherapy_courses, max_size=1)),
+        anticoagulant_therapy=draw(YNU),
+        parkinsons_disease=draw(YNU),
+        cognition=draw(st.sampled_from(["intact", "impaired", "dementia", "unknown"])),
+        carer=draw(st.sampled_from(["none", "present", "supervises", "unknown"])),
     )
+    if pregnancy in ("pregnant", "possible"):
+        weeks = draw(st.none() | st.integers(min_value=0, max_value=42))
+        if weeks is not None:
+            document["gestational_age_weeks"] = weeks
+    if arrhythmia != "no" and draw(st.booleans()):
+        document["cardiac"]["arrhythmia_kind"] = draw(
+            st.sampled_from(["atrial_fibrillation", "ventricular", "unknown"]))
+    if draw(st.booleans()):
+        document["cardiac"]["myocardial_infarction_on"] = draw(past_date)
+    if epilepsy != "no" and draw(st.booleans()):
+        document["seizure_control"] = draw(
+            st.sampled_from(["controlled", "uncontrolled", "unknown"]))
+    for question in draw(st.lists(st.sampled_from(LIST_QUESTIONS), max_size=2, unique=True)):
+        document[question] = "unknown"
     return document
 
 
@@ -218,19 +264,35 @@ def _worsenings(document: dict) -> list:
 
         return change
 
-    untested = [s for s in SITES if s not in {f["site"] for f in document["sensation"]}]
+    def listed(key, values):
+        """Append to a list question, or make an empty one unknown (never loosens)."""
+        if document[key] == "unknown":
+            return []
+        entries = [(key, values, append(key))]
+        if not document[key]:
+            entries.append((f"{key} unknown", st.just("unknown"), set_answer(key)))
+        return entries
+
+    sensed = [] if document["sensation"] == "unknown" else document["sensation"]
+    untested = [s for s in SITES if s not in {f["site"] for f in sensed}]
     options = [
-        ("implant", implants(), append("implants")),
-        ("thrombosis", thromboses, append("thromboses")),
-        ("malignancy", malignancies(), append("malignancies")),
-        ("skin", skin_findings, append("skin")),
-        ("allodynia", allodynias, append("allodynia")),
-        ("surgery", surgeries, append("surgeries_and_fractures")),
+        *listed("implants", implants()),
+        *listed("thromboses", thromboses),
+        *listed("malignancies", malignancies()),
+        *listed("skin", skin_findings),
+        *listed("allodynia", allodynias),
+        *listed("surgeries_and_fractures", surgeries),
+        *listed("arterial_disease", arterial_findings),
+        *listed("external_devices", worn_devices),
+        *listed("radiotherapy", radiotherapy_courses),
         ("pain site", place, append("pain_sites")),
+        ("recent infarction date", st.integers(min_value=0, max_value=180).map(
+            lambda days: (ASSESSED - timedelta(days=days)).isoformat()),
+         set_answer("cardiac", "myocardial_infarction_on")),
         ("younger", st.integers(min_value=4, max_value=17), set_answer("age_years")),
         ("home use planned", st.just(True), set_answer("home_use", "planned")),
     ]
-    if untested:
+    if untested and document["sensation"] != "unknown":
         options.append(
             (
                 "sensation",
@@ -280,6 +342,19 @@ def _worsenings(document: dict) -> list:
             options.append(
                 (answer, st.sampled_from(["yes", "unknown"]), set_answer("home_use", answer))
             )
+    for answer in ("anticoagulant_therapy", "parkinsons_disease"):
+        if document[answer] == "no":
+            options.append((answer, st.sampled_from(["yes", "unknown"]), set_answer(answer)))
+    if document["cognition"] == "intact":
+        options.append(("cognition", st.sampled_from(["impaired", "dementia", "unknown"]),
+                        set_answer("cognition")))
+    if document["carer"] == "supervises":
+        options.append(("carer", st.sampled_from(["none", "present", "unknown"]),
+                        set_answer("carer")))
+    weeks = document.get("gestational_age_weeks")
+    if document["pregnancy"] == "pregnant" and weeks is not None and weeks >= 13:
+        options.append(("early pregnancy", st.integers(min_value=0, max_value=12),
+                        set_answer("gestational_age_weeks")))
     return options
 
 
@@ -312,17 +387,39 @@ def _unknowings(document: dict) -> list[tuple[str, callable]]:
     for answer in ("during_sleep", "while_driving_or_operating_machinery"):
         if document["home_use"][answer] == "no":
             changes.append((answer, setter("home_use", answer)))
-    for i, item in enumerate(document["surgeries_and_fractures"]):
+    for i, item in enumerate(document["surgeries_and_fractures"]
+                             if document["surgeries_and_fractures"] != "unknown" else []):
         if item["healing"] == "healed":
             changes.append((f"healing {i}", setter("surgeries_and_fractures", i, "healing")))
-    for i, item in enumerate(document["malignancies"]):
+    for i, item in enumerate(document["malignancies"]
+                             if document["malignancies"] != "unknown" else []):
         if "radiotherapy_ended_on" in item:
 
             def forget_date(doc, i=i):
                 del doc["malignancies"][i]["radiotherapy_ended_on"]
 
             changes.append((f"radiotherapy date {i}", forget_date))
-    for i, item in enumerate(document["sensation"]):
+    for key in LIST_QUESTIONS:
+        if document[key] == []:
+            changes.append((f"{key} unknown", setter(key)))
+    for answer in ("anticoagulant_therapy", "parkinsons_disease"):
+        if document[answer] == "no":
+            changes.append((answer, setter(answer)))
+    if document["cognition"] == "intact":
+        changes.append(("cognition", setter("cognition")))
+    if document["carer"] == "supervises":
+        changes.append(("carer", setter("carer")))
+    if document.get("gestational_age_weeks") is not None:
+
+        def forget_weeks(doc):
+            del doc["gestational_age_weeks"]
+
+        changes.append(("weeks of pregnancy", forget_weeks))
+    for i, item in enumerate(document["arterial_disease"]
+                             if document["arterial_disease"] != "unknown" else []):
+        if item["severity"] != "unknown":
+            changes.append((f"severity {i}", setter("arterial_disease", i, "severity")))
+    for i, item in enumerate(document["sensation"] if document["sensation"] != "unknown" else []):
         if item["status"] == "normal":
 
             def forget_test(doc, i=i):

@@ -14,6 +14,7 @@ from builders import channel_dict, make_prescription
 from intake_builders import (
     ASSESSED_ON,
     allodynia,
+    arterial,
     clearance,
     crps,
     fired,
@@ -26,10 +27,12 @@ from intake_builders import (
     skin,
     surgery,
     thrombosis,
+    worn,
 )
 from stimwise.clinical.intake import Intake
+from stimwise.clinical.labels import label_path
 from stimwise.clinical.rules import screening_rules
-from stimwise.clinical.screening import DECISION_ORDER, screen
+from stimwise.clinical.screening import DECISION_ORDER, screen, unknown_action
 from stimwise.clinical.texts import clinician_text, patient_text
 from stimwise.errors import InputError
 from stimwise.protocol.body_sites import SITE_NAMES, expand_sites
@@ -318,7 +321,7 @@ VIGNETTES = [
         "SR-PREGNANCY-pregnant",
         PREC,
         {"SR-PREGNANCY"},
-        intake={"pregnancy": "pregnant"},
+        intake={"pregnancy": "pregnant", "gestational_age_weeks": 20},
         forbidden={
             "left_abdomen": "SR-PREGNANCY",
             "lower_abdomen_midline": "SR-PREGNANCY",
@@ -333,23 +336,24 @@ VIGNETTES = [
         "SR-PREGNANCY-possible",
         PREC,
         {"SR-PREGNANCY"},
-        intake={"pregnancy": "possible"},
+        intake={"pregnancy": "possible", "gestational_age_weeks": 14},
         forbidden={"lumbar_midline": "SR-PREGNANCY"},
         unknown=("pregnancy",),
     ),
     case(
-        "SR-PREGNANCY-unknown",
+        "SR-PREGNANCY-PR-PREGNANCY-EARLY-unknown",
         PREC,
-        {"SR-PREGNANCY"},
+        {"SR-PREGNANCY", "PR-PREGNANCY-EARLY"},
         intake={"pregnancy": "unknown"},
         forbidden={"right_abdomen": "SR-PREGNANCY"},
-        unknown=("pregnancy",),
+        unknown=("gestational_age_weeks", "pregnancy"),
     ),
     case(
         "SR-PREGNANCY-male-with-sex-note",
         PREC,
         {"SR-PREGNANCY"},
-        intake={"sex": "male", "pregnancy": "pregnant", "sex_note": "trans man, 20 weeks pregnant"},
+        intake={"sex": "male", "pregnancy": "pregnant", "sex_note": "trans man, 20 weeks pregnant",
+                "gestational_age_weeks": 20},
         forbidden={"left_abdomen": "SR-PREGNANCY"},
     ),
     # ------------------------------------------------------------------ vessels, tumours
@@ -740,6 +744,7 @@ VIGNETTES = [
             "diagnoses": [neuropathy("left_foot", "right_foot")],
             "sensation": [sensation("left_foot", "reduced"), sensation("right_foot", "reduced")],
             "pregnancy": "pregnant",
+            "gestational_age_weeks": 30,
             "thromboses": [thrombosis("left_calf")],
         },
         forbidden={
@@ -801,6 +806,295 @@ VIGNETTES = [
         forbidden={"right_thigh_anterior": "SR-IRRADIATED"},
         allowed=("right_knee", "right_thigh_posterior"),
         cleared=("SR-MALIGNANCY",),
+    ),
+    # ------------------------------------------------------------------ format 2 facts (HAZ-150..)
+    case(
+        "SR-ARTERIAL-DISEASE-not-severe-left-foot",
+        PREC,
+        {"SR-ARTERIAL-DISEASE"},
+        intake={"arterial_disease": [arterial("left_foot", "not_severe")]},
+        forbidden={"left_foot_dorsal": "SR-ARTERIAL-DISEASE", "left_toes": "SR-ARTERIAL-DISEASE"},
+        allowed=("left_calf", "left_ankle", "right_foot_dorsal"),
+        supervised=False,
+    ),
+    case(
+        "SR-ARTERIAL-SEVERE-left-calf-closes-the-limb",
+        PREC,
+        {"SR-ARTERIAL-DISEASE", "SR-ARTERIAL-SEVERE"},
+        intake={"arterial_disease": [arterial("left_calf", "severe")]},
+        forbidden={"left_calf": "SR-ARTERIAL-DISEASE", "left_thigh_anterior": "SR-ARTERIAL-SEVERE",
+                   "left_foot_plantar": "SR-ARTERIAL-SEVERE"},
+        allowed=("right_calf", "left_forearm_volar"),
+        supervised=True,
+    ),
+    case(
+        "SR-ARTERIAL-SEVERE-severity-unknown",
+        PREC,
+        {"SR-ARTERIAL-DISEASE", "SR-ARTERIAL-SEVERE"},
+        intake={"arterial_disease": [arterial("right_foot", "unknown")]},
+        forbidden={"right_knee": "SR-ARTERIAL-SEVERE"},
+        unknown=("arterial_disease.0",),
+    ),
+    case(
+        "PR-ANTICOAGULANT-takes-anticoagulants",
+        PREC,
+        {"PR-ANTICOAGULANT"},
+        intake={"anticoagulant_therapy": "yes"},
+        max_level="sensory",
+        supervised=False,
+    ),
+    case(
+        "PR-ANTICOAGULANT-unknown",
+        PREC,
+        {"PR-ANTICOAGULANT"},
+        intake={"anticoagulant_therapy": "unknown"},
+        max_level="sensory",
+        unknown=("anticoagulant_therapy",),
+    ),
+    case(
+        "PR-ANTICOAGULANT-cleared-by-treating-physician",
+        PREC,
+        {"PR-ANTICOAGULANT"},
+        intake={"anticoagulant_therapy": "yes",
+                "clearances": [clearance("PR-ANTICOAGULANT", role="treating physician")]},
+        max_level=None,
+        cleared=("PR-ANTICOAGULANT",),
+    ),
+    case(
+        "CI-RECENT-MI-dated-within-six-months-although-answered-no",
+        CLEAR,
+        {"CI-RECENT-MI", "SR-HEART-DISEASE"},
+        intake={"cardiac": {"myocardial_infarction_on": "2026-08-20"}},
+        forbidden={"left_chest": "CI-RECENT-MI"},
+    ),
+    case(
+        "CI-RECENT-MI-dated-five-years-ago-does-not-fire",
+        OK,
+        set(),
+        intake={"cardiac": {"myocardial_infarction_on": "2021-06-01"}},
+        allowed=("left_knee", "left_chest"),
+    ),
+    case(
+        "SR-HEART-DISEASE-atrial-fibrillation",
+        PREC,
+        {"SR-HEART-DISEASE"},
+        intake={"cardiac": {"arrhythmia": "yes", "arrhythmia_kind": "atrial_fibrillation"}},
+        forbidden={"left_chest": "SR-HEART-DISEASE"},
+        allowed=("left_calf",),
+    ),
+    case(
+        "SR-EPILEPSY-controlled-seizures-still-restrict-head-and-neck",
+        PREC,
+        {"SR-EPILEPSY"},
+        intake={"epilepsy": "yes", "seizure_control": "controlled"},
+        forbidden={"left_head": "SR-EPILEPSY", "cervical_midline": "SR-EPILEPSY"},
+    ),
+    case(
+        "SR-PAST-THROMBOSIS-dvt-twelve-years-ago-still-restricts",
+        PREC,
+        {"SR-PAST-THROMBOSIS"},
+        intake={"thromboses": [thrombosis("left_calf", "past", occurred_on="2014-03-01")]},
+        forbidden={"left_calf": "SR-PAST-THROMBOSIS"},
+    ),
+    case(
+        "PR-PREGNANCY-EARLY-eight-weeks",
+        PREC,
+        {"SR-PREGNANCY", "PR-PREGNANCY-EARLY"},
+        intake={"pregnancy": "pregnant", "gestational_age_weeks": 8},
+        forbidden={"left_abdomen": "SR-PREGNANCY"},
+    ),
+    case(
+        "SR-LYMPHOEDEMA-left-arm",
+        PREC,
+        {"SR-LYMPHOEDEMA"},
+        intake={"skin": [skin("left_upper_limb", "lymphoedema")]},
+        forbidden={"left_hand_dorsal": "SR-LYMPHOEDEMA", "left_shoulder": "SR-LYMPHOEDEMA"},
+        allowed=("right_forearm_volar", "left_chest"),
+    ),
+    case(
+        "SR-SKIN-DAMAGED-eczema",
+        PREC,
+        {"SR-SKIN-DAMAGED"},
+        intake={"skin": [skin("right_forearm_volar", "eczema")]},
+        forbidden={"right_forearm_volar": "SR-SKIN-DAMAGED"},
+        allowed=("right_forearm_dorsal",),
+    ),
+    case(
+        "SR-WORN-DEVICE-PR-INSULIN-insulin-pump-and-sensor",
+        PREC,
+        {"SR-WORN-DEVICE", "PR-INSULIN"},
+        intake={"external_devices": [worn("insulin_pump", "left_abdomen"),
+                                     worn("glucose_sensor", "right_upper_arm_posterior")]},
+        forbidden={"left_abdomen": "SR-WORN-DEVICE", "right_abdomen": "SR-WORN-DEVICE",
+                   "right_elbow": "SR-WORN-DEVICE"},
+        allowed=("left_forearm_volar", "left_calf"),
+    ),
+    case(
+        "SR-WORN-DEVICE-infusion-set",
+        PREC,
+        {"SR-WORN-DEVICE"},
+        intake={"external_devices": [worn("infusion_set", "left_thigh_anterior")]},
+        forbidden={"left_knee": "SR-WORN-DEVICE"},
+    ),
+    case(
+        "PR-COGNITION-PR-COGNITION-HOME-dementia-without-carer",
+        PREC,
+        {"PR-COGNITION", "PR-COGNITION-HOME"},
+        intake={"cognition": "dementia", "carer": "present"},
+        supervised=True,
+        home_use=False,
+    ),
+    case(
+        "PR-COGNITION-dementia-with-a-supervising-carer",
+        PREC,
+        {"PR-COGNITION"},
+        intake={"cognition": "dementia", "carer": "supervises"},
+        supervised=True,
+        home_use=True,
+    ),
+    case(
+        "PR-COGNITION-HOME-carer-unknown",
+        PREC,
+        {"PR-COGNITION", "PR-COGNITION-HOME"},
+        intake={"cognition": "impaired", "carer": "unknown"},
+        home_use=False,
+        unknown=("carer",),
+    ),
+    case(
+        "PR-COGNITION-HOME-cognition-unknown",
+        PREC,
+        {"PR-COGNITION", "PR-COGNITION-HOME"},
+        intake={"cognition": "unknown", "carer": "none"},
+        home_use=False,
+        unknown=("cognition",),
+    ),
+    case(
+        "PR-PARKINSONS-parkinsons-disease",
+        PREC,
+        {"PR-PARKINSONS"},
+        intake={"parkinsons_disease": "yes"},
+        supervised=False,
+    ),
+    case(
+        "CI-NEUROSTIMULATOR-vagus-nerve-stimulator-and-its-lead",
+        CLEAR,
+        {"CI-NEUROSTIMULATOR", "SR-IMPLANT-SITE"},
+        intake={"implants": [implant("vagus_nerve_stimulator", "left_chest",
+                                     lead_sites=["left_neck_anterior"])]},
+        forbidden={"left_chest": "SR-IMPLANT-SITE", "left_neck_posterior": "SR-IMPLANT-SITE",
+                   "left_face": "SR-IMPLANT-SITE"},
+        allowed=("right_neck_posterior", "left_calf"),
+    ),
+    case(
+        "SR-IMPLANT-SITE-deep-brain-stimulator-generator-and-leads",
+        CLEAR,
+        {"CI-NEUROSTIMULATOR", "SR-IMPLANT-HEAD", "SR-IMPLANT-SITE"},
+        intake={"implants": [implant("deep_brain_stimulator", "right_chest",
+                                     lead_sites=["head", "right_neck_posterior"])]},
+        forbidden={"right_shoulder": "SR-IMPLANT-SITE", "right_upper_back": "SR-IMPLANT-SITE",
+                   "left_head": "SR-IMPLANT-HEAD"},
+        allowed=("left_shoulder", "right_forearm_volar"),
+    ),
+    case(
+        "SR-IRRADIATED-radiotherapy-without-a-cancer-entry",
+        PREC,
+        {"SR-IRRADIATED"},
+        intake={"radiotherapy": [{"sites": ["right_chest"], "ended_on": "2026-09-01",
+                                  "reason": "keloid"}]},
+        forbidden={"right_chest": "SR-IRRADIATED"},
+        allowed=("right_shoulder",),
+    ),
+    case(
+        "SR-IRRADIATED-radiotherapy-years-ago-does-not-fire",
+        OK,
+        set(),
+        intake={"radiotherapy": [{"sites": ["right_chest"], "ended_on": "2019-02-01"}]},
+        allowed=("right_chest",),
+    ),
+    # unknown lists: screened as a possible yes, on no particular site, with an action
+    case(
+        "CI-CARDIAC-DEVICE-CI-NEUROSTIMULATOR-implants-unknown",
+        CLEAR,
+        {"CI-CARDIAC-DEVICE", "SR-CARDIAC-DEVICE-TRUNK", "CI-NEUROSTIMULATOR", "SR-IMPLANT-HEAD",
+         "SR-IMPLANT-SITE", "PR-METAL-IMPLANT"},
+        intake={"implants": "unknown"},
+        forbidden={"left_chest": "SR-CARDIAC-DEVICE-TRUNK", "left_head": "SR-IMPLANT-HEAD"},
+        allowed=("left_calf", "right_forearm_volar"),
+        supervised=True,
+        home_use=False,
+        unknown=("implants",),
+    ),
+    case(
+        "CI-ACTIVE-THROMBOSIS-thromboses-unknown",
+        CLEAR,
+        {"CI-ACTIVE-THROMBOSIS", "SR-ACTIVE-THROMBOSIS-LIMB", "SR-PAST-THROMBOSIS"},
+        intake={"thromboses": "unknown"},
+        unknown=("thromboses",),
+    ),
+    case(
+        "SR-MALIGNANCY-SR-IRRADIATED-malignancies-unknown",
+        PREC,
+        {"SR-MALIGNANCY", "SR-IRRADIATED"},
+        intake={"malignancies": "unknown"},
+        unknown=("malignancies",),
+    ),
+    case(
+        "SR-IRRADIATED-radiotherapy-unknown",
+        PREC,
+        {"SR-IRRADIATED"},
+        intake={"radiotherapy": "unknown"},
+        unknown=("radiotherapy",),
+    ),
+    case(
+        "SR-SKIN-DAMAGED-PR-SCAR-SR-LYMPHOEDEMA-skin-unknown",
+        PREC,
+        {"SR-SKIN-DAMAGED", "PR-SCAR", "SR-LYMPHOEDEMA"},
+        intake={"skin": "unknown"},
+        unknown=("skin",),
+    ),
+    case(
+        "SR-SENSATION-ABSENT-PR-SENSATION-REDUCED-sensation-unknown",
+        PREC,
+        {"SR-SENSATION-ABSENT", "PR-SENSATION-REDUCED"},
+        intake={"sensation": "unknown"},
+        supervised=True,
+        unknown=("sensation",),
+    ),
+    case(
+        "SR-ALLODYNIA-allodynia-unknown",
+        PREC,
+        {"SR-ALLODYNIA"},
+        intake={"allodynia": "unknown"},
+        unknown=("allodynia",),
+    ),
+    case(
+        "SR-SURGERY-FRACTURE-surgeries-unknown",
+        PREC,
+        {"SR-SURGERY-FRACTURE"},
+        intake={"surgeries_and_fractures": "unknown"},
+        unknown=("surgeries_and_fractures",),
+    ),
+    case(
+        "SR-ARTERIAL-DISEASE-SR-ARTERIAL-SEVERE-arterial-disease-unknown",
+        PREC,
+        {"SR-ARTERIAL-DISEASE", "SR-ARTERIAL-SEVERE"},
+        intake={"arterial_disease": "unknown"},
+        supervised=True,
+        unknown=("arterial_disease",),
+    ),
+    case(
+        "SR-WORN-DEVICE-PR-INSULIN-worn-devices-unknown",
+        PREC,
+        {"SR-WORN-DEVICE", "PR-INSULIN"},
+        intake={"external_devices": "unknown"},
+        unknown=("external_devices",),
+    ),
+    case(
+        "CI-UNDIAGNOSED-PAIN-diagnoses-unknown",
+        CLEAR,
+        {"CI-UNDIAGNOSED-PAIN", "PR-CRPS-FLARE", "PR-NEUROPATHY"},
+        intake={"diagnoses": "unknown", "pain_sites": ["left_knee"]},
+        unknown=("diagnoses",),
     ),
     case(
         "CI-CANNOT-REPORT-CI-CARDIAC-DEVICE-absolute-beats-clearance",
@@ -1158,12 +1452,13 @@ def test_HAZ019_unknown_answer_is_never_eligible_and_needs_an_action(vignette: V
     assert screening.decision != "eligible"
     actions = {a.text: a.rule_ids for a in screening.required_actions}
     for answer in vignette.unknown:
-        text = f"Find out and record {answer} (answered unknown)."
+        text = unknown_action(answer)
         assert text in actions, sorted(actions)
-        assert answer in clinician_text(screening)
+        assert text.startswith("Find out before stimulating: ") and "_" not in text
+        assert label_path(answer) in clinician_text(screening)
     possible = [f for f in screening.findings if f.unknown_answers]
     assert possible and all(f.status in ("possible", "cleared") for f in possible)
-    assert "[answer unknown: applied as if yes]" in clinician_text(screening) or all(
+    assert "[not known: applied as if yes" in clinician_text(screening) or all(
         f.status == "cleared" for f in possible
     )
 
@@ -1172,8 +1467,21 @@ def test_HAZ019_unknown_answer_is_never_eligible_and_needs_an_action(vignette: V
     "yes, unknown, rule_id",
     [
         ({"epilepsy": "yes"}, {"epilepsy": "unknown"}, "SR-EPILEPSY"),
-        ({"pregnancy": "pregnant"}, {"pregnancy": "unknown"}, "SR-PREGNANCY"),
-        ({"pregnancy": "pregnant"}, {"pregnancy": "possible"}, "SR-PREGNANCY"),
+        (
+            {"pregnancy": "pregnant", "gestational_age_weeks": 8},
+            {"pregnancy": "unknown"},
+            "SR-PREGNANCY",
+        ),
+        (
+            {"pregnancy": "pregnant", "gestational_age_weeks": 20},
+            {"pregnancy": "possible", "gestational_age_weeks": 20},
+            "SR-PREGNANCY",
+        ),
+        (
+            {"pregnancy": "pregnant", "gestational_age_weeks": 8},
+            {"pregnancy": "pregnant"},
+            "PR-PREGNANCY-EARLY",
+        ),
         ({"can_report_sensations": "no"}, {"can_report_sensations": "unknown"}, "CI-CANNOT-REPORT"),
         (
             {"cardiac": {"arrhythmia": "yes"}},

@@ -1,8 +1,20 @@
 """The intake: what a clinician records about a person before stimulation is considered.
 
 Safety-relevant answers are required fields with no default, and yes/no questions take a third
-answer, ``unknown``. A file that leaves a safety question out is rejected; a question answered
-``unknown`` is screened as if the answer could be yes (missing is never "no").
+answer, ``unknown``. A list question (implants, thromboses, skin findings...) is answered with
+its entries, ``[]`` for none, or the word ``unknown`` (``implants: unknown``). A file that leaves a
+safety question out is rejected; a question answered ``unknown`` is screened as if the answer
+could be yes (missing is never "no").
+
+Format versions: ``schema_version: 2`` is the current format and requires every safety question,
+including those added in version 2 (:data:`FORMAT_2_QUESTIONS`: arterial disease, anticoagulant
+therapy, worn devices, radiotherapy, cognition, carer, Parkinson's disease). Files of version 1
+(the default, for files written before version 2) stay valid: the questions version 1 did not
+ask are ``None`` ("not asked") and the screening asks for them in its required actions
+(:attr:`Intake.not_asked`).
+
+Every field carries a ``title`` (the words a page shows); choices are worded in
+:mod:`stimwise.clinical.labels`.
 
 Places are written as site selectors from :mod:`stimwise.protocol.body_sites`: a site
 (``left_calf``), a limb segment (``left_foot``), a whole limb (``left_lower_limb``) or a body
@@ -17,9 +29,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
 from stimwise.protocol.base import StrictModel, field_contradictions
@@ -27,6 +49,8 @@ from stimwise.protocol.body_sites import SELECTOR_NAMES, expand_sites
 from stimwise.protocol.io import register_union_tags
 
 YesNoUnknown = Literal["yes", "no", "unknown"]
+UNKNOWN = "unknown"
+"""The answer to any question, list questions included, whose answer is not known."""
 
 
 def _known_selector(name: str) -> str:
@@ -42,32 +66,69 @@ def _known_selector(name: str) -> str:
 SiteSelector = Annotated[str, AfterValidator(_known_selector)]
 
 
+def _only_unknown(value: object) -> object:
+    if value != UNKNOWN:
+        raise ValueError("a list of entries ([] for none) or the word 'unknown'")
+    return value
+
+
+def _listed_or_unknown(value: object) -> str:
+    return "answered_unknown" if isinstance(value, str) else "listed"
+
+
+def unknown_or(list_type: Any) -> Any:
+    """The type of a list question's answer: the list (``[]`` for none) or ``"unknown"``.
+
+    A callable discriminator validates only the branch the input asks for, so a bad entry is
+    reported at its own path (``implants.0.kind``), and a word other than ``unknown`` gets one
+    plain message instead of one per union member.
+    """
+    return Annotated[
+        Annotated[list_type, Tag("listed")]
+        | Annotated[Literal["unknown"], BeforeValidator(_only_unknown), Tag("answered_unknown")],
+        Discriminator(_listed_or_unknown),
+    ]
+
+
+register_union_tags("listed", "answered_unknown")
+
+
 # --------------------------------------------------------------------------- diagnoses
+
+
+_AFFECTED = "Affected places"
 
 
 class CrpsDiagnosis(StrictModel):
     """Complex regional pain syndrome; type II has a confirmed nerve lesion."""
 
-    kind: Literal["crps"] = "crps"
-    crps_type: Literal["I", "II"]
-    affected_sites: tuple[SiteSelector, ...] = Field(min_length=1)
+    model_config = ConfigDict(title="Complex regional pain syndrome (CRPS)")
+
+    kind: Literal["crps"] = Field(default="crps", title="Kind of diagnosis")
+    crps_type: Literal["I", "II"] = Field(title="CRPS type")
+    affected_sites: tuple[SiteSelector, ...] = Field(min_length=1, title=_AFFECTED)
 
 
 class NeuropathyDiagnosis(StrictModel):
     """Peripheral neuropathy and its cause."""
 
-    kind: Literal["neuropathy"] = "neuropathy"
-    cause: Literal["diabetic", "chemotherapy_induced", "other", "unknown"]
-    affected_sites: tuple[SiteSelector, ...] = Field(min_length=1)
-    painful: YesNoUnknown = "unknown"
+    model_config = ConfigDict(title="Peripheral neuropathy")
+
+    kind: Literal["neuropathy"] = Field(default="neuropathy", title="Kind of diagnosis")
+    cause: Literal["diabetic", "chemotherapy_induced", "other", "unknown"] = Field(
+        title="Cause of the neuropathy")
+    affected_sites: tuple[SiteSelector, ...] = Field(min_length=1, title=_AFFECTED)
+    painful: YesNoUnknown = Field(default="unknown", title="Painful neuropathy")
 
 
 class OtherDiagnosis(StrictModel):
     """Any other diagnosis that explains pain at some sites (e.g. chronic low back pain)."""
 
-    kind: Literal["other"] = "other"
-    description: str = Field(min_length=3, max_length=200)
-    affected_sites: tuple[SiteSelector, ...] = ()
+    model_config = ConfigDict(title="Other diagnosis")
+
+    kind: Literal["other"] = Field(default="other", title="Kind of diagnosis")
+    description: str = Field(min_length=3, max_length=200, title="Diagnosis")
+    affected_sites: tuple[SiteSelector, ...] = Field(default=(), title=_AFFECTED)
 
 
 Diagnosis = Annotated[
@@ -84,6 +145,7 @@ ImplantKind = Literal[
     "spinal_cord_stimulator",
     "drg_stimulator",
     "deep_brain_stimulator",
+    "vagus_nerve_stimulator",
     "other_neurostimulator",
     "drug_pump",
     "cochlear_implant",
@@ -92,93 +154,238 @@ ImplantKind = Literal[
 
 
 class Implant(StrictModel):
-    kind: ImplantKind
+    """An implanted device. A device in two parts (a generator and its leads or electrode, as
+    deep brain, vagus-nerve and spinal cord stimulators are) records both places: electrodes are
+    kept away from each."""
+
+    model_config = ConfigDict(title="Implant")
+
+    kind: ImplantKind = Field(title="Kind of implant")
     site: SiteSelector = Field(
+        title="Where it sits",
         description="Where it sits (or its region, e.g. 'thorax' for a wearable defibrillator): "
-        "screening keeps electrodes away from it, so it is required."
+        "screening keeps electrodes away from it, so it is required. For a device in two parts, "
+        "where the generator (battery) sits.",
     )
-    note: str | None = Field(default=None, max_length=200)
+    lead_sites: tuple[SiteSelector, ...] = Field(
+        default=(),
+        title="Where its leads or electrodes run",
+        description="For a device in two parts: where its leads, extension wires or stimulating "
+        "electrode lie (e.g. head and neck for a deep brain stimulator, front of the neck for a "
+        "vagus-nerve stimulator, the thoracic midline for a spinal cord stimulator).",
+    )
+    note: str | None = Field(default=None, max_length=200, title="Note")
+
+
+ArrhythmiaKind = Literal[
+    "atrial_fibrillation",
+    "other_supraventricular",
+    "ventricular",
+    "bradycardia_or_heart_block",
+    "other",
+    "unknown",
+]
 
 
 class CardiacHistory(StrictModel):
-    arrhythmia: YesNoUnknown
-    heart_failure: YesNoUnknown
-    recent_myocardial_infarction: YesNoUnknown
+    model_config = ConfigDict(title="Heart")
+
+    arrhythmia: YesNoUnknown = Field(title="Arrhythmia (irregular heart rhythm)")
+    arrhythmia_kind: ArrhythmiaKind | None = Field(
+        default=None, title="Kind of arrhythmia",
+        description="Recorded with an arrhythmia; shown in the screening's reasons.")
+    heart_failure: YesNoUnknown = Field(title="Heart failure")
+    recent_myocardial_infarction: YesNoUnknown = Field(
+        title="Recent heart attack (myocardial infarction)")
+    myocardial_infarction_on: date | None = Field(
+        default=None, title="Date of the last heart attack",
+        description="When known: a heart attack within the interval the rule CI-RECENT-MI names "
+        "counts as recent whatever the yes/no answer says.")
 
 
 class Thrombosis(StrictModel):
-    kind: Literal["dvt", "thrombophlebitis"]
-    status: Literal["active", "past"]
-    site: SiteSelector
+    model_config = ConfigDict(title="Thrombosis")
+
+    kind: Literal["dvt", "thrombophlebitis"] = Field(title="Kind of thrombosis")
+    status: Literal["active", "past"] = Field(title="Active or past")
+    site: SiteSelector = Field(title="Where")
+    occurred_on: date | None = Field(
+        default=None, title="When it occurred",
+        description="Recorded for the history; a past DVT restricts its area however long ago.")
+
+
+MalignancyTreatment = Literal[
+    "surgery", "chemotherapy", "radiotherapy", "immunotherapy", "hormonal", "other"
+]
 
 
 class Malignancy(StrictModel):
-    site: SiteSelector
-    status: Literal["active", "suspected", "in_remission"]
-    treatments: tuple[
-        Literal["surgery", "chemotherapy", "radiotherapy", "immunotherapy", "hormonal", "other"],
-        ...,
-    ] = ()
+    model_config = ConfigDict(title="Cancer")
+
+    site: SiteSelector = Field(title="Where")
+    status: Literal["active", "suspected", "in_remission"] = Field(title="Status")
+    treatments: tuple[MalignancyTreatment, ...] = Field(default=(), title="Treatments")
     radiotherapy_ended_on: date | None = Field(
-        default=None, description="Last radiotherapy fraction; the irradiated rule uses it."
-    )
+        default=None, title="Radiotherapy ended on",
+        description="Last radiotherapy fraction; the irradiated rule uses it.")
     irradiated_sites: tuple[SiteSelector, ...] = Field(
-        default=(), description="Radiotherapy field; defaults to the tumour site."
-    )
-    palliative_care: bool = False
+        default=(), title="Irradiated places",
+        description="Radiotherapy field; defaults to the tumour site.")
+    palliative_care: bool = Field(default=False, title="Palliative care")
+
+
+class Radiotherapy(StrictModel):
+    """A course of radiotherapy recorded on its own, e.g. for a benign condition or a cancer
+    not recorded under malignancies."""
+
+    model_config = ConfigDict(title="Radiotherapy course")
+
+    sites: tuple[SiteSelector, ...] = Field(min_length=1, title="Irradiated places")
+    ended_on: date | None = Field(
+        default=None, title="Last treatment on",
+        description="An end date not recorded counts as recent.")
+    reason: str | None = Field(default=None, max_length=200, title="Reason")
 
 
 SkinFindingKind = Literal[
-    "open_wound", "infection", "irritation", "dermatitis", "swelling", "scar", "trophic_changes"
+    "open_wound",
+    "infection",
+    "irritation",
+    "dermatitis",
+    "eczema",
+    "swelling",
+    "lymphoedema",
+    "scar",
+    "trophic_changes",
 ]
 
 
 class SkinFinding(StrictModel):
-    site: SiteSelector
-    finding: SkinFindingKind
+    model_config = ConfigDict(title="Skin or tissue finding")
+
+    site: SiteSelector = Field(title="Where")
+    finding: SkinFindingKind = Field(title="Finding")
 
 
 class SensationFinding(StrictModel):
     """Sensation at a site, e.g. 10 g monofilament, pinprick or the MNSI examination."""
 
-    site: SiteSelector
-    status: Literal["normal", "reduced", "absent"]
+    model_config = ConfigDict(title="Sensation test")
+
+    site: SiteSelector = Field(title="Where")
+    status: Literal["normal", "reduced", "absent"] = Field(title="Sensation")
     method: Literal[
         "monofilament", "pinprick", "vibration", "light_touch", "mnsi_examination", "clinical"
-    ] = "clinical"
+    ] = Field(default="clinical", title="How it was tested")
 
 
 class AllodyniaFinding(StrictModel):
-    site: SiteSelector
-    stimulus: Literal["light_touch", "pressure", "cold", "movement", "unspecified"] = "unspecified"
+    model_config = ConfigDict(title="Allodynia")
+
+    site: SiteSelector = Field(title="Where")
+    stimulus: Literal["light_touch", "pressure", "cold", "movement", "unspecified"] = Field(
+        default="unspecified", title="What provokes the pain")
 
 
 class SurgeryOrFracture(StrictModel):
-    site: SiteSelector
-    kind: Literal["surgery", "fracture"]
-    occurred_on: date | None = None
-    healing: Literal["healing", "healed", "unknown"]
+    model_config = ConfigDict(title="Surgery or fracture")
+
+    site: SiteSelector = Field(title="Where")
+    kind: Literal["surgery", "fracture"] = Field(title="Surgery or fracture")
+    occurred_on: date | None = Field(default=None, title="When")
+    healing: Literal["healing", "healed", "unknown"] = Field(title="Healing")
+
+
+class ArterialDisease(StrictModel):
+    """Impaired arterial circulation (e.g. peripheral arterial disease) in an area."""
+
+    model_config = ConfigDict(title="Impaired arterial circulation")
+
+    site: SiteSelector = Field(title="Where")
+    severity: Literal["not_severe", "severe", "unknown"] = Field(
+        title="Severity",
+        description="Severe: rest pain, ulcers or gangrene, critical ischaemia, or a "
+        "specialist's grading as serious.")
+
+
+WornDeviceKind = Literal["insulin_pump", "infusion_set", "glucose_sensor", "other_electronic"]
+
+
+class WornDevice(StrictModel):
+    """An external device worn on or through the skin."""
+
+    model_config = ConfigDict(title="Worn device")
+
+    kind: WornDeviceKind = Field(title="Kind of device")
+    site: SiteSelector = Field(title="Where it is worn")
+    note: str | None = Field(default=None, max_length=200, title="Note")
 
 
 class HomeUse(StrictModel):
     """How the person would use a home stimulator; sleep and driving are never allowed."""
 
-    planned: bool
-    during_sleep: YesNoUnknown = "unknown"
-    while_driving_or_operating_machinery: YesNoUnknown = "unknown"
+    model_config = ConfigDict(title="Home use")
+
+    planned: bool = Field(title="Home use planned")
+    during_sleep: YesNoUnknown = Field(default="unknown", title="Would use it while asleep")
+    while_driving_or_operating_machinery: YesNoUnknown = Field(
+        default="unknown", title="Would use it while driving or operating machinery")
 
 
 class Clearance(StrictModel):
     """A specialist's recorded opinion that lifts one clearance-type screening rule."""
 
-    rule_id: str = Field(min_length=3)
-    cleared_by: str = Field(min_length=2, max_length=120, description="Who gave the clearance.")
-    role: str = Field(min_length=2, max_length=80, description="e.g. cardiologist.")
-    cleared_on: date
-    note: str | None = Field(default=None, max_length=500)
+    model_config = ConfigDict(title="Clearance")
+
+    rule_id: str = Field(min_length=3, title="Rule cleared")
+    cleared_by: str = Field(min_length=2, max_length=120, title="Cleared by",
+                            description="Who gave the clearance.")
+    role: str = Field(min_length=2, max_length=80, title="Role", description="e.g. cardiologist.")
+    cleared_on: date = Field(title="Cleared on")
+    note: str | None = Field(default=None, max_length=500, title="Note")
 
 
 Goal = Literal["pain_relief", "function", "sleep", "muscle_strength", "circulation"]
+Cognition = Literal["intact", "impaired", "dementia", "unknown"]
+Carer = Literal["none", "present", "supervises", "unknown"]
+
+ImplantsAnswer = unknown_or(tuple[Implant, ...])
+ThrombosesAnswer = unknown_or(tuple[Thrombosis, ...])
+MalignanciesAnswer = unknown_or(tuple[Malignancy, ...])
+RadiotherapyAnswer = unknown_or(tuple[Radiotherapy, ...])
+SkinAnswer = unknown_or(tuple[SkinFinding, ...])
+SensationAnswer = unknown_or(tuple[SensationFinding, ...])
+AllodyniaAnswer = unknown_or(tuple[AllodyniaFinding, ...])
+SurgeriesAnswer = unknown_or(tuple[SurgeryOrFracture, ...])
+ArterialAnswer = unknown_or(tuple[ArterialDisease, ...])
+WornDevicesAnswer = unknown_or(tuple[WornDevice, ...])
+DiagnosesAnswer = unknown_or(tuple[Diagnosis, ...])
+
+LIST_QUESTIONS: tuple[str, ...] = (
+    "diagnoses",
+    "implants",
+    "thromboses",
+    "malignancies",
+    "radiotherapy",
+    "skin",
+    "sensation",
+    "allodynia",
+    "surgeries_and_fractures",
+    "arterial_disease",
+    "external_devices",
+)
+"""Intake fields answered with a list, ``[]`` for none, or ``unknown``."""
+
+FORMAT_2_QUESTIONS: tuple[str, ...] = (
+    "arterial_disease",
+    "anticoagulant_therapy",
+    "external_devices",
+    "radiotherapy",
+    "cognition",
+    "carer",
+    "parkinsons_disease",
+)
+"""Safety questions that format version 2 requires and version 1 did not ask."""
 
 # --------------------------------------------------------------------------- intake
 
@@ -186,39 +393,87 @@ Goal = Literal["pain_relief", "function", "sleep", "muscle_strength", "circulati
 class Intake(StrictModel):
     """Everything the screening and the recommendation need about one person."""
 
-    schema_version: Literal[1] = 1
+    model_config = ConfigDict(
+        title="Intake",
+        json_schema_extra={
+            "if": {"properties": {"schema_version": {"const": 2}},
+                   "required": ["schema_version"]},
+            "then": {"required": list(FORMAT_2_QUESTIONS)},
+        },
+    )
+
+    schema_version: Literal[1, 2] = Field(
+        default=1, title="Format version",
+        description="2 is the current format; 1 (the default) is kept for older files.")
     patient_id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$",
+        title="Pseudonym",
         description="Pseudonymous code; never a name.",
     )
-    assessed_on: date
-    age_years: int = Field(ge=0, le=120)
-    sex: Literal["female", "male", "intersex", "unknown"]
+    assessed_on: date = Field(title="Assessed on")
+    age_years: int = Field(ge=0, le=120, title="Age (years)")
+    sex: Literal["female", "male", "intersex", "unknown"] = Field(title="Sex")
     sex_note: str | None = Field(
-        default=None, max_length=300, description="Explains answers that look contradictory."
-    )
-    pregnancy: Literal["pregnant", "possible", "not_pregnant", "not_applicable", "unknown"]
-    diagnoses: tuple[Diagnosis, ...]
+        default=None, max_length=300, title="Note on sex",
+        description="Explains answers that look contradictory.")
+    pregnancy: Literal["pregnant", "possible", "not_pregnant", "not_applicable", "unknown"] = (
+        Field(title="Pregnancy"))
+    gestational_age_weeks: int | None = Field(
+        default=None, ge=0, le=45, title="Weeks of pregnancy",
+        description="Gestational age in completed weeks, when pregnant.")
+    diagnoses: DiagnosesAnswer = Field(title="Diagnoses")
     pain_sites: tuple[SiteSelector, ...] = Field(
-        default=(), description="Where the person has pain (beyond the diagnoses' sites)."
-    )
-    implants: tuple[Implant, ...]
-    cardiac: CardiacHistory
-    epilepsy: YesNoUnknown
-    thromboses: tuple[Thrombosis, ...]
-    malignancies: tuple[Malignancy, ...]
-    skin: tuple[SkinFinding, ...]
-    sensation: tuple[SensationFinding, ...]
-    allodynia: tuple[AllodyniaFinding, ...]
+        default=(), title="Other painful places",
+        description="Where the person has pain (beyond the diagnoses' sites).")
+    parkinsons_disease: YesNoUnknown | None = Field(
+        default=None, title="Parkinson's disease", validate_default=True)
+    implants: ImplantsAnswer = Field(title="Implants")
+    external_devices: WornDevicesAnswer | None = Field(
+        default=None, title="Worn devices (insulin pump, infusion set, glucose sensor)",
+        validate_default=True)
+    cardiac: CardiacHistory = Field(title="Heart")
+    epilepsy: YesNoUnknown = Field(title="Epilepsy")
+    seizure_control: Literal["controlled", "uncontrolled", "unknown"] | None = Field(
+        default=None, title="Seizure control", description="Recorded with epilepsy.")
+    thromboses: ThrombosesAnswer = Field(title="Thromboses (DVT, thrombophlebitis)")
+    arterial_disease: ArterialAnswer | None = Field(
+        default=None, title="Impaired arterial circulation (e.g. peripheral arterial disease)",
+        validate_default=True)
+    malignancies: MalignanciesAnswer = Field(title="Cancer")
+    radiotherapy: RadiotherapyAnswer | None = Field(
+        default=None, title="Radiotherapy not recorded under cancer", validate_default=True)
+    skin: SkinAnswer = Field(title="Skin and tissue findings")
+    sensation: SensationAnswer = Field(title="Sensation tests")
+    allodynia: AllodyniaAnswer = Field(title="Allodynia (pain from touch)")
     can_report_sensations: YesNoUnknown = Field(
+        title="Can report what they feel",
         description="Cognition and communication allow the person to report what they feel."
     )
-    bleeding_tendency: Literal["no", "controlled", "untreated", "unknown"]
-    surgeries_and_fractures: tuple[SurgeryOrFracture, ...]
-    home_use: HomeUse
-    goals: tuple[Goal, ...] = Field(default=("pain_relief",), min_length=1)
-    instruments: tuple[InstrumentResponse, ...] = ()
-    clearances: tuple[Clearance, ...] = ()
+    cognition: Cognition | None = Field(
+        default=None, title="Memory and thinking (cognition)", validate_default=True,
+        description="Impaired cognition or dementia, beyond whether the person can report "
+        "sensations.")
+    carer: Carer | None = Field(
+        default=None, title="Carer", validate_default=True,
+        description="Whether a carer is present, and whether they supervise every session.")
+    bleeding_tendency: Literal["no", "controlled", "untreated", "unknown"] = Field(
+        title="Bleeding tendency")
+    anticoagulant_therapy: YesNoUnknown | None = Field(
+        default=None, title="Takes anticoagulants (blood thinners)", validate_default=True)
+    surgeries_and_fractures: SurgeriesAnswer = Field(title="Surgery and fractures")
+    home_use: HomeUse = Field(title="Home use")
+    goals: tuple[Goal, ...] = Field(default=("pain_relief",), min_length=1, title="Goals")
+    instruments: tuple[InstrumentResponse, ...] = Field(default=(), title="Questionnaires")
+    clearances: tuple[Clearance, ...] = Field(default=(), title="Specialist clearances")
+
+    @field_validator(*FORMAT_2_QUESTIONS)
+    @classmethod
+    def _asked_in_format_2(cls, value: object, info: ValidationInfo) -> object:
+        """Format 2 requires its questions; only a format 1 file may leave them out."""
+        if value is None and info.data.get("schema_version") == 2:
+            raise ValueError("a value (this field is required in format 2; 'unknown' when not "
+                             "known)")
+        return value
 
     @field_validator("instruments")
     @classmethod
@@ -240,6 +495,7 @@ class Intake(StrictModel):
     def _consistent(self) -> Intake:
         problems = [
             *self._pregnancy_contradictions(),
+            *self._detail_without_its_answer(),
             *self._sensation_contradictions(),
             *self._dates_after_assessment(),
             *self._duplicate_clearances(),
@@ -260,13 +516,35 @@ class Intake(StrictModel):
             ]
         return []
 
+    def _detail_without_its_answer(self) -> list:
+        """A detail that only makes sense with a "yes" (the weeks of a pregnancy, the kind of an
+        arrhythmia, the control of seizures) contradicts an answer of "no"."""
+        details = (
+            (("gestational_age_weeks",), self.gestational_age_weeks, self.pregnancy,
+             ("pregnant", "possible"), "pregnancy 'pregnant' or 'possible'"),
+            (("cardiac", "arrhythmia_kind"), self.cardiac.arrhythmia_kind,
+             self.cardiac.arrhythmia, ("yes", "unknown"), "cardiac.arrhythmia 'yes'"),
+            (("seizure_control",), self.seizure_control, self.epilepsy, ("yes", "unknown"),
+             "epilepsy 'yes'"),
+        )
+        return [
+            (loc, value, f"no value, or {needs} (the answer there is {answer!r})")
+            for loc, value, answer, allowed, needs in details
+            if value is not None and answer not in allowed
+        ]
+
     def _dates_after_assessment(self) -> list:
         """Events recorded as happening after the assessment are typos, not plans."""
         dated = [
+            (("cardiac", "myocardial_infarction_on"), self.cardiac.myocardial_infarction_on),
             *((("malignancies", i, "radiotherapy_ended_on"), m.radiotherapy_ended_on)
-              for i, m in enumerate(self.malignancies)),
+              for i, m in enumerate(self.entries("malignancies"))),
+            *((("radiotherapy", i, "ended_on"), r.ended_on)
+              for i, r in enumerate(self.entries("radiotherapy"))),
+            *((("thromboses", i, "occurred_on"), t.occurred_on)
+              for i, t in enumerate(self.entries("thromboses"))),
             *((("surgeries_and_fractures", i, "occurred_on"), s.occurred_on)
-              for i, s in enumerate(self.surgeries_and_fractures)),
+              for i, s in enumerate(self.entries("surgeries_and_fractures"))),
             *((("clearances", i, "cleared_on"), c.cleared_on)
               for i, c in enumerate(self.clearances)),
         ]
@@ -292,7 +570,7 @@ class Intake(StrictModel):
     def _sensation_contradictions(self) -> list:
         seen: dict[str, dict[str, int]] = defaultdict(dict)
         problems = []
-        for index, finding in enumerate(self.sensation):
+        for index, finding in enumerate(self.entries("sensation")):
             for site in expand_sites(finding.site):
                 earlier = seen[site]
                 clash = {"normal": "absent", "absent": "normal"}.get(finding.status)
@@ -311,9 +589,29 @@ class Intake(StrictModel):
 
     # ----------------------------------------------------------------- derived views
 
+    def entries(self, question: str) -> tuple:
+        """The entries of a list question: ``()`` when it was answered ``unknown`` or not asked
+        (check :meth:`answered_unknown` and :attr:`not_asked` before reading ``()`` as none)."""
+        value = getattr(self, question)
+        return () if value is None or value == UNKNOWN else value
+
+    def answered_unknown(self, question: str) -> bool:
+        """Whether a question (a list question included) was answered ``unknown``."""
+        return getattr(self, question) == UNKNOWN
+
+    @property
+    def unknown_lists(self) -> tuple[str, ...]:
+        """The list questions answered ``unknown``."""
+        return tuple(q for q in LIST_QUESTIONS if self.answered_unknown(q))
+
+    @property
+    def not_asked(self) -> tuple[str, ...]:
+        """Format 2 questions this intake does not answer (only possible in format 1)."""
+        return tuple(q for q in FORMAT_2_QUESTIONS if getattr(self, q) is None)
+
     @property
     def diagnosed_sites(self) -> frozenset[str]:
-        selectors = (s for d in self.diagnoses for s in d.affected_sites)
+        selectors = (s for d in self.entries("diagnoses") for s in d.affected_sites)
         return frozenset().union(*(expand_sites(s) for s in selectors))
 
     @property
@@ -323,10 +621,10 @@ class Intake(StrictModel):
 
     @property
     def allodynic_sites(self) -> frozenset[str]:
-        return frozenset().union(*(expand_sites(a.site) for a in self.allodynia))
+        return frozenset().union(*(expand_sites(a.site) for a in self.entries("allodynia")))
 
     def sensation_at(self, site: str) -> str | None:
         """``normal``, ``reduced``, ``absent`` or ``None`` when not tested (worst finding wins)."""
         order = {"normal": 0, "reduced": 1, "absent": 2}
-        found = [f.status for f in self.sensation if site in expand_sites(f.site)]
+        found = [f.status for f in self.entries("sensation") if site in expand_sites(f.site)]
         return max(found, key=order.__getitem__) if found else None

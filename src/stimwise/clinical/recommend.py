@@ -119,7 +119,7 @@ def _targets(intake: Intake) -> list[_Target]:
     """One target per condition, with the union of the sites it affects."""
     sites: dict[Condition, set[str]] = {}
     reported = frozenset().union(*(expand_sites(s) for s in intake.pain_sites))
-    for d in intake.diagnoses:
+    for d in intake.entries("diagnoses"):
         affected = frozenset().union(*(expand_sites(s) for s in d.affected_sites)) or reported
         if d.kind == "crps":
             condition: Condition = "crps"

@@ -73,10 +73,12 @@ def rules_markdown(rules: LoadedRules, kb: Knowledge) -> str:
         "| --- | --- |",
         *(f"| {tier} | {meaning} |" for tier, meaning in _TIER_MEANING.items()),
         "",
-        "An answer of `unknown` fires a rule as if it were yes (status *possible*) and adds an "
-        "action to find out. Everyone, whatever the screening, is protected by the safety limits "
-        "`placement.transthoracic`, `placement.transcranial` and `placement.forbidden-site` "
-        "(eyes, front of the neck).",
+        f"{len(rules.book.rules)} rules. An answer of `unknown` fires a rule as if it were yes "
+        "(status *possible*) and adds an action to find out before stimulating; a list question "
+        "answered `unknown` (`implants: unknown`) fires every rule that reads the list, as "
+        "possible, on no particular site. Everyone, whatever the screening, is protected by the "
+        "safety limits `placement.transthoracic`, `placement.transcranial` and "
+        "`placement.forbidden-site` (eyes, front of the neck).",
         "",
         "| id | tier | title | trigger | consequences | sources |",
         "| --- | --- | --- | --- | --- | --- |",

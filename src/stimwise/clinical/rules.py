@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from stimwise.clinical.intake import ImplantKind, SkinFindingKind
+from stimwise.clinical.intake import ImplantKind, SkinFindingKind, WornDeviceKind
 from stimwise.protocol.base import StrictModel
 from stimwise.protocol.body_sites import SELECTOR_NAMES
 from stimwise.protocol.io import parse_document, validate_model
@@ -37,6 +37,11 @@ class CardiacTrigger(StrictModel):
     conditions: tuple[
         Literal["arrhythmia", "heart_failure", "recent_myocardial_infarction"], ...
     ] = Field(min_length=1)
+    infarction_within_days: int | None = Field(
+        default=None, gt=0, le=3650,
+        description="A recorded infarction date this recent counts as a recent infarction, "
+        "whatever the yes/no answer says.",
+    )
 
 
 class EpilepsyTrigger(StrictModel):
@@ -45,6 +50,11 @@ class EpilepsyTrigger(StrictModel):
 
 class PregnancyTrigger(StrictModel):
     when: Literal["pregnancy"]
+    before_week: int | None = Field(
+        default=None, gt=0, le=45,
+        description="Fire only before this week of pregnancy (a gestational age not recorded "
+        "fires as possible).",
+    )
 
 
 class ThrombosisTrigger(StrictModel):
@@ -111,6 +121,33 @@ class AgeTrigger(StrictModel):
     years: int = Field(gt=0, le=30)
 
 
+class AnswerTrigger(StrictModel):
+    """A yes/no/unknown question of the person's history answered yes (or unknown)."""
+
+    when: Literal["answer"]
+    question: Literal["anticoagulant_therapy", "parkinsons_disease"]
+
+
+class ArterialTrigger(StrictModel):
+    when: Literal["arterial_disease"]
+    severities: tuple[Literal["not_severe", "severe", "unknown"], ...] = Field(min_length=1)
+
+
+class WornDeviceTrigger(StrictModel):
+    when: Literal["worn_device"]
+    kinds: tuple[WornDeviceKind, ...] = Field(min_length=1)
+
+
+class CognitionTrigger(StrictModel):
+    when: Literal["cognition"]
+    levels: tuple[Literal["impaired", "dementia"], ...] = Field(min_length=1)
+    without_supervising_carer: bool = Field(
+        default=False,
+        description="Fire only when no carer supervises every session (carer unknown fires as "
+        "possible).",
+    )
+
+
 Trigger = Annotated[
     ImplantTrigger
     | CardiacTrigger
@@ -128,7 +165,11 @@ Trigger = Annotated[
     | HomeActivityTrigger
     | UndiagnosedPainTrigger
     | DiagnosisTrigger
-    | AgeTrigger,
+    | AgeTrigger
+    | AnswerTrigger
+    | ArterialTrigger
+    | WornDeviceTrigger
+    | CognitionTrigger,
     Field(discriminator="when"),
 ]
 

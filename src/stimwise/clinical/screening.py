@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from stimwise.clinical.intake import Clearance, Intake
+from stimwise.clinical.labels import field_label, label_path
 from stimwise.clinical.rules import LoadedRules, ScreeningRule, SiteScope, Tier
 from stimwise.clinical.rules import screening_rules as packaged_rules
 from stimwise.clinical.triggers import Match, evaluate
@@ -87,6 +88,11 @@ class Screening(StrictModel):
     required_actions: tuple[RequiredAction, ...]
     unknown_answers: tuple[str, ...]
     unused_clearances: tuple[str, ...]
+    not_asked: tuple[str, ...] = Field(
+        default=(),
+        description="Format 2 questions a format 1 intake does not answer; the required actions "
+        "ask for them.",
+    )
 
     @property
     def eligible(self) -> bool:
@@ -256,7 +262,7 @@ def screen(intake: Intake, rules: LoadedRules | None = None) -> Screening:
         finding = _finding(rule, matches, clearance)
         findings.append(finding)
         for field in finding.unknown_answers:
-            acc.add_action(f"Find out and record {field} (answered unknown).", rule.id)
+            acc.add_action(unknown_action(field), rule.id)
         if clearance is not None:
             # A clearance lifts the rule's block and restrictions, but a person who needed one is
             # still titrated under supervision (otherwise the rule's flag could never take effect).
@@ -275,6 +281,8 @@ def screen(intake: Intake, rules: LoadedRules | None = None) -> Screening:
     if not allowed:
         decision = "not_eligible"
         reasons.append("no body site is left where electrodes may be placed")
+    if intake.not_asked:
+        acc.actions[not_asked_action(intake.not_asked)] = []
     home_allowed = acc.home_allowed and decision in ("eligible", "eligible_with_precautions")
     unknown = tuple(sorted({f for finding in findings for f in finding.unknown_answers}))
     caps = PatientCaps(
@@ -306,7 +314,20 @@ def screen(intake: Intake, rules: LoadedRules | None = None) -> Screening:
         ),
         unknown_answers=unknown,
         unused_clearances=tuple(sorted(clearances)),
+        not_asked=intake.not_asked,
     )
+
+
+def unknown_action(field: str) -> str:
+    """The required action for an answer that is not known, in the words of the form."""
+    return f"Find out before stimulating: {label_path(field)} (not known)."
+
+
+def not_asked_action(questions: tuple[str, ...]) -> str:
+    """The required action for the questions an older intake format did not ask."""
+    words = "; ".join(field_label(q) for q in questions)
+    return (f"Ask before stimulating: {words} (the intake was recorded in format 1, which did "
+            "not ask these questions).")
 
 
 def _stricter(a: Decision, b: Decision) -> Decision:

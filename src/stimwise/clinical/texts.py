@@ -3,7 +3,10 @@ plain language for the patient (no ids, no jargon, no promise of relief)."""
 
 from __future__ import annotations
 
+from stimwise.clinical.intake import LIST_QUESTIONS
+from stimwise.clinical.labels import field_label, label_path
 from stimwise.clinical.screening import Screening
+from stimwise.protocol.site_names import site_label
 
 _DECISION_FOR_CLINICIAN = {
     "eligible": "ELIGIBLE: no contraindication or precaution applies.",
@@ -42,10 +45,13 @@ def clinician_text(screening: Screening) -> str:
     ]
     lines += [f"  because {reason}" for reason in screening.decision_reasons]
     for f in screening.findings:
-        status = {"applies": "", "possible": " [answer unknown: applied as if yes]",
+        status = {"applies": "",
+                  "possible": " [not known: applied as if yes; find out before stimulating]",
                   "cleared": " [CLEARED]"}[f.status]
         lines.append(f"- {f.rule_id} ({f.tier}){status}: {f.title}")
         lines.append(f"    found: {'; '.join(f.details)}")
+        if f.unknown_answers:
+            lines.append("    not known: " + "; ".join(label_path(a) for a in f.unknown_answers))
         if f.clearance is not None:
             c = f.clearance
             lines.append(
@@ -62,24 +68,36 @@ def clinician_text(screening: Screening) -> str:
     }
     if patient_rules:
         lines.append("Forbidden sites: " + ", ".join(
-            f"{site} ({', '.join(ids)})" for site, ids in patient_rules.items()))
+            f"{site_label(site)} ({', '.join(ids)})" for site, ids in patient_rules.items()))
     lines.append(
         "Forbidden for everyone (safety limits placement.*): eyes, front of the neck, and any "
         "channel whose current path crosses the thorax or the head."
     )
     if screening.site_max_level:
         lines.append("Level caps by site: " + ", ".join(
-            f"{site} ≤ {level}" for site, level in screening.site_max_level.items()))
+            f"{site_label(site)} ≤ {level}" for site, level in screening.site_max_level.items()))
     if screening.caps.max_level:
         lines.append(f"Level cap everywhere: ≤ {screening.caps.max_level}")
     supervised = "yes" if screening.supervised_titration_required else "no"
     lines.append(f"Supervised titration required: {supervised}")
     lines.append(f"Home use: {'allowed' if screening.home_use_allowed else 'not allowed'}")
+    if screening.not_asked:
+        lines.append("Not asked (intake format 1): "
+                     + "; ".join(field_label(q) for q in screening.not_asked))
     for action in screening.required_actions:
-        lines.append(f"ACTION ({', '.join(action.rule_ids)}): {action.text}")
+        by = f" ({', '.join(action.rule_ids)})" if action.rule_ids else ""
+        lines.append(f"ACTION{by}: {action.text}")
     for rule_id in screening.unused_clearances:
         lines.append(f"Note: the clearance recorded for {rule_id} was not needed.")
     return "\n".join(lines)
+
+
+def _only_unknown_lists(finding) -> bool:
+    """A finding that rests only on list questions answered unknown: its text ("You have a heart
+    device") would state as a fact what is only possible, so the paragraph on unanswered
+    questions explains it instead."""
+    return finding.status == "possible" and bool(finding.unknown_answers) and all(
+        answer in LIST_QUESTIONS for answer in finding.unknown_answers)
 
 
 def patient_text(screening: Screening) -> str:
@@ -87,10 +105,20 @@ def patient_text(screening: Screening) -> str:
     paragraphs = [_DECISION_FOR_PATIENT[screening.decision]]
     seen = set()
     for f in screening.findings:
-        if f.status == "cleared" or f.patient_text in seen:
+        if f.status == "cleared" or f.patient_text in seen or _only_unknown_lists(f):
             continue
         seen.add(f.patient_text)
         paragraphs.append(f.patient_text)
+    if screening.unknown_answers:
+        words = "; ".join(dict.fromkeys(field_label(a) for a in screening.unknown_answers))
+        paragraphs.append(
+            f"Some answers about your health are not known yet ({words}). Until they are known, "
+            "your clinician treats each of them as if the answer could be yes, and will find "
+            "out before any stimulation."
+        )
+    if screening.not_asked:
+        words = "; ".join(field_label(q) for q in screening.not_asked)
+        paragraphs.append(f"Your clinician will also ask you about: {words}.")
     if screening.site_max_level:
         levels = sorted(set(screening.site_max_level.values()))
         paragraphs.append(

@@ -104,6 +104,16 @@ LIMB_SEGMENTS: dict[str, tuple[str, ...]] = {
 THORAX_ANTERIOR: frozenset[str] = frozenset({"chest"})
 """Front-of-thorax regions; every other thorax site is on the back."""
 
+NECK_ASPECTS: dict[str, frozenset[str]] = {
+    "neck_anterior": frozenset({"neck_anterior"}),
+    "neck_posterior": frozenset({"neck_posterior", "cervical_midline"}),
+}
+"""Selectors for the front and the back of the neck, both sides together: a finding "at the front
+of the neck" (a vagus-nerve stimulator lead, a thyroid tumour) is recorded without choosing a
+side. The front of the neck covers exactly the sites that the safety limit
+``placement.forbidden-site`` forbids for everyone (IEC 60601-2-10 IFU requirements), so the two
+never disagree."""
+
 
 def _group_sites(group: str, side: str | None) -> frozenset[str]:
     return frozenset(
@@ -117,7 +127,8 @@ def site_selectors() -> dict[str, frozenset[str]]:
     """Every name an intake may use for a place, mapped to the sites it covers.
 
     A selector is a site (``left_calf``), a limb segment (``left_foot``), a whole limb
-    (``left_lower_limb``) or a body region (``thorax``, ``head``). Selectors make intake forms
+    (``left_lower_limb``), a body region (``thorax``, ``head``) or an aspect of the neck
+    (``neck_anterior``, ``neck_posterior``). Selectors make intake forms
     speak the way clinicians do ("DVT in the left leg") while screening still works site by site.
     """
     selectors: dict[str, frozenset[str]] = {site: frozenset({site}) for site in SITE_NAMES}
@@ -129,6 +140,10 @@ def site_selectors() -> dict[str, frozenset[str]]:
     groups = {"head", "neck", "thorax", "abdomen", "lumbar", "pelvis"}
     for group in groups:
         selectors[group] = _group_sites(group, None)
+    for aspect, regions in NECK_ASPECTS.items():
+        selectors[aspect] = frozenset(
+            site for site in selectors["neck"] if site.removeprefix(f"{side_of(site)}_") in regions
+        )
     selectors["trunk"] = frozenset().union(
         *(selectors[g] for g in ("thorax", "abdomen", "lumbar", "pelvis"))
     )

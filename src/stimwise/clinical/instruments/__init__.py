@@ -5,6 +5,9 @@ questionnaire and examination, sleep interference NRS and PGIC. Each is data
 (:data:`INSTRUMENTS`) plus a small scoring function; every cut-off carries its source and the
 confidence mark of ``shared/reference/clinical-facts.md`` §4. See ``docs/instruments.md``.
 
+Every instrument can also be asked item by item (:func:`questionnaire`: questions in words with
+their answer choices) and scored while it is being answered (:func:`partial_score`).
+
 Scores support clinical decisions and research; they do not make a diagnosis.
 """
 
@@ -14,6 +17,15 @@ from stimwise.clinical.instruments.models import (
     InstrumentResponse,
     InstrumentScore,
     ResponseDocument,
+)
+from stimwise.clinical.instruments.questionnaire import (
+    AnswerChoice,
+    PartialScore,
+    Question,
+    Questionnaire,
+    answer_choices,
+    partial_score,
+    questionnaire,
 )
 from stimwise.clinical.instruments.registry import (
     INSTRUMENTS,
@@ -36,6 +48,7 @@ from stimwise.clinical.instruments.spec import (
 
 __all__ = [
     "INSTRUMENTS",
+    "AnswerChoice",
     "AppliedCutOff",
     "BinaryScale",
     "Choice",
@@ -49,10 +62,16 @@ __all__ = [
     "IntegerScale",
     "Item",
     "Licence",
+    "PartialScore",
+    "Question",
+    "Questionnaire",
     "ResponseDocument",
+    "answer_choices",
     "answer_problems",
     "load_responses",
     "load_responses_file",
+    "partial_score",
+    "questionnaire",
     "score",
     "score_all",
 ]

@@ -96,12 +96,14 @@ _BUDAPEST_ITEMS = (
     Item(
         id="disproportionate_pain",
         label="continuing pain disproportionate to any inciting event",
+        question="Continuing pain out of proportion to any inciting event?",
         scale=_YES_NO,
     ),
     *(
         Item(
             id=f"{kind}_{_ID_STEM[category]}_{finding}",
             label=f"{kind} ({_HOW_FOUND[kind]}): {label}",
+            question=f"{label[:1].upper()}{label[1:]}?",
             scale=_YES_NO if kind == "symptom" else _PRESENT_ABSENT,
             group=f"{kind}:{category}",
         )
@@ -112,6 +114,7 @@ _BUDAPEST_ITEMS = (
     Item(
         id="no_better_diagnosis",
         label="no other diagnosis better explains the signs and symptoms",
+        question="Is there no other diagnosis that better explains the signs and symptoms?",
         scale=_YES_NO,
     ),
 )
@@ -238,6 +241,7 @@ _CSS_ITEMS = tuple(
     Item(
         id=f"item_{number}",
         label=f"CSS item {number} (numbered as on the published score sheet)",
+        question=f"Item {number} of the CRPS Severity Score sheet: present?",
         scale=_PRESENT_ABSENT,
     )
     for number in range(1, CSS_ITEM_COUNT + 1)

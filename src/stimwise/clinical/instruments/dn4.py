@@ -45,7 +45,8 @@ _EXAMINATION = (
 
 _YES_NO = BinaryScale(true_word="yes", false_word="no")
 _ITEMS = tuple(
-    Item(id=item_id, label=label, scale=_YES_NO, group=group)
+    Item(id=item_id, label=label, scale=_YES_NO, group=group,
+         question=f"{label[:1].upper()}{label[1:]}?")
     for group, findings in (("interview", _INTERVIEW), ("examination", _EXAMINATION))
     for item_id, label in findings
 )

@@ -69,7 +69,8 @@ def _question_scale(number: int) -> BinaryScale:
 
 
 _QUESTION_ITEMS = tuple(
-    Item(id=f"item_{number}", label=label, scale=_question_scale(number))
+    Item(id=f"item_{number}", label=label, scale=_question_scale(number),
+         question=f"{number}. {label.split(' (')[0][:1].upper()}{label.split(' (')[0][1:]}?")
     for number, label in _QUESTION_LABELS.items()
 )
 
@@ -213,6 +214,7 @@ _EXAM_ITEMS = tuple(
             Item(
                 id=f"{foot}_{finding}",
                 label=f"{foot} foot: {label}",
+                question=f"{label[:1].upper()}{label[1:]}",
                 scale=scale,
                 group=f"{foot}_foot",
             )
@@ -221,6 +223,7 @@ _EXAM_ITEMS = tuple(
         Item(
             id=f"{foot}_monofilament",
             label=f"{foot} foot: monofilament (optional, not scored)",
+            question="Monofilament (optional, not scored)",
             scale=_MONOFILAMENT,
             group=f"{foot}_foot",
             required=False,

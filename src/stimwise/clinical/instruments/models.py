@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from stimwise.clinical.instruments.spec import CutOff, InstrumentId
 from stimwise.protocol.base import StrictModel
@@ -23,11 +23,13 @@ class InstrumentResponse(StrictModel):
     pydantic message about the whole mapping.
     """
 
-    instrument: InstrumentId
-    version: str | None = None
+    model_config = ConfigDict(title="Questionnaire")
+
+    instrument: InstrumentId = Field(title="Questionnaire")
+    version: str | None = Field(default=None, title="Version")
     """Instrument variant (``full`` or ``interview`` for the DN4); ``None`` for the default."""
-    answered_on: date | None = None
-    answers: dict[str, Any]
+    answered_on: date | None = Field(default=None, title="Answered on")
+    answers: dict[str, Any] = Field(title="Answers")
 
 
 class ResponseDocument(StrictModel):

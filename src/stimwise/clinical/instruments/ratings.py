@@ -36,7 +36,8 @@ IMMPACT_2008 = Citation(
     confidence="C",
 )
 
-_NRS_0_10 = IntegerScale(min=0, max=10)
+_PAIN_0_10 = IntegerScale(min=0, max=10, anchors={0: "no pain", 10: "worst pain possible"})
+_SLEEP_0_10 = IntegerScale(min=0, max=10, anchors={0: "not at all", 10: "completely"})
 _NRS_LICENCE = Licence(
     status="no_licence_known",
     summary="numeric rating scale, no licence",
@@ -46,9 +47,12 @@ _NRS_LICENCE = Licence(
 # --------------------------------------------------------------------------- pain intensity NRS
 
 _PAIN_ITEMS = (
-    Item(id="current", label="pain now (0 none, 10 worst possible)", scale=_NRS_0_10),
-    Item(id="average", label="average pain (0 none, 10 worst possible)", scale=_NRS_0_10),
-    Item(id="worst", label="worst pain (0 none, 10 worst possible)", scale=_NRS_0_10),
+    Item(id="current", label="pain now (0 none, 10 worst possible)", scale=_PAIN_0_10,
+         question="How strong is your pain now?"),
+    Item(id="average", label="average pain (0 none, 10 worst possible)", scale=_PAIN_0_10,
+         question="How strong has your pain been on average?"),
+    Item(id="worst", label="worst pain (0 none, 10 worst possible)", scale=_PAIN_0_10,
+         question="How strong has your pain been at its worst?"),
 )
 
 PAIN_NRS = InstrumentSpec(
@@ -127,7 +131,8 @@ _SLEEP_ITEMS = (
     Item(
         id="sleep_interference",
         label="how much pain interfered with sleep over the past 24 h (0 not at all, 10 fully)",
-        scale=_NRS_0_10,
+        scale=_SLEEP_0_10,
+        question="Over the past 24 hours, how much did pain get in the way of your sleep?",
     ),
 )
 
@@ -184,6 +189,7 @@ _PGIC_ITEMS = (
     Item(
         id="impression",
         label="patient's impression of change since the start of treatment",
+        question="Since treatment started, how would you describe any change in your condition?",
         scale=ChoiceScale(
             options=tuple(
                 Choice(id=level, label=label, points=points) for level, label, points in PGIC_LEVELS

@@ -45,6 +45,11 @@ citation and licence status (read-only)."""
 _SCORERS: Mapping[str, Scorer] = MappingProxyType({spec.id: scorer for spec, scorer in _SCORED})
 
 
+def scorer_of(instrument_id: str) -> Scorer:
+    """The scoring function of one instrument (it scores checked, canonical answers)."""
+    return _SCORERS[instrument_id]
+
+
 def answer_problems(response: InstrumentResponse, prefix: str = "") -> list[FieldProblem]:
     """Every problem with the answers of ``response``, without raising.
 

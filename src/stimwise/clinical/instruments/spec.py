@@ -90,6 +90,8 @@ class IntegerScale(StrictModel):
     kind: Literal["integer"] = "integer"
     min: int
     max: int
+    anchors: dict[int, str] = Field(default_factory=dict)
+    """Words for some points of the scale (``{0: "no pain", 10: "worst pain possible"}``)."""
 
     def expected(self) -> str:
         """What a valid answer looks like, for error messages."""
@@ -155,6 +157,8 @@ class Item(StrictModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
     scale: Scale
+    question: str | None = None
+    """The item as a page asks it, in stimwise's own words; ``None``: the label is asked."""
     group: str | None = None
     """Section of the instrument (``interview``, ``left_foot``, ``symptom:sensory``...)."""
     required: bool = True

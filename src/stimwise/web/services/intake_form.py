@@ -46,6 +46,8 @@ ROWS_SUFFIX = "__rows"
 NONE_SUFFIX = "__none"
 """Checkbox confirming that a required list is empty (``implants.__none``): an untouched
 section is a missing answer, never "none"."""
+UNKNOWN_SUFFIX = "__unknown"
+"""Checkbox answering a list question ``unknown`` (``implants.__unknown``)."""
 SITE_LIST_ID = "site-selectors"
 SITE_NAMES_SORTED: tuple[str, ...] = tuple(sorted(SELECTOR_NAMES))
 
@@ -105,18 +107,38 @@ class FormSection:
 # --------------------------------------------------------------------------- annotations
 
 
+def _is_unknown_word(annotation: Any) -> bool:
+    """Whether ``annotation`` is the ``Literal["unknown"]`` a list question also accepts."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return get_origin(annotation) is Literal and get_args(annotation) == ("unknown",)
+
+
+def _accepts_unknown(annotation: Any) -> bool:
+    """Whether a list question may be answered ``unknown`` (``implants: unknown``)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_is_unknown_word(a) or _accepts_unknown(a) for a in get_args(annotation))
+    return False
+
+
 def _unwrap(annotation: Any) -> tuple[Any, list[Any], bool]:
-    """The bare type, its Annotated metadata, and whether ``None`` is allowed."""
+    """The bare type, its Annotated metadata, and whether ``None`` is allowed (the word
+    ``unknown`` of a list question is set aside like ``None``: the form asks it with a box)."""
     metadata: list[Any] = []
     optional = False
     while True:
         origin = get_origin(annotation)
+        args = get_args(annotation)
         if origin is Annotated:
-            annotation, *extra = get_args(annotation)
+            annotation, *extra = args
             metadata.extend(extra)
-        elif origin in (Union, types.UnionType) and type(None) in get_args(annotation):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            optional = True
+        elif origin in (Union, types.UnionType) and any(
+            a is type(None) or _is_unknown_word(a) for a in args
+        ):
+            members = [a for a in args if a is not type(None) and not _is_unknown_word(a)]
+            optional = optional or type(None) in args
             annotation = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007
         else:
             return annotation, metadata, optional
@@ -251,7 +273,8 @@ def _item(paths, name: str, info: FieldInfo, value: Any, blank_rows: int, rename
     if item is not None:
         may_be_empty = not any(isinstance(m, MinLen) and m.min_length > 0 for m in metadata)
         return _sequence_item(paths, label, help_text, item, value, blank_rows,
-                              (required, required and may_be_empty), renamed)
+                              (required, required and may_be_empty), renamed,
+                              _accepts_unknown(annotation))
     common = {"name": path, "label": label, "help": help_text, "required": required}
     current = info.default if value is None and not required else value
     if get_origin(bare) is Literal:
@@ -277,7 +300,8 @@ def _item(paths, name: str, info: FieldInfo, value: Any, blank_rows: int, rename
                      required=required)
 
 
-def _sequence_item(paths, label, help_text, item, value, blank_rows, requirement, renamed):
+def _sequence_item(paths, label, help_text, item, value, blank_rows, requirement, renamed,
+                   unknown_allowed=False):
     path, data_path = paths
     required, confirm_none = requirement
     rows = list(value) if isinstance(value, list | tuple) else []
@@ -309,9 +333,14 @@ def _sequence_item(paths, label, help_text, item, value, blank_rows, requirement
         if confirm_none:
             group.items.insert(0, FormField(
                 name=f"{path}.{NONE_SUFFIX}", label=f"None: no {label.lower()} (confirmed)",
-                widget="checkbox", value=value is not None and not rows,
+                widget="checkbox", value=value is not None and value != "unknown" and not rows,
                 help="Tick when there is nothing to record here; an untouched section counts "
                 "as not answered."))
+        if unknown_allowed:
+            group.items.insert(int(confirm_none), FormField(
+                name=f"{path}.{UNKNOWN_SUFFIX}", label="Not known (find out before stimulating)",
+                widget="checkbox", value=value == "unknown",
+                help="Tick when it is not known; the screening then treats it as a possible yes."))
         return group
     if get_origin(bare_item) is Literal:
         return FormField(name=path, label=label, help=help_text, widget="checkboxes",
@@ -396,6 +425,10 @@ def _read_item(path, info: FieldInfo, form, problems) -> Any:
         # a required group left empty: {} lets validation name each of its questions
         return sub if sub or info.is_required() else None
     if item is not None:
+        if _accepts_unknown(annotation) and _first(form, f"{path}.{UNKNOWN_SUFFIX}") in (
+            "on", "true"
+        ):
+            return "unknown"
         return _read_sequence(path, item, form, problems)
     if bare is bool and not info.is_required():
         return _first(form, path) in ("on", "true", "1", "yes")
