@@ -267,8 +267,8 @@ def patient_intake(
             repo.create_patient(
                 session, actor, PatientIn(pseudonym=intake.patient_id,
                                           enrolled_on=intake.assessed_on))
-        row = repo.add_intake(session, actor, intake, screening)
-        scores = repo.add_instrument_scores(session, actor, intake.patient_id, intake.instruments)
+        row = repo.add_intake(session, actor, intake, screening)  # scores its instruments too
+        scores = intake.instruments
     document = {"intake_id": row.id, "patient": intake.patient_id, "decision": row.decision,
                 "rules_version": row.rules_version,
                 "instrument_scores": [s.instrument for s in scores]}
