@@ -567,7 +567,9 @@ class SessionRunner:
                 ramp_s = max(self.plan.prescription.envelope.ramp_down_s, self.settings.stop_ramp_s)
                 fraction = 1.0 - (now - self._stop_started_s) / ramp_s
                 self._apply(max(self._stop_from_ma * fraction, 0.0))
-                if self.state == "ramping_down" and (fraction <= 0 or self.applied_ma <= 0):
+                # Nothing to ramp down (the envelope already did, e.g. at the planned end):
+                # done at once rather than a whole ramp's time at zero output.
+                if self.state == "ramping_down" and (fraction <= 0 or self._stop_from_ma <= 0):
                     self._complete(self.reason or "session stopped")
 
     def _calibrate(self, now: float) -> None:
