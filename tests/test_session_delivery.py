@@ -17,7 +17,7 @@ import pytest
 
 from fake_device import FakeStimulator
 from session_helpers import TICK_S, FakeClock, make_plan, make_runner, run_until, step
-from stimwise.device.interface import DeviceRefusalError
+from stimwise.device.interface import DeviceError, DeviceRefusalError
 from stimwise.device.simulated import SimulatedStimulator
 from stimwise.safety.caps import PatientCaps
 from stimwise.session.journal import read_journal
@@ -392,3 +392,31 @@ def test_HAZ105_every_refused_command_says_why(tmp_path):
     events = journal(tmp_path)
     journaled = [(e["command"], e["reason"]) for e in events if e["type"] == "command_refused"]
     assert journaled == seen
+
+
+# --------------------------------------------------------------------------- HAZ-106
+
+
+def test_HAZ106_the_simulator_reports_what_it_delivers():
+    """The reporting contract on the simulator: every change of output is an applied event
+    naming every channel with the floored mA it delivers; a fault that stops a command in flight
+    is on the stream when the command raises."""
+    plan = make_plan()
+    sim = SimulatedStimulator(command_latency_s=0.0)
+    labels = [c.label for c in plan.prescription.channels]
+    sim.connect()
+    sim.configure(plan)
+    sim.arm()
+    sim.start()
+    sim.update(dict.fromkeys(labels, 2.678))
+    applied = [e for e in sim.events.drain() if e.kind == "applied"]
+    assert applied[-1].detail["delivered_ma"] == dict.fromkeys(labels, 2.67)
+    sim.emergency_stop()
+    assert sim.events.drain()[-1].detail["delivered_ma"] == dict.fromkeys(labels, 0.0)
+    sim.arm()
+    sim.start()
+    sim._idle = InjectInFlight(sim.over_current)
+    with pytest.raises(DeviceError, match="not applied"):
+        sim.update(dict.fromkeys(labels, 5.0))
+    reported = sim.events.drain()
+    assert any(e.kind == "fault" and e.detail["code"] == "over_current" for e in reported)
