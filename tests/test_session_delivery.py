@@ -420,3 +420,23 @@ def test_HAZ106_the_simulator_reports_what_it_delivers():
         sim.update(dict.fromkeys(labels, 5.0))
     reported = sim.events.drain()
     assert any(e.kind == "fault" and e.detail["code"] == "over_current" for e in reported)
+
+
+def test_HAZ103_an_interruption_during_the_questions_after_the_session_closes_it(tmp_path):
+    silent_after = type("SilentAfter", (), {
+        "answer": lambda self, prompt: None if prompt.kind == "nrs_post" else {
+            "nrs_pre": "5", "skin_pre": "ok"}.get(prompt.kind)
+    })()
+    runner, _, clock = make_runner(
+        tmp_path, responder=silent_after, plan=make_plan(minutes=0.1), calibrate=False,
+        target_ma=5.0,
+    )
+    run_until(runner, clock, "completed")
+    step(runner, clock, 1.0)
+    assert not runner.finished and runner.prompt.kind == "nrs_post"
+    runner.interrupt("interrupted by SIGTERM")
+    step(runner, clock, TICK_S)
+    assert runner.finished and runner.record.outcome == "completed"
+    events = journal(tmp_path)
+    assert any(e["type"] == "prompt_unanswered" and e["kind"] == "nrs_post" for e in events)
+    assert events[-1]["type"] == "session_end"

@@ -156,7 +156,9 @@ class SessionRunner:
         self.ceiling_ma = self._deliverable(self._limit_ma)
         """The highest amplitude the device can deliver within every limit (on its grid)."""
         wanted_step_ma = self.settings.step_ma or self.ceiling_ma / 40
-        self.step_ma = max(1, round(wanted_step_ma / self.device_step_ma)) * self.device_step_ma
+        self.step_ma = round(
+            max(1, round(wanted_step_ma / self.device_step_ma)) * self.device_step_ma, 9
+        )
         self.session_s = rx.session_duration_min * 60
         self.state: SessionState = "idle"
         self.reason: str | None = None
@@ -708,6 +710,12 @@ class SessionRunner:
                 self.state = "aborted"
                 self.reason = reason
                 self.end_cause = cause
+                self.prompt = None
+            elif self.prompt is not None and journal:
+                # Over already, waiting for the after-session questions: they go unanswered,
+                # so that the session closes now (Ctrl-C, SIGTERM, a lost console).
+                with contextlib.suppress(JournalError):
+                    self._log("prompt_unanswered", kind=self.prompt.kind, reason=reason)
                 self.prompt = None
             if not journal:
                 self._finished = True
