@@ -98,6 +98,7 @@ def _wait_for_output(journal: Path, process: subprocess.Popen, limit_s: float = 
     raise AssertionError("the session never reached running")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "named"), [(signal.SIGINT, "Ctrl-C (SIGINT)"), (signal.SIGTERM, "SIGTERM")]
 )
