@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from stimwise.cli.main import app
@@ -84,3 +85,67 @@ def test_HAZ028_kill_9_leaves_a_complete_journal_that_recovers_as_aborted(tmp_pa
     assert "not resumed" in record["reason"]
     assert record["stimulation_s"] > 0
     assert read_journal(journal).ended
+
+
+def _wait_for_output(journal: Path, process: subprocess.Popen, limit_s: float = 120) -> None:
+    """Until the session delivers current (the journal shows a non-zero applied amplitude)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the session ended before it delivered anything"
+        if journal.exists() and '"to_state":"running"' in journal.read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the session never reached running")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "named"), [(signal.SIGINT, "Ctrl-C (SIGINT)"), (signal.SIGTERM, "SIGTERM")]
+)
+def test_HAZ103_ctrl_c_and_sigterm_stop_the_output_close_the_journal_and_say_so(
+    tmp_path, signum, named
+):
+    journal = tmp_path / "interrupted.jsonl"
+    process = subprocess.Popen(
+        [STIMWISE, "session", "run", "conventional-tens", "--device", "sim", "--auto",
+         "--minutes", "2", "--target-ma", "10", "--journal", str(journal)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for_output(journal, process)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, err
+    assert f"Session aborted: interrupted by {named}. The output was stopped first" in " ".join(
+        out.split()
+    )
+    assert "Traceback" not in err
+    events = read_journal(journal).events
+    end = events[-1]
+    assert end["type"] == "session_end" and end["cause"] == "interrupted"
+    assert end["reason"] == f"interrupted by {named}"
+    applied = [e["detail"]["delivered_ma"] for e in events
+               if e["type"] == "device_event" and e["kind"] == "applied"]
+    assert max(max(a.values()) for a in applied) > 0  # it was delivering when interrupted
+    assert set(applied[-1].values()) == {0.0}  # and zero before the session end
+
+
+def test_HAZ103_a_device_refusal_at_start_closes_the_journal_and_exits_1(tmp_path):
+    from stimwise.device.sciencemode2.emulator import RehaStim2Emulator
+
+    journal = tmp_path / "refused.jsonl"
+    with RehaStim2Emulator() as emulator:
+        result = runner.invoke(app, [
+            "session", "run", "conventional-tens", "--device", f"rehastim2:{emulator.port}",
+            "--auto", "--minutes", "0.1", "--journal", str(journal),
+        ])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "Session not started: the device refused the plan before anything was delivered" in text
+    assert "symmetric" in text and "Nothing was delivered" in text
+    end = read_journal(journal).events[-1]
+    assert end["type"] == "session_end" and end["cause"] == "refused"
+    assert end["record"]["stimulation_s"] == 0

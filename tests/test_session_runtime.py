@@ -11,75 +11,24 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from fake_device import FakeStimulator
+from session_helpers import (
+    PERSON,
+    TICK_S,
+    FakeClock,
+    journal_types,
+    make_plan,
+    make_runner,
+    run_until,
+    step,
+)
 from stimwise.device.simulated import SimulatedStimulator
 from stimwise.errors import InputError, SafetyBlockError
-from stimwise.protocol.library import get_protocol
-from stimwise.protocol.prescription import Prescription
 from stimwise.safety.caps import PatientCaps
-from stimwise.safety.verify import verify
 from stimwise.session.journal import Journal, JournalError, read_journal, recover
 from stimwise.session.prompts import ScriptedResponder
 from stimwise.session.record import record_from_events
 from stimwise.session.runtime import SessionRunner, SessionSettings
 from stimwise.session.states import OUTPUT_STATES, TERMINAL
-
-TICK_S = 0.05
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def make_plan(protocol_id: str = "conventional-tens", minutes: float = 1.0, **overrides):
-    rx = Prescription.from_protocol(
-        get_protocol(protocol_id), session_duration_min=minutes, **overrides
-    )
-    return verify(rx).require_plan()
-
-
-PERSON = ScriptedResponder(sensation_threshold_ma=5, comfortable_ma=12, motor_threshold_ma=20)
-
-
-def make_runner(tmp_path, *, device=None, plan=None, responder=PERSON, caps=None, clock=None,
-                **settings):
-    clock = clock or FakeClock()
-    device = device or FakeStimulator()
-    journal = Journal(tmp_path / "session.jsonl", clock=clock)
-    runner = SessionRunner(
-        plan or make_plan(), device, journal, responder, caps=caps,
-        settings=SessionSettings(calibration_step_s=0.2, rest_s=0.4, **settings), clock=clock,
-    )
-    return runner, device, clock
-
-
-def step(runner, clock, seconds: float, *, heartbeat: bool = True) -> list[str]:
-    states = []
-    for _ in range(round(seconds / TICK_S)):
-        clock.t += TICK_S
-        if heartbeat:
-            runner.heartbeat()
-        runner.tick()
-        states.append(runner.state)
-        if runner.finished:
-            break
-    return states
-
-
-def run_until(runner, clock, state: str, limit_s: float = 300.0) -> None:
-    for _ in range(round(limit_s / TICK_S)):
-        if runner.state == state:
-            return
-        step(runner, clock, TICK_S)
-    raise AssertionError(f"never reached {state}; stuck in {runner.state}")
-
-
-def journal_types(tmp_path) -> list[str]:
-    return [e["type"] for e in read_journal(tmp_path / "session.jsonl").events]
 
 
 def test_a_scripted_session_runs_every_stage_and_records_the_dose(tmp_path):
@@ -366,7 +315,9 @@ def test_HAZ023_a_device_call_failing_because_of_the_emergency_stop_records_the_
         stop_output()
         device.emergency_stop = stop_output
         # What the loop's in-flight status() call sees at this moment: a refused command.
-        runner._abort("device status failed: the output was stopped while in flight")
+        runner._abort(
+            "device status failed: the output was stopped while in flight", "device_fault"
+        )
 
     device.emergency_stop = stop_while_the_loop_checks_the_electrodes
     runner.emergency_stop()

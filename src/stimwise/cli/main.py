@@ -11,7 +11,7 @@ import typer
 import stimwise.cli.model_population  # noqa: F401  (adds recruitment and activation to model_app)
 from stimwise.cli.analysis import register as register_analysis
 from stimwise.cli.device_profiles import register as register_device_profiles
-from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, report_errors
+from stimwise.cli.errors import EXIT_BLOCKED, report_errors
 from stimwise.cli.interop import register as register_interop
 from stimwise.cli.model import model_app
 from stimwise.cli.records import register as register_records
@@ -398,10 +398,13 @@ def session_run(
     ] = 1.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run one session: pre-checks, calibration, ramps, stimulation, post-checks. Exit 3 when
-    the session was aborted (fault, lead-off, link loss, emergency stop)."""
+    """Run one session: pre-checks, calibration, ramps, stimulation, post-checks. Exit 1 when
+    the device refused the plan (nothing delivered), 3 when the session was aborted (fault,
+    lead-off, link loss, emergency stop, Ctrl-C or SIGTERM)."""
     from stimwise.cli.session import (
+        closing_paragraph,
         default_journal_path,
+        exit_code,
         open_device,
         run_live,
         scripted_responder,
@@ -445,16 +448,12 @@ def session_run(
     if as_json:
         document = record.model_dump(mode="json")
         document["journal"] = str(path)
+        document["cause"] = runner.end_cause
         print(json.dumps(document, indent=2))
-    else:
-        console.print(f"journal: {path}")
-        console.print(
-            f"outcome: [bold]{record.outcome}[/] ({record.reason}); "
-            f"{record.stimulation_s:.1f} s stimulated, max {record.max_amplitude_ma:.2f} mA, "
-            f"mean {record.mean_amplitude_ma:.2f} mA"
-        )
-    if record.outcome != "completed":
-        raise typer.Exit(EXIT_FAULT)
+    console.print(closing_paragraph(runner, record, path), markup=False)
+    code = exit_code(runner, record)
+    if code:
+        raise typer.Exit(code)
 
 
 @session_app.command("recover")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,9 +14,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, EXIT_OK
 from stimwise.errors import FieldProblem, InputError
 from stimwise.session.prompts import QueuedResponder, Responder, ScriptedResponder
+from stimwise.session.record import SessionRecord
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
+
+_SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 KEYS_HELP = (
     "+/- amplitude · space pause/resume · s stop · e EMERGENCY STOP · answers: digits (pain), "
@@ -70,7 +75,8 @@ def render(snapshot: Snapshot) -> Table:
     target = "—" if snapshot.target_ma is None else f"{snapshot.target_ma:.2f}"
     table.add_row(
         "amplitude",
-        f"{snapshot.applied_ma:.2f} mA (target {target}, ceiling {snapshot.ceiling_ma:.2f})",
+        f"{snapshot.delivered_ma:.2f} mA delivered (target {target}, ceiling "
+        f"{snapshot.ceiling_ma:.2f})",
     )
     table.add_row(
         "time", f"{snapshot.running_s:6.1f} s stimulated, {snapshot.remaining_s:6.1f} s left"
@@ -80,6 +86,9 @@ def render(snapshot: Snapshot) -> Table:
         table.add_row(f"electrodes {label}", f"{electrode} {shown}")
     if snapshot.prompt is not None:
         table.add_row("[yellow]question[/]", f"[yellow]{snapshot.prompt.question}[/]")
+    if snapshot.refusal is not None:
+        refused = snapshot.refusal
+        table.add_row("[red]refused[/]", f"[red]{refused.command}: {refused.reason}[/]")
     table.add_row("keys", f"[dim]{KEYS_HELP}[/]")
     return table
 
@@ -143,11 +152,57 @@ def run_live(
 
     terminal = _cbreak() if interactive else contextlib.nullcontext(False)
     with Live(render(runner.snapshot()), console=console, refresh_per_second=10,
-              transient=False) as live, terminal as keys:
+              transient=False) as live, terminal as keys, _interrupts_end(runner):
         if keys and isinstance(responder, QueuedResponder):
             threading.Thread(target=_read_keys, args=(runner, responder), daemon=True).start()
         runner.heartbeat()
         return runner.run(on_tick=on_tick)
+
+
+@contextlib.contextmanager
+def _interrupts_end(runner: SessionRunner) -> Iterator[None]:
+    """While the session runs, Ctrl-C and SIGTERM end it like an emergency stop (HAZ-103).
+
+    The handler only starts a thread that calls :meth:`SessionRunner.interrupt`: the output is
+    zeroed at once, and the control loop, undisturbed by an exception in the middle of a device
+    call or a journal write, closes the journal with its ``session_end`` within a tick."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: object) -> None:
+        reason = f"interrupted by {_SIGNAL_NAMES.get(signum, f'signal {signum}')}"
+        threading.Thread(target=runner.interrupt, args=(reason,), daemon=True).start()
+
+    previous = {signum: signal.signal(signum, handle) for signum in _SIGNAL_NAMES}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def closing_paragraph(runner: SessionRunner, record: SessionRecord, journal: Path) -> str:
+    """One paragraph that says how the session ended, why, and what was delivered."""
+    delivered = (
+        f"{record.stimulation_s:.1f} s of stimulation delivered (as the device reported it), "
+        f"max {record.max_amplitude_ma:.2f} mA, mean {record.mean_amplitude_ma:.2f} mA"
+    )
+    closing = f"The journal {journal} is closed with its session end."
+    if runner.end_cause == "refused":
+        return f"Session not started: {record.reason}. Nothing was delivered. {closing}"
+    if record.outcome == "completed":
+        return f"Session completed ({record.reason}): {delivered}. {closing}"
+    return f"Session aborted: {record.reason}. The output was stopped first; {delivered}. {closing}"
+
+
+def exit_code(runner: SessionRunner, record: SessionRecord) -> int:
+    """ARCHITECTURE.md §4: 0 completed (also stopped by the user), 1 nothing delivered because
+    the device refused the plan, 3 aborted (a fault, an interlock, the emergency stop, an
+    interruption)."""
+    if runner.end_cause == "refused":
+        return EXIT_BLOCKED
+    return EXIT_OK if record.outcome == "completed" else EXIT_FAULT
 
 
 def settings_for(calibration_step_s: float, target_ma: float | None) -> SessionSettings:

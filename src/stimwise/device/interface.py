@@ -11,6 +11,33 @@ session journals.
 Amplitude convention: ``update`` sets each channel's peak current of the leading phase in mA, the
 same quantity as ``Prescription.max_amplitude_ma``. The session layer, not the device, enforces
 caps and ramp rates; drivers additionally refuse values outside their own capabilities.
+
+The reporting contract (every driver; the session record is built on it)
+-------------------------------------------------------------------------
+The session journals every event a driver emits, and the session *record* — stimulation time,
+amplitudes, dose — is computed from what the driver reports as delivered, never from what was
+asked. A driver therefore follows these rules (HAZ-100 to HAZ-104):
+
+1. **Every change of output is an** ``applied`` **event** emitted after the output changed
+   (``start``, each ``update``, ``stop``, ``emergency_stop``, every fault, a channel latched off,
+   a compliance clip). Its ``detail["delivered_ma"]`` maps **every** channel label of the loaded
+   plan to the mA that channel now actually delivers: the device's quantised value (floored to
+   ``Capabilities.current_step_ma`` or whatever its hardware does), clipped by compliance, and
+   ``0.0`` for a channel that is stopped, latched off or not stimulating. An ``applied`` event
+   with no plan loaded may carry an empty mapping. ``detail["requested_ma"]`` may add what was
+   asked.
+2. **Every fault is a** ``fault`` **event** whose message states the cause in words a person
+   understands and whose ``detail["code"]`` names it (``over_current``, ``link_lost``,
+   ``device_reset``, ``lead_off``, ``electrode``...); ``detail["output"]`` says what happened to
+   the output. The output is stopped *before* the event is emitted (HAZ-023).
+3. **A stop the device makes by itself** (a button on the device, a watchdog, a reset) that is
+   not a fault is a ``state`` event leaving ``stimulating`` (``detail["state"]`` the new state,
+   ``detail["reason"]`` why), followed by its ``applied`` event.
+4. **A command that fails because of a fault raises only after that fault's event is on the
+   stream.** A fault that arrives while a command is in flight (a reset, a link loss, an
+   over-current during ``status`` or ``update``) is therefore always found by the caller, who
+   drains the stream as soon as the command fails, and the user is told the real cause rather
+   than the symptom ("status() was not applied").
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ States::
     disconnected -connect-> connected -configure-> configured -arm-> armed -start-> stimulating
     stop / emergency_stop -> stopped (arm again to restart)
     over-current, link loss -> fault (configure again once the cause is gone)
+    a stop at the device (device_stop) -> stopped
     device reset, close -> disconnected
 
 Choices of this simulator (stimwise's, confidence U):
@@ -20,6 +21,9 @@ Choices of this simulator (stimwise's, confidence U):
 * ``update`` floors amplitudes to the current step (never rounds up) and also refuses amplitudes
   above the verified plan's maximum: defence in depth under the session's own caps (HAZ-004).
 * ``stop`` and faults zero the requested amplitudes, so a later ``start`` begins at zero.
+* It follows the reporting contract of :mod:`stimwise.device.interface`: every change of output
+  is an ``applied`` event with the delivered (floored, clipped) mA of every channel, and a fault
+  that stops a command in flight is on the event stream before that command raises.
 * ``emergency_stop`` acts like a hardware line: it bypasses the link, so it is immediate and works
   while the link is lost.
 * Every fault stops output first and reports afterwards (HAZ-023). A channel is latched off until
@@ -466,6 +470,13 @@ class SimulatedStimulator(Stimulator):
         """The output stage detects an over-current: every output stops, state ``fault``."""
         with self._lock:
             self._fail(self._clock(), "over_current", "over-current detected: output stopped")
+
+    def device_stop(self, reason: str = "stopped at the device (its own stop button)") -> None:
+        """The device stops its output by itself without a fault (a stop button on the device,
+        a battery cut-off): output zero, state ``stopped``, reported as a ``state`` event and
+        its ``applied`` event, as the interface's reporting contract asks (HAZ-101)."""
+        with self._lock:
+            self._stop_now(self._clock(), reason)
 
     def device_reset(self) -> None:
         """The device resets: output stops at once, the plan is lost, state ``disconnected``."""

@@ -1,9 +1,17 @@
 """``SessionRecord``: the delivered dose of one session, computed from its journal.
 
 The record is a pure function of the journal's events, so the same numbers come out at the end of
-a session and when a crashed session's journal is read back later. Amplitude is piecewise
-constant between ``update`` events; the charge per phase scales linearly with amplitude from the
-exact figure of the verified plan at its maximum amplitude.
+a session and when a crashed session's journal is read back later.
+
+What counts is what the **device reported as delivered** (HAZ-102), never what the session asked
+for: the delivered amplitude is piecewise constant between the device's ``applied`` events
+(journaled as ``device_event`` lines of kind ``applied``, whose ``detail.delivered_ma`` holds the
+quantised mA of every channel; see :mod:`stimwise.device.interface`), is zero from an
+``emergency_stop`` until the device reports again, and zero before the first report. At each
+moment the session's amplitude is the highest delivered channel amplitude; time at zero output
+(ramps from zero, pauses, after a stop or a lead-off) is not stimulation. ``update`` lines are the
+session's requests and do not enter the dose. The charge per phase scales linearly with amplitude
+from the exact figure of the verified plan at its maximum amplitude.
 """
 
 from __future__ import annotations
@@ -36,7 +44,9 @@ class SessionRecord(StrictModel):
     ended_at: str | None
     outcome: str
     reason: str | None
-    stimulation_s: float = Field(description="Time with a non-zero amplitude applied.")
+    stimulation_s: float = Field(
+        description="Time with a non-zero amplitude delivered, as the device reported it."
+    )
     max_amplitude_ma: float
     mean_amplitude_ma: float = Field(description="Time-weighted over the stimulation time.")
     minutes_at_amplitude: dict[str, float] = Field(
@@ -62,6 +72,15 @@ def _band_label(lo: float, hi: float) -> str:
     return f"{lo:.3g}-{hi:.3g} mA"
 
 
+def delivered_amplitude_ma(detail: object) -> float | None:
+    """The highest channel amplitude in an ``applied`` event's detail (``delivered_ma``: channel
+    label -> mA), ``0.0`` for an empty mapping, ``None`` when the detail carries no delivered
+    amplitudes at all (an ``applied`` event that reports parameters, not output)."""
+    if not isinstance(detail, dict) or not isinstance(detail.get("delivered_ma"), dict):
+        return None
+    return max((float(ma) for ma in detail["delivered_ma"].values()), default=0.0)
+
+
 def record_from_events(events: Sequence[dict[str, Any]]) -> SessionRecord:
     """Summarise a session's journal events (the last one should be its ``session_end``)."""
     start = events[0]
@@ -80,9 +99,11 @@ def record_from_events(events: Sequence[dict[str, Any]]) -> SessionRecord:
         kind = event.get("type")
         if t is not None:
             last_t = float(t)
-        if kind == "update":
-            segments.append((last_t - since, amplitude))
-            amplitude, since = float(event["amplitude_ma"]), last_t
+        if kind == "device_event" and event.get("kind") == "applied":
+            delivered = delivered_amplitude_ma(event.get("detail"))
+            if delivered is not None:
+                segments.append((last_t - since, amplitude))
+                amplitude, since = delivered, last_t
         elif kind == "emergency_stop":
             segments.append((last_t - since, amplitude))
             amplitude, since = 0.0, last_t

@@ -19,6 +19,10 @@ Choices of this driver (stimwise's):
 * **Stop first, report afterwards (HAZ-023).** Every fault writes StopChannelListMode before the
   ``fault`` event. ``emergency_stop`` writes it at once, without waiting for an Ack or a command
   in flight; the link confirms it in the background and resends it if needed.
+* **The fault before the failure (the reporting contract of** :mod:`stimwise.device.interface`
+  **, HAZ-100).** A command that fails because of a fault — a StimulationError, a reset, a link
+  loss the reader thread noticed while the command waited — raises only once that fault's event
+  is on the stream, so the session journals the real cause, not the failed command.
 * **Fail closed.** A command whose outcome is unknown (timeout, refusal) faults the driver.
   After a link loss the driver stops its keep-alive, so a device that is alive but unreachable
   stops itself by its watchdog within 1.2 s.
@@ -138,6 +142,8 @@ class RehaStim2(Stimulator):
         """Bumped by every stop and fault: a command begun in an older epoch is not applied."""
         self._errors: list[str] = []
         self._electrode_error = False
+        self._loss_reported: Sm2Link | None = None
+        """The link whose loss was reported (once per link, by whichever thread came first)."""
 
     # ------------------------------------------------------------------ the interface
 
@@ -212,7 +218,11 @@ class RehaStim2(Stimulator):
                 self._errors, self._electrode_error = [], False
                 self._enter("configured", f"loaded {plan!r} at zero current")
             self.events.emit(
-                "applied", "channel list loaded", reason="configure", **mapped.describe()
+                "applied",
+                "channel list loaded",
+                reason="configure",
+                delivered_ma=dict.fromkeys(mapped.labels, 0.0),
+                **mapped.describe(),
             )
             for note in mapped.notes:
                 self.events.emit("info", note)
@@ -383,9 +393,15 @@ class RehaStim2(Stimulator):
             try:
                 return body(link, deadline_s, epoch)
             except CommandCancelledError:
+                # A fault that cancelled it holds self._lock from the cancel to its report:
+                # taking the lock once waits until its event is on the stream.
+                with self._lock:
+                    pass
                 raise
             except DeviceError as error:
-                if link.lost_reason is None and link.connected:
+                if link.lost_reason is not None:
+                    self._on_link_lost(link.lost_reason, link)  # reported before raising
+                elif link.connected:
                     self._fault("command_failed", f"{name}() failed: {error}")
                 raise
 
@@ -472,16 +488,20 @@ class RehaStim2(Stimulator):
                 self._enter("fault", message)
         self._emit_applied(f"fault ({code})")
 
-    def _on_link_lost(self, reason: str) -> None:
+    def _on_link_lost(self, reason: str, link: Sm2Link | None = None) -> None:
+        """Report the loss of the current link once, from the reader thread or from a command
+        that failed on it, whichever comes first; the other waits for that report (the lock)."""
         with self._lock:
-            if self._link is None:
+            lost = self._link if link is None else link
+            if lost is None or lost is not self._link or self._loss_reported is lost:
                 return
-        self._fault(
-            "link_lost",
-            f"link to the RehaStim 2 lost: {reason}",
-            output="stop sent; if it cannot arrive, the device's watchdog stops the output "
-            "within 1.2 s of the last frame it received",
-        )
+            self._loss_reported = lost
+            self._fault(
+                "link_lost",
+                f"link to the RehaStim 2 lost: {reason}",
+                output="stop sent; if it cannot arrive, the device's watchdog stops the output "
+                "within 1.2 s of the last frame it received",
+            )
 
     def _on_device_packet(self, frame: DecodedFrame) -> None:
         """Unsolicited packets from the reader thread: StimulationError and a repeated Init."""

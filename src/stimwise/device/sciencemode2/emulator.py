@@ -300,6 +300,13 @@ class RehaStim2Emulator:
         """Stimulation module error: StimulationError −3, stimulation stops."""
         self._stimulation_error(StimulationErrorCode.MODULE, "stimulation module error")
 
+    def inject_reset(self) -> None:
+        """The device resets (a power glitch): stimulation stops, the host's connection and the
+        channel list are lost, and Init is sent again every ``init_interval_ms``."""
+        with self._lock:
+            self._firmware.reset(time.monotonic(), "reset (injected power glitch)")
+        self._wake()
+
     def drop_frames(self, count: int, direction: Literal["rx", "tx"] = "rx") -> None:
         """Lose the next ``count`` frames received from (``rx``) or sent to (``tx``) the host."""
         with self._lock:

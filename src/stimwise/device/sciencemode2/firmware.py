@@ -157,9 +157,14 @@ class Firmware:
             self._watchdog_warned = True
             self._record(now_s, "warning", f"watchdog: no valid packet for {silent_ms:.0f} ms")
             return
+        self.reset(now_s, f"watchdog reset after {silent_ms:.0f} ms")
+
+    def reset(self, now_s: float, reason: str) -> None:
+        """Reset (the watchdog, or an injected power glitch): stimulation stops, the connection
+        and the channel list are lost, and Init is sent again until a host answers."""
         self._stop(now_s)
         self.connected = False
-        self._record(now_s, "state", f"watchdog reset after {silent_ms:.0f} ms; sending Init")
+        self._record(now_s, "state", f"{reason}; sending Init")
 
     def restart_watchdog(self, now_s: float) -> None:
         """Count the watchdog timeout from ``now_s`` (after the emulated firmware was frozen)."""
