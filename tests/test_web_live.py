@@ -388,7 +388,7 @@ def test_HAZ118_a_refused_command_says_why_on_the_console(live_app):
         ws.send_json({"type": "command", "name": "increase"})  # before any stimulation
         text = next_refusal(ws)
         assert text.startswith("+ mA was not applied: ")
-        assert "not running" in text
+        assert "only while stimulation runs" in text
         ws.send_json({"type": "emergency_stop"})
 
 
