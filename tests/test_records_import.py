@@ -19,6 +19,7 @@ from stimwise.records.inputs import LockedRanges, PatientIn, PrescriptionIn
 from stimwise.records.models import SessionEntry
 from stimwise.records.schema import open_database
 from stimwise.records.sessions import import_journal, list_sessions
+from stimwise.safety.caps import PatientCaps
 from stimwise.safety.verify import verify
 from stimwise.session.journal import Journal, read_journal, recover
 from stimwise.session.prompts import ScriptedResponder
@@ -46,8 +47,9 @@ class FakeClock:
 def run_session(path, rx: Prescription, patient_id: str | None = "P001"):
     """A whole session on a fake stimulator and clock, journalled to ``path``."""
     clock = FakeClock()
+    caps = None if patient_id is None else PatientCaps(patient_id=patient_id)
     runner = SessionRunner(
-        verify(rx).require_plan(), FakeStimulator(), Journal(path, clock=clock), PERSON,
+        verify(rx, caps=caps).require_plan(), FakeStimulator(), Journal(path, clock=clock), PERSON,
         settings=SessionSettings(calibration_step_s=0.2, rest_s=0.4), clock=clock,
         patient_id=patient_id,
     )

@@ -22,7 +22,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
-from stimwise.protocol.base import StrictModel, field_contradictions
+from stimwise.protocol.base import Int, PastDate, StrictModel, field_contradictions
 from stimwise.protocol.body_sites import SELECTOR_NAMES, expand_sites
 from stimwise.protocol.io import register_union_tags
 
@@ -191,8 +191,11 @@ class Intake(StrictModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$",
         description="Pseudonymous code; never a name.",
     )
-    assessed_on: date
-    age_years: int = Field(ge=0, le=120)
+    assessed_on: PastDate = Field(
+        description="Day of the assessment: not in the future, and every dated event of the "
+        "intake lies on or before it."
+    )
+    age_years: Int = Field(ge=0, le=120)
     sex: Literal["female", "male", "intersex", "unknown"]
     sex_note: str | None = Field(
         default=None, max_length=300, description="Explains answers that look contradictory."

@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, model_validator
 
 from stimwise.clinical.intake import SiteSelector
-from stimwise.protocol.base import StrictModel, field_contradictions
+from stimwise.protocol.base import Float, StrictModel, field_contradictions
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.caps import PatientCaps
 from stimwise.session.record import SessionRecord
@@ -105,8 +105,8 @@ class AdverseEventIn(StrictModel):
 
 
 class ValueSpan(StrictModel):
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
+    min: Float = Field(ge=0)
+    max: Float = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> ValueSpan:

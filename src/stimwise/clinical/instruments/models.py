@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from stimwise.clinical.instruments.spec import CutOff, InstrumentId
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import PastDate, StrictModel
 
 DetailValue = bool | int | float | str | tuple[str, ...] | None
 
@@ -26,7 +26,7 @@ class InstrumentResponse(StrictModel):
     instrument: InstrumentId
     version: str | None = None
     """Instrument variant (``full`` or ``interview`` for the DN4); ``None`` for the default."""
-    answered_on: date | None = None
+    answered_on: PastDate | None = None
     answers: dict[str, Any]
 
 

@@ -175,12 +175,23 @@ def home_caps(caps: PatientCaps | None, locked_max_ma: float) -> PatientCaps:
 
 
 def verified_plan(
-    row: PrescriptionRecord, *, home: bool, target_ma: float | None
-) -> tuple[VerifiedPlan, PatientCaps | None]:
-    """Verify the stored prescription again (the only way to a plan) and check a home
-    session's level against the locked range (HAZ-075)."""
+    row: PrescriptionRecord, pseudonym: str, *, home: bool, target_ma: float | None
+) -> tuple[VerifiedPlan, PatientCaps]:
+    """Verify the stored prescription again (the only way to a plan), for ``pseudonym`` — whose
+    prescription it is — with the caps stored with it, and check a home session's level
+    against the locked range (HAZ-075). The plan is bound to the person (HAZ-083)."""
     prescription = validate_model(Prescription, row.prescription, source="prescription")
-    caps = None if row.caps is None else validate_model(PatientCaps, row.caps, source="caps")
+    stored = (
+        PatientCaps(source="no screening caps stored with the prescription")
+        if row.caps is None
+        else validate_model(PatientCaps, row.caps, source="caps")
+    )
+    if stored.patient_id not in (None, pseudonym):
+        raise SafetyBlockError(
+            f"the caps stored with this prescription are {stored.patient_id}'s, not "
+            f"{pseudonym}'s; prescribe it again"
+        )
+    caps = stored.model_copy(update={"patient_id": pseudonym})
     plan = verify(prescription, caps=caps).require_plan()
     if plan.fingerprint != row.fingerprint:
         raise SafetyBlockError(
@@ -335,7 +346,7 @@ class LiveRegistry:
             require(actor, "write_clinical", pseudonym)
         today = datetime.now(UTC).date()
         row = _stored_prescription(self.db, actor, pseudonym, request.prescription_id, today)
-        plan, caps = verified_plan(row, home=home, target_ma=request.target_ma)
+        plan, caps = verified_plan(row, pseudonym, home=home, target_ma=request.target_ma)
         with self._lock:
             running = self._sessions.get(pseudonym)
             if running is not None and not running.finished:
