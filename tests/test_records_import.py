@@ -181,6 +181,22 @@ def test_HAZ045_truncated_or_mismatched_journal_is_refused_and_nothing_written(
     assert session_count(db) == 0
 
 
+@pytest.mark.parametrize("bound", ["P002", None])
+def test_HAZ083_a_session_whose_plan_was_not_verified_for_this_person_is_not_stored(
+    db, journals, tmp_path, bound
+):
+    path, _ = journals["p001"]
+    lines = path.read_bytes().splitlines(keepends=True)
+    start = json.loads(lines[0])
+    assert (start["patient_id"], start["plan_patient_id"]) == ("P001", "P001")
+    start["plan_patient_id"] = bound  # another person's plan, or a plan bound to no one
+    edited = tmp_path / "edited.jsonl"
+    edited.write_bytes(json.dumps(start).encode() + b"\n" + b"".join(lines[1:]))
+    with pytest.raises(InputError, match=r"journal\.plan_patient_id"), db.transaction() as s:
+        import_journal(s, CLINICIAN, edited, "P001")
+    assert session_count(db) == 0
+
+
 def test_a_recovered_crash_journal_imports_as_aborted(db, journals, tmp_path):
     path, _ = journals["p001"]
     crashed = truncated(path, tmp_path, keep_lines=60, torn=True)

@@ -451,6 +451,24 @@ def test_a_late_ack_within_the_mode_query_window_counts(rig):
     assert driver.status().state == "stimulating"
 
 
+def test_HAZ081_an_update_after_the_plan_was_edited_is_refused_and_stops_the_output(rig):
+    em, driver = rig()
+    loaded = plan()  # 30 mA
+    driver.configure(loaded)
+    driver.arm()
+    driver.start()
+    driver.update({"A": 10, "B": 10})
+    object.__setattr__(loaded.prescription, "max_amplitude_ma", 90.0)
+    refused_s = time.monotonic()
+    with pytest.raises(UnverifiedPlanError, match="changed after verification"):
+        driver.update({"A": 20, "B": 20})
+    time.sleep(PERIOD_S + 0.05)
+    assert {p.current_ma for p in em.pulse_log(since_s=refused_s - 0.1)} <= {10}
+    last = em.pulse_log(since_s=refused_s)[-1:]
+    assert not last or last[0].t_s <= refused_s + PERIOD_S + 0.020
+    assert driver.status().state == "stopped" and em.mode == StimulationMode.START
+
+
 # --------------------------------------------------------------------------- HAZ-023
 
 
