@@ -318,6 +318,20 @@ def test_HAZ086_a_file_above_the_size_limit_is_refused_before_it_is_read(kind, t
     refused(result, f"{MAX_FILE_BYTES} bytes")
 
 
+def test_HAZ086_journals_and_bundles_above_their_limits_are_refused_unread(tmp_path):
+    from stimwise.cli.interop import MAX_BUNDLE_BYTES
+    from stimwise.session.journal import MAX_JOURNAL_BYTES
+
+    journal, bundle = tmp_path / "big.jsonl", tmp_path / "big.json"
+    for path, size in ((journal, MAX_JOURNAL_BYTES), (bundle, MAX_BUNDLE_BYTES)):
+        with path.open("wb") as handle:
+            handle.truncate(size + 1)
+    refused(invoke("session", "recover", str(journal)), f"{MAX_JOURNAL_BYTES} bytes")
+    refused(invoke("fhir", "import", str(bundle), "--db", f"sqlite:///{tmp_path / 'x.db'}"),
+            f"{MAX_BUNDLE_BYTES} bytes")
+    assert journal.stat().st_size == MAX_JOURNAL_BYTES + 1  # recover appended nothing
+
+
 def test_HAZ086_binary_and_deeply_nested_files_are_input_errors(tmp_path):
     binary = tmp_path / "b.yaml"
     binary.write_bytes(b"\xff\xfe\x00garbage")
