@@ -100,6 +100,23 @@ def test_HAZ084_the_web_intake_form_reads_numbers_as_strictly():
     assert read_form(Intake, {"age_years": ["5_4"]})[0]["age_years"] == "5_4"  # then refused
 
 
+@pytest.mark.parametrize("text", ["2_0", "nan", "inf", "0x14", "٢"])
+def test_HAZ084_numbers_typed_into_web_forms_are_read_strictly(text):
+    from stimwise.records.inputs import DiaryEntryIn
+    from stimwise.web.services.live_session import start_request
+    from stimwise.web.services.prescribing import PrescriptionDraft
+
+    with pytest.raises(InputError) as caught:
+        validate_model(PrescriptionDraft, {"max_amplitude_ma": text})
+    assert "max_amplitude_ma" in {p.path for p in caught.value.problems}
+    with pytest.raises(InputError, match="pain_current_nrs"):
+        validate_model(DiaryEntryIn, {"recorded_at": "2026-01-01T08:00:00+00:00",
+                                      "pain_current_nrs": text})
+    with pytest.raises(InputError, match="target_ma"):
+        start_request({"prescription_id": 1, "target_ma": text})
+    assert start_request({"prescription_id": "3", "target_ma": "2.5"}).target_ma == 2.5
+
+
 def test_HAZ084_a_count_is_a_whole_number():
     document = protocol_dict()
     document["session"] = {**document["session"], "sessions_per_day": 1.5}

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Strict,
+    ValidationError,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from stimwise.numbers import parse_number
 
 Float = Annotated[float, Strict()]
 """A number where a unit is meant: an int or a float, never ``true`` or a text such as ``"2_0"``
@@ -15,6 +24,23 @@ by :class:`StrictModel`'s ``allow_inf_nan=False``."""
 
 Int = Annotated[int, Strict()]
 """A whole number: never ``true``, ``2.0`` or a text."""
+
+def _from_text(integer: bool):
+    def read(value: object) -> object:
+        if isinstance(value, str):
+            return parse_number(value, integer=integer)  # ValueError names what is expected
+        return value
+
+    return read
+
+
+TextFloat = Annotated[float, Strict(), BeforeValidator(_from_text(integer=False))]
+"""A number that may arrive as text (a web form field): the text is read as plain decimal
+notation (:func:`~stimwise.numbers.parse_number`: never ``nan``, ``inf`` or ``2_0``, which lax
+pydantic reads as 20); a number is taken as :data:`Float` takes it."""
+
+TextInt = Annotated[int, Strict(), BeforeValidator(_from_text(integer=True))]
+"""A whole number that may arrive as text, read as :data:`TextFloat` reads it."""
 
 LATEST_UTC_OFFSET = timedelta(hours=14)
 """The most advanced time zone (UTC+14, Line Islands): a date is in the past or today somewhere

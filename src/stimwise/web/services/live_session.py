@@ -39,6 +39,7 @@ from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan
 from stimwise.safety.verify import verify
 from stimwise.session.journal import Journal
+from stimwise.session.limits import SETTING_BOUNDS
 from stimwise.session.prompts import Prompt, Responder
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
 from stimwise.web.services.audit import audited_read
@@ -46,6 +47,8 @@ from stimwise.web.services.audit import audited_read
 logger = logging.getLogger(__name__)
 
 COMMANDS = ("increase", "decrease", "pause", "resume", "stop")
+TARGET_MA = SETTING_BOUNDS["target_ma"]
+"""What a page may send as a therapeutic level (then checked against the plan)."""
 """Commands the page may send; the runtime refuses those that do not fit its state."""
 
 
@@ -146,9 +149,9 @@ def start_request(message: dict[str, Any]) -> StartRequest:
         target = None
     else:
         try:
-            target = float(target)
-        except (TypeError, ValueError):
-            problems.append(FieldProblem("target_ma", target, "a number of milliamperes"))
+            target = float(TARGET_MA.check(target))
+        except ValueError:
+            problems.append(FieldProblem("target_ma", target, TARGET_MA.expected))
     if problems:
         raise InputError(problems, source="start")
     return StartRequest(rx_id, target)  # type: ignore[arg-type]
