@@ -165,12 +165,14 @@ def test_HAZ085_only_plain_finite_decimals_are_numbers(text):
 
 def test_HAZ085_bounds_read_text_and_numbers_alike():
     ma = Bounds("mA", gt=0, le=200)
-    assert ma.check("20") == 20.0 and ma.check(" 1e1 ") == 10.0 and ma.check(7) == 7
-    for value in (0, -1, 201, math.nan, math.inf, True, "2_0", None):
-        assert ma.problem("x", value) is not None
-    assert ma.expected == "a finite number of mA > 0 and ≤ 200"
+    assert ma.parse("20") == 20.0 and ma.parse(" 1e1 ") == 10.0 and ma.parse(7) == 7
+    for value in (0, -1, 201, math.nan, math.inf, True, "20", None):
+        assert ma.problem("x", value) is not None  # a setting is a number, never text
+    for text in ("2_0", "nan", "201", "0"):
+        with pytest.raises(ValueError, match="a finite number of mA > 0 and ≤ 200"):
+            ma.parse(text)
     whole = Bounds("", ge=0, le=10, integer=True)
-    assert whole.check("7") == 7 and whole.problem("x", 7.0) is not None
+    assert whole.parse("7") == 7 and whole.problem("x", 7.0) is not None
 
 
 def _numeric(annotation) -> bool:
@@ -271,6 +273,7 @@ def test_HAZ085_numeric_options_across_the_cli_are_refused_with_exit_2(args, opt
         {"calibration_series": 2.5},
         {"calibrate": "yes"},
         {"max_slew_ma_per_s": True},
+        {"rest_s": "1.0"},
     ],
 )
 def test_HAZ085_session_settings_refuse_non_finite_and_out_of_range_values(settings):

@@ -322,7 +322,7 @@ def test_HAZ082_verify_refuses_forced_caps_and_non_finite_loads():
     object.__setattr__(caps, "max_amplitude_ma", math.nan)
     with pytest.raises(InputError, match="max_amplitude_ma"):
         verify(make_prescription(), caps=caps)
-    for load in (math.nan, math.inf, -500.0, 0.0, True):
+    for load in (math.nan, math.inf, -500.0, 0.0, True, "500"):
         with pytest.raises(InputError, match="load"):
             verify(make_prescription(), load_ohm=load)
     with pytest.raises(InputError, match="extra_loads_ohm"):

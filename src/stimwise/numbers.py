@@ -49,8 +49,9 @@ class Bounds:
     """What a number given at a boundary must be: finite, in ``unit``, within the bounds.
 
     One validator for every option and setting that is not a model field (command-line options,
-    session settings): ``parse`` reads text strictly (see :func:`parse_number`) or checks a
-    number, and ``problem`` names what is wrong as a :class:`~stimwise.errors.FieldProblem`.
+    form fields, session settings): :meth:`check` takes a number, :meth:`parse` also reads text
+    strictly (see :func:`parse_number`), and :meth:`problem` names what is wrong as a
+    :class:`~stimwise.errors.FieldProblem`.
     """
 
     unit: str
@@ -80,24 +81,30 @@ class Bounds:
         )
 
     def check(self, value: object) -> float | int:
-        """``value`` (a number, or text read strictly) if it is within the bounds.
+        """``value`` if it is a number (never a boolean, never text) within the bounds.
 
         Raises
         ------
         ValueError
-            Saying what was expected: for ``true``, NaN, infinity, text that is not plain
-            decimal notation, a fraction where a whole number is meant, or a value out of bounds.
+            Saying what was expected: for ``true``, text, NaN, infinity, a fraction where a
+            whole number is meant, or a value out of bounds.
         """
         wanted = int if self.integer else int | float
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise ValueError(self.expected)
+        if not math.isfinite(value) or not self._fits(value):
+            raise ValueError(self.expected)
+        return value
+
+    def parse(self, value: object) -> float | int:
+        """Text read strictly (see :func:`parse_number`), or a number, if within the bounds:
+        what a command-line option, a form field or a message may hold."""
         if isinstance(value, str):
-            number: float | int = parse_number(value, integer=self.integer)
-        elif isinstance(value, bool) or not isinstance(value, wanted):
-            raise ValueError(self.expected)
-        else:
-            number = value
-        if not math.isfinite(number) or not self._fits(number):
-            raise ValueError(self.expected)
-        return number
+            try:
+                value = parse_number(value, integer=self.integer)
+            except ValueError:
+                raise ValueError(self.expected) from None
+        return self.check(value)
 
     def problem(self, path: str, value: object) -> FieldProblem | None:
         """``None`` when ``value`` passes :meth:`check`, else what is wrong at ``path``."""

@@ -198,7 +198,7 @@ def _diary_csv(path: Path, start: date):
         for line, row in enumerate(reader, start=2):
             try:
                 days.append((date.fromisoformat(row["date"]) - start).days)
-                values.append(float(nrs.check(row["pain_nrs"])))
+                values.append(float(nrs.parse(row["pain_nrs"])))
             except (TypeError, ValueError):
                 raise InputError(FieldProblem(f"line {line}", row, "a date YYYY-MM-DD and a pain "
                                               "NRS 0-10"), source=str(path)) from None

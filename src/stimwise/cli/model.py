@@ -255,7 +255,7 @@ def strength_duration_command(
     with named_options():
         try:
             widths = tuple(
-                float(MS.check(w)) for w in pulse_widths_ms.split(",") if w.strip()
+                float(MS.parse(w)) for w in pulse_widths_ms.split(",") if w.strip()
             )
         except ValueError:
             raise InputError(FieldProblem("pulse_widths_ms", pulse_widths_ms,

@@ -574,7 +574,7 @@ def _home_range(text: str) -> dict[str, float]:
     bounds = Bounds("mA", ge=0, le=200)
     low, colon, high = text.partition(":")
     try:
-        return {"min": float(bounds.check(low)), "max": float(bounds.check(high))}
+        return {"min": float(bounds.parse(low)), "max": float(bounds.parse(high))}
     except ValueError:
         expected = f"LOW:HIGH, each {bounds.expected}" if colon else "LOW:HIGH in mA"
         raise InputError(FieldProblem("--home-range-ma", text, expected)) from None

@@ -22,7 +22,7 @@ def number(bounds: Bounds) -> Callable[[object], float | int]:
 
     def parse(value: object) -> float | int:
         try:
-            return bounds.check(value)
+            return bounds.parse(value)
         except ValueError:
             raise typer.BadParameter(f"{value!r} is not {bounds.expected}") from None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 from stimwise.errors import FieldProblem, InputError
+from stimwise.numbers import Bounds
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.caps import PatientCaps
@@ -42,12 +42,14 @@ def _canonical(model_type: type[_ModelT], value: object, name: str) -> _ModelT:
     return validate_model(model_type, data, source=name)
 
 
+_LOAD_OHM = Bounds("Ω", gt=0)
+
+
 def _load(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise InputError(FieldProblem(name, value, "a finite load > 0 Ω"))
-    return float(value)
+    problem = _LOAD_OHM.problem(name, value)
+    if problem is not None:
+        raise InputError(problem)
+    return float(value)  # type: ignore[arg-type]
 
 
 def verify(

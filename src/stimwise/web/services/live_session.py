@@ -149,7 +149,7 @@ def start_request(message: dict[str, Any]) -> StartRequest:
         target = None
     else:
         try:
-            target = float(TARGET_MA.check(target))
+            target = float(TARGET_MA.parse(target))
         except ValueError:
             problems.append(FieldProblem("target_ma", target, TARGET_MA.expected))
     if problems:
