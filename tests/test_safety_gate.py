@@ -396,3 +396,43 @@ def test_HAZ083_caps_name_a_person_by_pseudonym_only():
     with pytest.raises(ValidationError):
         PatientCaps(patient_id="Jane Doe")
     assert PatientCaps(patient_id="P001").patient_id == "P001"
+
+
+def _mutable_parts(tp, seen: set, path: str) -> list[str]:
+    """Paths inside type ``tp`` that hold a mutable container or a non-frozen model."""
+    import dataclasses
+    import typing
+
+    from pydantic import BaseModel
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _mutable_parts(typing.get_args(tp)[0], seen, path)
+    if origin in (list, dict, set, bytearray) or tp in (list, dict, set, bytearray):
+        return [path]
+    if origin is not None:
+        return [bad for i, arg in enumerate(typing.get_args(tp))
+                for bad in _mutable_parts(arg, seen, f"{path}[{i}]")]
+    if not isinstance(tp, type) or tp in seen:
+        return []
+    seen.add(tp)
+    if issubclass(tp, BaseModel):
+        frozen = [] if tp.model_config.get("frozen") else [f"{path} (not frozen)"]
+        return frozen + [bad for name, field in tp.model_fields.items()
+                         for bad in _mutable_parts(field.annotation, seen, f"{path}.{name}")]
+    if dataclasses.is_dataclass(tp):
+        from stimwise.waveform.metrics import PlanMetrics
+
+        names = {"PlanMetrics": PlanMetrics, "VerifiedPlan": VerifiedPlan}
+        hints = typing.get_type_hints(tp, localns=names)
+        frozen = [] if tp.__dataclass_params__.frozen else [f"{path} (not frozen)"]
+        return frozen + [bad for f in dataclasses.fields(tp) if f.name != "plan"
+                         for bad in _mutable_parts(hints[f.name], seen, f"{path}.{f.name}")]
+    return []
+
+
+def test_HAZ081_everything_a_plan_carries_is_frozen_all_the_way_down():
+    from stimwise.safety.report import SafetyReport
+
+    assert _mutable_parts(Prescription, set(), "prescription") == []
+    assert _mutable_parts(SafetyReport, set(), "report") == []
