@@ -391,6 +391,7 @@ def test_HAZ087_the_cli_export_of_1e308_seconds_is_exit_2_without_traceback(tmp_
         result = invoke("waveform", "export", "conventional-tens", "--out", str(out),
                         "--seconds", seconds)
         refused(result, "duration_s")
+        assert "at most 28800 s (the longest session)" in result.output
     assert list(tmp_path.iterdir()) == []
 
 

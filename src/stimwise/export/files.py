@@ -115,6 +115,9 @@ def export_samples(
         raise InputError(FieldProblem("out", str(out_path), "a file in an existing directory"))
     prescription = plan.prescription
     fs = check_sample_rate_hz(prescription, sample_rate_hz)
+    channels = len(prescription.channels)
+    if isinstance(duration_s, int | float) and not isinstance(duration_s, bool):
+        _check_export_size(float(duration_s), fs, channels)  # the export's own limits first
     chunks = stream_samples(  # validates duration and start before any file is opened
         prescription,
         sample_rate_hz=fs,
@@ -125,7 +128,7 @@ def export_samples(
     )
     if duration_s is None:  # the rest of the session, as the sampler does
         duration_s = prescription.session_duration_min * 60.0 - float(start_s)
-    _check_export_size(float(duration_s), fs, len(prescription.channels))
+        _check_export_size(duration_s, fs, channels)
     stream = _Stream(
         chunks=_verified_chunks(plan, chunks),
         sample_rate_hz=fs,
