@@ -19,6 +19,7 @@ returns plain data, so a test may also delete a field to see that it is required
 from __future__ import annotations
 
 import copy
+from datetime import date, timedelta
 from typing import Any
 
 from stimwise.clinical.intake import Intake
@@ -208,3 +209,19 @@ def clearance(
     if note is not None:
         item["note"] = note
     return item
+
+
+def redated_example(name: str, *, patient_id: str, assessed_on: date) -> Intake:
+    """An example patient assessed on another day, without instruments; dated events move to
+    the day before, since an intake's events never follow its assessment."""
+    from stimwise.clinical.examples import example_patient_path
+    from stimwise.protocol.io import load_model_file
+
+    example = load_model_file(Intake, example_patient_path(name))
+    before = assessed_on - timedelta(days=1)
+    return example.model_copy(update={
+        "patient_id": patient_id, "assessed_on": assessed_on, "instruments": (),
+        "surgeries_and_fractures": tuple(
+            s.model_copy(update={"occurred_on": min(s.occurred_on, before)})
+            if s.occurred_on else s for s in example.surgeries_and_fractures),
+    })

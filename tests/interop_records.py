@@ -8,10 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
-from stimwise.clinical.examples import example_patient_path
+from intake_builders import redated_example
 from stimwise.clinical.instruments import InstrumentResponse
-from stimwise.clinical.intake import Intake
-from stimwise.protocol.io import load_model_file
 from stimwise.protocol.library import get_protocol
 from stimwise.protocol.prescription import Prescription
 from stimwise.records import repository as repo
@@ -118,8 +116,8 @@ def add_person(database, pseudonym: str = "P001") -> None:
         repo.add_adverse_event(s, CLINICIAN, pseudonym, AdverseEventIn(
             occurred_at=datetime(2026, 2, 10, 7, tzinfo=UTC), kind="flare", severity="moderate"),
             now=NOW)
-        intake = load_model_file(Intake, example_patient_path("crps-allodynia")).model_copy(
-            update={"patient_id": pseudonym, "assessed_on": date(2026, 1, 20), "instruments": ()})
+        intake = redated_example("crps-allodynia", patient_id=pseudonym,
+                                 assessed_on=date(2026, 1, 20))
         repo.add_intake(s, CLINICIAN, intake, now=NOW)
 
 

@@ -19,6 +19,7 @@ from stimwise.records.inputs import LockedRanges, PatientIn, PrescriptionIn
 from stimwise.records.models import SessionEntry
 from stimwise.records.schema import open_database
 from stimwise.records.sessions import import_journal, list_sessions
+from stimwise.safety.caps import PatientCaps
 from stimwise.safety.verify import verify
 from stimwise.session.journal import Journal, read_journal, recover
 from stimwise.session.prompts import ScriptedResponder
@@ -46,8 +47,9 @@ class FakeClock:
 def run_session(path, rx: Prescription, patient_id: str | None = "P001"):
     """A whole session on a fake stimulator and clock, journalled to ``path``."""
     clock = FakeClock()
+    caps = None if patient_id is None else PatientCaps(patient_id=patient_id)
     runner = SessionRunner(
-        verify(rx).require_plan(), FakeStimulator(), Journal(path, clock=clock), PERSON,
+        verify(rx, caps=caps).require_plan(), FakeStimulator(), Journal(path, clock=clock), PERSON,
         settings=SessionSettings(calibration_step_s=0.2, rest_s=0.4), clock=clock,
         patient_id=patient_id,
     )
@@ -176,6 +178,22 @@ def test_HAZ045_truncated_or_mismatched_journal_is_refused_and_nothing_written(
         patient = "P404"
     with pytest.raises(InputError, match=expected), db.transaction() as s:
         import_journal(s, CLINICIAN, path, patient)
+    assert session_count(db) == 0
+
+
+@pytest.mark.parametrize("bound", ["P002", None])
+def test_HAZ083_a_session_whose_plan_was_not_verified_for_this_person_is_not_stored(
+    db, journals, tmp_path, bound
+):
+    path, _ = journals["p001"]
+    lines = path.read_bytes().splitlines(keepends=True)
+    start = json.loads(lines[0])
+    assert (start["patient_id"], start["plan_patient_id"]) == ("P001", "P001")
+    start["plan_patient_id"] = bound  # another person's plan, or a plan bound to no one
+    edited = tmp_path / "edited.jsonl"
+    edited.write_bytes(json.dumps(start).encode() + b"\n" + b"".join(lines[1:]))
+    with pytest.raises(InputError, match=r"journal\.plan_patient_id"), db.transaction() as s:
+        import_journal(s, CLINICIAN, edited, "P001")
     assert session_count(db) == 0
 
 

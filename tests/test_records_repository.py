@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from stimwise.clinical.examples import example_patient_path
+from intake_builders import redated_example
 from stimwise.clinical.instruments import InstrumentResponse
-from stimwise.clinical.intake import Intake
 from stimwise.errors import InputError
 from stimwise.protocol.library import get_protocol
 from stimwise.protocol.prescription import Prescription
@@ -252,10 +251,8 @@ def test_adverse_events_belong_to_the_patients_own_sessions(db):
 
 
 def test_intake_screening_and_instrument_scores_are_stored_with_versions(db):
-    from stimwise.protocol.io import load_model_file
 
-    intake = load_model_file(Intake, example_patient_path("crps-allodynia")).model_copy(
-        update={"patient_id": "P001", "assessed_on": date(2026, 2, 1), "instruments": ()})
+    intake = redated_example("crps-allodynia", patient_id="P001", assessed_on=date(2026, 2, 1))
     responses = [InstrumentResponse(instrument="pain_nrs", answered_on=date(2026, 2, 1),
                                     answers={"current": 6, "average": 5, "worst": 8})]
     with db.transaction() as s:

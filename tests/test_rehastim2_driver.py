@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from pydantic import ValidationError
 
 from builders import (
     asymmetric_pulse,
@@ -229,7 +230,13 @@ def test_HAZ029_every_reason_is_listed_at_once():
 
 
 def test_HAZ029_more_channels_than_the_device_has_are_refused():
-    nine = rx(channels=8).model_copy(update={"channels": rx(channels=8).channels * 2})
+    # A prescription holds at most 8 channels (model_copy validates too), so the device's own
+    # check is reached here only by forcing the field past validation.
+    eight = rx(channels=8)
+    with pytest.raises(ValidationError):
+        eight.model_copy(update={"channels": eight.channels * 2})
+    nine = rx(channels=8)
+    object.__setattr__(nine, "channels", eight.channels * 2)
     with pytest.raises(DeviceRefusalError, match="16 channels; the RehaStim 2 has 8"):
         map_prescription(nine)
 
@@ -442,6 +449,24 @@ def test_a_late_ack_within_the_mode_query_window_counts(rig):
     assert counts(driver, "unexpected", "resends") == (1, 0)
     driver.update({"A": 4})
     assert driver.status().state == "stimulating"
+
+
+def test_HAZ081_an_update_after_the_plan_was_edited_is_refused_and_stops_the_output(rig):
+    em, driver = rig()
+    loaded = plan()  # 30 mA
+    driver.configure(loaded)
+    driver.arm()
+    driver.start()
+    driver.update({"A": 10, "B": 10})
+    object.__setattr__(loaded.prescription, "max_amplitude_ma", 90.0)
+    refused_s = time.monotonic()
+    with pytest.raises(UnverifiedPlanError, match="changed after verification"):
+        driver.update({"A": 20, "B": 20})
+    time.sleep(PERIOD_S + 0.05)
+    assert {p.current_ma for p in em.pulse_log(since_s=refused_s - 0.1)} <= {10}
+    last = em.pulse_log(since_s=refused_s)[-1:]
+    assert not last or last[0].t_s <= refused_s + PERIOD_S + 0.020
+    assert driver.status().state == "stopped" and em.mode == StimulationMode.START
 
 
 # --------------------------------------------------------------------------- HAZ-023

@@ -368,16 +368,7 @@ def test_HAZ011_on_time_under_one_second_warns():
     assert finding.measured == 0.5
 
 
-# --------------------------------------------------------------------------- HAZ-013
-
-
-def test_HAZ013_verified_plan_is_immutable_and_detects_a_swapped_prescription(tens_prescription):
-    plan = verify(tens_prescription).require_plan()
-    with pytest.raises(AttributeError):
-        plan._prescription = make_prescription(amplitude_ma=90.0)
-    object.__setattr__(plan, "_prescription", make_prescription(amplitude_ma=90.0))
-    with pytest.raises(UnverifiedPlanError, match="changed after verification"):
-        require_verified(plan)
+# HAZ-013 (a plan altered after verification) and the other gate hazards: tests/test_safety_gate.py
 
 
 # --------------------------------------------------------------------------- library and limits

@@ -149,3 +149,21 @@ def test_HAZ103_a_device_refusal_at_start_closes_the_journal_and_exits_1(tmp_pat
     end = read_journal(journal).events[-1]
     assert end["type"] == "session_end" and end["cause"] == "refused"
     assert end["record"]["stimulation_s"] == 0
+
+
+def test_HAZ083_a_run_for_a_patient_is_bound_to_them_and_one_without_is_labelled(tmp_path):
+    common = ["session", "run", "conventional-tens", "--device", "sim", "--auto", "--minutes",
+              "0.01", "--target-ma", "5"]
+    bound = tmp_path / "bound.jsonl"
+    result = runner.invoke(app, [*common, "--patient", str(example_patient_path("crps-allodynia")),
+                                 "--journal", str(bound)])
+    assert result.exit_code == 0, result.output
+    start = read_journal(bound).events[0]
+    assert start["patient_id"] == start["plan_patient_id"] == "DEMO-CRPS-01"
+    assert start["patient_specific"] is True and "not patient-specific" not in result.output
+    free = tmp_path / "free.jsonl"
+    result = runner.invoke(app, [*common, "--journal", str(free)])
+    assert result.exit_code == 0, result.output
+    assert "not patient-specific" in result.output
+    start = read_journal(free).events[0]
+    assert start["patient_id"] is None and start["patient_specific"] is False

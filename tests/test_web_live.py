@@ -5,25 +5,31 @@ one session → refused; HAZ-075 home level outside the locked range → refused
 range; HAZ-076 WebSocket from another origin, without a sign-in or for another patient →
 refused; HAZ-077 emergency stop from every state; HAZ-078 home session only on a home-use
 prescription, stored on the patient's behalf; HAZ-079 the session is stored once, from its
-journal, and shows in the record.
+journal, and shows in the record; HAZ-083 the plan is verified for the console's patient.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
+from builders import make_prescription
+from stimwise.errors import SafetyBlockError
 from stimwise.records.access import Actor
 from stimwise.records.models import SessionEntry
 from stimwise.records.sessions import import_journal
+from stimwise.safety.caps import PatientCaps
+from stimwise.safety.plan import prescription_fingerprint
+from stimwise.session.journal import read_journal
 from stimwise.session.runtime import SessionSettings
 from stimwise.web.deps import STATIC_DIR
-from stimwise.web.services.live_session import registry_of
+from stimwise.web.services.live_session import registry_of, verified_plan
 from test_web_clinical_support import CRPS, screened_patient
 from test_web_prescribing import crps_draft
 from web_fixtures import login_as
@@ -319,6 +325,31 @@ def test_HAZ079_session_is_stored_once_from_its_journal_and_shows_in_the_record(
     page = live_app.get(f"/patients/{CRPS}/session")
     assert "aborted" in page.text and message["report_url"] in page.text
     assert live_app.get(message["report_url"]).status_code == 200
+
+
+def test_HAZ083_the_console_runs_a_plan_verified_for_its_patient(live_app):
+    with live_app.websocket_connect(SOCKET, headers=ORIGIN) as ws:
+        start_running(ws, live_app.rx_id)
+        live = live_of(live_app.app)
+        assert live.runner.plan.patient_id == CRPS and live.runner.plan.patient_specific
+        ws.send_json({"type": "emergency_stop"})
+    wait_stored(live)
+    start = read_journal(live.journal_path).events[0]
+    assert (start["patient_id"], start["plan_patient_id"]) == (CRPS, CRPS)
+
+
+def test_HAZ083_caps_stored_for_another_person_are_refused():
+    rx = make_prescription()
+    row = SimpleNamespace(
+        id=1, prescription=rx.model_dump(mode="json"), fingerprint=prescription_fingerprint(rx),
+        caps=PatientCaps(patient_id="P-OTHER").model_dump(mode="json"),
+        home_use=False, locked_ranges=None,
+    )
+    with pytest.raises(SafetyBlockError, match="P-OTHER"):
+        verified_plan(row, CRPS, home=False, target_ma=None)
+    plan, caps = verified_plan(SimpleNamespace(**{**vars(row), "caps": None}), CRPS,
+                               home=False, target_ma=None)
+    assert plan.patient_id == caps.patient_id == CRPS
 
 
 def test_console_page_lists_prescriptions_for_clinicians_only(live_app):

@@ -66,6 +66,11 @@ class UnverifiedPlanError(StimwiseError):
     exit_code = 1
 
 
+class PlanBindingError(UnverifiedPlanError):
+    """A verified plan used for a person it was not verified for (another person's, or one
+    verified without anyone's screening caps while a person is named)."""
+
+
 class SafetyBlockError(StimwiseError):
     """A requested output was refused because its safety verification blocked it."""
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 from stimwise.cli.records import DbOption, JsonFlag, PatientArg, _actor, _console, _print
 
@@ -56,7 +57,9 @@ def response(
         bool, typer.Option("--suggest-dose", help="Suggest the next dose within the locked "
                            "ranges (a suggestion for the clinician to accept).")
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the dose suggestion.")] = 0,
+    seed: Annotated[int, typer.Option(
+        "--seed", parser=v.SEED, help="Seed of the dose suggestion.",
+    )] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Is it working? The IMMPACT verdict against baseline, relief, dose-response, habituation."""
@@ -145,14 +148,25 @@ def nof1_plan(
     treatment_b: Annotated[str, typer.Option("--b", help="Treatment B (e.g. 'low-dose').")],
     start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")],
     out: Annotated[Path, typer.Option("--out", help="Plan file to write (JSON).")],
-    pairs: Annotated[int, typer.Option("--pairs", help="Pairs of A/B periods.")] = 3,
-    period_days: Annotated[int, typer.Option("--period-days", help="Days per period.")] = 7,
+    pairs: Annotated[int, typer.Option(
+        "--pairs", parser=v.WHOLE, help="Pairs of A/B periods.",
+    )] = 3,
+    period_days: Annotated[int, typer.Option(
+        "--period-days", parser=v.WHOLE, help="Days per period.",
+    )] = 7,
     washout_days: Annotated[
-        int, typer.Option("--washout-days", help="Days without stimulation after each period.")
+        int, typer.Option(
+            "--washout-days", parser=v.WHOLE, help="Days without stimulation after each period.",
+        )
     ] = 2,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised order.")] = 0,
+    seed: Annotated[int, typer.Option(
+        "--seed", parser=v.SEED, help="Seed of the randomised order.",
+    )] = 0,
     mid: Annotated[
-        float, typer.Option("--mid-nrs", help="Minimal important difference (NRS points).")
+        float, typer.Option(
+            "--mid-nrs", parser=v.finite("NRS points"),
+            help="Minimal important difference (NRS points).",
+        )
     ] = 1.0,
     as_json: JsonFlag = False,
 ) -> None:
@@ -182,23 +196,31 @@ def nof1_plan(
 def _diary_csv(path: Path, start: date):
     """``date,pain_nrs`` rows (several a day allowed) as a DailyPain counted from ``start``."""
     import csv
+    import io
 
     from stimwise.analysis.series import DailyPain
     from stimwise.errors import FieldProblem, InputError
+    from stimwise.numbers import Bounds
+    from stimwise.protocol.io import MAX_FILE_BYTES, read_text_file
 
+    nrs = Bounds("NRS points", ge=0, le=10)
     days, values = [], []
-    with path.open(newline="", encoding="utf-8") as stream:
-        reader = csv.DictReader(stream)
+    text = read_text_file(path, MAX_FILE_BYTES, "CSV file")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         if reader.fieldnames is None or not {"date", "pain_nrs"} <= set(reader.fieldnames):
             raise InputError(FieldProblem("header", reader.fieldnames, "columns date,pain_nrs"),
                              source=str(path))
         for line, row in enumerate(reader, start=2):
             try:
                 days.append((date.fromisoformat(row["date"]) - start).days)
-                values.append(float(row["pain_nrs"]))
+                values.append(float(nrs.parse(row["pain_nrs"])))
             except (TypeError, ValueError):
                 raise InputError(FieldProblem(f"line {line}", row, "a date YYYY-MM-DD and a pain "
                                               "NRS 0-10"), source=str(path)) from None
+    except csv.Error as error:
+        raise InputError(FieldProblem("file", str(error), "a well-formed CSV file"),
+                         source=str(path)) from None
     order = sorted(range(len(days)), key=days.__getitem__)
     return DailyPain.from_entries([days[i] for i in order], [values[i] for i in order])
 
@@ -252,9 +274,13 @@ def _diary_from_records(db: str | None, patient: str, start: date):
 
 @report_errors()
 def cohort_simulate(
-    n: Annotated[int, typer.Argument(help="How many virtual people.", min=1, max=100_000)],
+    n: Annotated[
+        int, typer.Argument(parser=v.whole(ge=1, le=100_000), help="How many virtual people.")
+    ],
     db: DbOption = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same cohort).")] = 0,
+    seed: Annotated[int, typer.Option(
+        "--seed", parser=v.SEED, help="Seed (same seed, same cohort).",
+    )] = 0,
     end_date: Annotated[
         str | None, typer.Option("--end-date", help="Last day of their data (default yesterday).")
     ] = None,

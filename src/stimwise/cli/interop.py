@@ -13,6 +13,10 @@ import typer
 from stimwise.cli.errors import report_errors
 from stimwise.cli.records import DbOption, JsonFlag, PatientArg
 
+MAX_BUNDLE_BYTES = 64 * 2**20
+"""Largest FHIR Bundle read (stimwise's bound, U): a year of one person's diary, sessions and
+answers is a few MB."""
+
 fhir_app = typer.Typer(no_args_is_help=True, help="FHIR R4 export and import of a record.")
 export_app = typer.Typer(no_args_is_help=True, help="Export a person's record as files.")
 
@@ -73,9 +77,10 @@ def fhir_import(
 ) -> None:
     """Import a stimwise FHIR Bundle: all or nothing; records already stored are skipped."""
     from stimwise.interop.fhir_import import import_bundle
+    from stimwise.protocol.io import read_text_file
     from stimwise.records.schema import open_database
 
-    text = bundle.read_text(encoding="utf-8")
+    text = read_text_file(bundle, MAX_BUNDLE_BYTES, "FHIR Bundle (JSON)")
     with open_database(db) as database:
         summary = import_bundle(database, _actor(), text, source=str(bundle))
     if as_json:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 import stimwise.cli.model_population  # noqa: F401  (adds recruitment and activation to model_app)
+from stimwise.cli import values as v
 from stimwise.cli.analysis import register as register_analysis
 from stimwise.cli.device_profiles import register as register_device_profiles
 from stimwise.cli.errors import EXIT_BLOCKED, report_errors
@@ -16,6 +17,8 @@ from stimwise.cli.interop import register as register_interop
 from stimwise.cli.model import model_app
 from stimwise.cli.records import register as register_records
 from stimwise.cli.serve import register as register_serve
+from stimwise.numbers import Bounds
+from stimwise.session.limits import SETTING_BOUNDS
 
 app = typer.Typer(
     add_completion=False,
@@ -42,33 +45,26 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
 AreaOption = Annotated[
     float | None,
-    typer.Option("--electrode-area-cm2", help="Use this conductive area for every electrode."),
+    typer.Option(
+        "--electrode-area-cm2", parser=v.AREA_CM2,
+        help="Use this conductive area for every electrode (cm²).",
+    ),
 ]
 AmplitudeOption = Annotated[
-    float | None, typer.Option("--amplitude-ma", help="Prescribed maximum amplitude (mA).")
+    float | None,
+    typer.Option("--amplitude-ma", parser=v.MA, help="Prescribed maximum amplitude (mA)."),
 ]
-MinutesOption = Annotated[float | None, typer.Option("--minutes", help="Session length (min).")]
+MinutesOption = Annotated[
+    float | None, typer.Option("--minutes", parser=v.MINUTES, help="Session length (min).")
+]
 
 
 def _prescription(
     protocol_ref: str, area: float | None, amplitude: float | None, minutes: float | None
 ):
-    from stimwise.errors import FieldProblem, InputError
     from stimwise.protocol.library import get_protocol
     from stimwise.protocol.prescription import Prescription
 
-    checks = (
-        ("--electrode-area-cm2", area, 0, 1000),
-        ("--amplitude-ma", amplitude, 0, 200),
-        ("--minutes", minutes, 0, 480),
-    )
-    problems = [
-        FieldProblem(name, value, f"a number > {low:g} and ≤ {high:g}")
-        for name, value, low, high in checks
-        if value is not None and not (low < value <= high)
-    ]
-    if problems:
-        raise InputError(problems)
     protocol = get_protocol(protocol_ref)
     return Prescription.from_protocol(
         protocol,
@@ -180,7 +176,11 @@ def check(
     protocol: ProtocolArg,
     electrode_area_cm2: AreaOption = None,
     load_ohm: Annotated[
-        float, typer.Option("--load-ohm", help="Resistive load for the limits (Ω).", min=1)
+        float,
+        typer.Option(
+            "--load-ohm", parser=v.number(Bounds("Ω", ge=1, le=1_000_000)),
+            help="Resistive load for the limits (Ω).",
+        ),
     ] = 500.0,
     amplitude_ma: AmplitudeOption = None,
     minutes: MinutesOption = None,
@@ -220,7 +220,11 @@ def check(
 
 OutOption = Annotated[Path, typer.Option("--out", help="Output file; its suffix picks the format.")]
 SampleRateOption = Annotated[
-    float | None, typer.Option("--sample-rate-hz", help="Samples per second (default: automatic).")
+    float | None,
+    typer.Option(
+        "--sample-rate-hz", parser=v.SAMPLE_RATE_HZ,
+        help="Samples per second (default: automatic).",
+    ),
 ]
 
 
@@ -229,7 +233,9 @@ SampleRateOption = Annotated[
 def waveform_plot(
     protocol: ProtocolArg,
     out: OutOption,
-    seconds: Annotated[float | None, typer.Option("--seconds", help="Envelope span (s).")] = None,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", parser=v.SECONDS, help="Envelope span (s).")
+    ] = None,
     sample_rate_hz: SampleRateOption = None,
     electrode_area_cm2: AreaOption = None,
     amplitude_ma: AmplitudeOption = None,
@@ -249,7 +255,13 @@ def waveform_plot(
 def waveform_export(
     protocol: ProtocolArg,
     out: OutOption,
-    seconds: Annotated[float, typer.Option("--seconds", help="Duration to export (s).")] = 10.0,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            "--seconds", parser=v.SECONDS,
+            help="Duration to export (s; at most 28,800 s and 10^8 samples × channels).",
+        ),
+    ] = 10.0,
     sample_rate_hz: SampleRateOption = None,
     electrode_area_cm2: AreaOption = None,
     amplitude_ma: AmplitudeOption = None,
@@ -380,21 +392,32 @@ def session_run(
         bool, typer.Option("--auto", help="No keys: a scripted person answers the prompts.")
     ] = False,
     sensation_ma: Annotated[
-        float | None, typer.Option("--sensation-ma", help="--auto: felt from this amplitude.")
+        float | None,
+        typer.Option("--sensation-ma", parser=v.MA, help="--auto: felt from this amplitude."),
     ] = None,
     comfortable_ma: Annotated[
         float | None,
-        typer.Option("--comfortable-ma", help="--auto: strong but comfortable from here."),
+        typer.Option(
+            "--comfortable-ma", parser=v.MA, help="--auto: strong but comfortable from here."
+        ),
     ] = None,
     motor_ma: Annotated[
-        float | None, typer.Option("--motor-ma", help="--auto: visible twitch from here.")
+        float | None,
+        typer.Option("--motor-ma", parser=v.MA, help="--auto: visible twitch from here."),
     ] = None,
     target_ma: Annotated[
         float | None,
-        typer.Option("--target-ma", help="Skip calibration and use this therapeutic level."),
+        typer.Option(
+            "--target-ma", parser=v.MA,
+            help="Skip calibration and use this therapeutic level (mA, at most the plan's).",
+        ),
     ] = None,
     calibration_step_s: Annotated[
-        float, typer.Option("--calibration-step-s", help="Hold time of each calibration step.")
+        float,
+        typer.Option(
+            "--calibration-step-s", parser=v.number(SETTING_BOUNDS["calibration_step_s"]),
+            help="Hold time of each calibration step (s).",
+        ),
     ] = 1.0,
     as_json: JsonFlag = False,
 ) -> None:
@@ -417,6 +440,13 @@ def session_run(
     from stimwise.session.runtime import SessionRunner
 
     prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    if target_ma is not None and target_ma > prescription.max_amplitude_ma:
+        from stimwise.errors import FieldProblem, InputError
+
+        raise InputError(FieldProblem(
+            "--target-ma", target_ma,
+            f"at most the prescribed amplitude ({prescription.max_amplitude_ma:g} mA)",
+        ))
     caps = None
     intake = None if patient is None else _intake(patient)
     if intake is not None:
@@ -443,6 +473,11 @@ def session_run(
         patient_id=None if intake is None else intake.patient_id,
     )
     console = _console() if not as_json else _console_to_stderr()
+    if not plan.patient_specific:
+        console.print(
+            "[yellow]plan not patient-specific[/] (no --patient: verified without anyone's "
+            "screening caps); a research or demonstration run, journaled as such"
+        )
     record = run_live(console, runner, responder, interactive=not auto)
     console.print()
     if as_json:
@@ -493,7 +528,11 @@ def emulate_rehastim2(
         ),
     ] = "lenient",
     watchdog_ms: Annotated[
-        float, typer.Option("--watchdog-ms", help="Watchdog timeout (ms).", min=1)
+        float,
+        typer.Option(
+            "--watchdog-ms", parser=v.number(Bounds("ms", ge=1, le=60_000)),
+            help="Watchdog timeout (ms).",
+        ),
     ] = 1200.0,
     watchdog_policy: Annotated[
         str,
@@ -503,7 +542,11 @@ def emulate_rehastim2(
         ),
     ] = "enforce",
     ack_latency_ms: Annotated[
-        float, typer.Option("--ack-latency-ms", help="Delay of every Ack (ms).", min=0)
+        float,
+        typer.Option(
+            "--ack-latency-ms", parser=v.number(Bounds("ms", ge=0, le=10_000)),
+            help="Delay of every Ack (ms).",
+        ),
     ] = 5.0,
     pulse_log: Annotated[
         Path | None,

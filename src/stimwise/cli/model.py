@@ -18,7 +18,9 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
+from stimwise.numbers import Bounds
 
 model_app = typer.Typer(
     no_args_is_help=True,
@@ -32,30 +34,46 @@ DISCLAIMER = (
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 FiberOption = Annotated[str, typer.Option("--fiber", help="mrg (myelinated) or c (unmyelinated).")]
-DiameterOption = Annotated[float, typer.Option("--diameter-um", help="Fibre diameter (µm).")]
+DiameterOption = Annotated[float, typer.Option(
+    "--diameter-um", parser=v.finite("µm"), help="Fibre diameter (µm).",
+)]
 DistanceOption = Annotated[
-    float, typer.Option("--distance-mm", help="Point source distance above the middle node (mm).")
+    float, typer.Option(
+        "--distance-mm", parser=v.finite("mm"),
+        help="Point source distance above the middle node (mm).",
+    )
 ]
 WaveformOption = Annotated[
     str, typer.Option("--waveform", help="monophasic (cathodic) or biphasic (cathodic first).")
 ]
-TemperatureOption = Annotated[float, typer.Option("--temperature-c", help="Temperature (°C).")]
+TemperatureOption = Annotated[float, typer.Option(
+    "--temperature-c", parser=v.finite("°C"), help="Temperature (°C).",
+)]
 LengthOption = Annotated[
-    float | None, typer.Option("--length-mm", help="Fibre length (default 40 mm MRG, 6 mm C).")
+    float | None, typer.Option(
+        "--length-mm", parser=v.finite("mm"), help="Fibre length (default 40 mm MRG, 6 mm C).",
+    )
 ]
 ConductivityOption = Annotated[
-    float, typer.Option("--conductivity-s-per-m", help="Conductivity of the medium (S/m).")
+    float, typer.Option(
+        "--conductivity-s-per-m", parser=v.finite("S/m"), help="Conductivity of the medium (S/m).",
+    )
 ]
 DurationOption = Annotated[
     float | None,
-    typer.Option("--duration-ms", help="Simulated time (default 10 ms MRG, 35 ms C)."),
+    typer.Option(
+        "--duration-ms", parser=v.finite("ms"), help="Simulated time (default 10 ms MRG, 35 ms C).",
+    ),
 ]
 TolOption = Annotated[
-    float, typer.Option("--rel-tol", help="Relative width of the final bracket (0.001 = 0.1 %).")
+    float, typer.Option(
+        "--rel-tol", parser=v.FINITE, help="Relative width of the final bracket (0.001 = 0.1 %).",
+    )
 ]
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="Also draw a figure (png, svg or pdf).")
 ]
+MS = Bounds("ms")
 DEFAULT_LENGTH_MM = {"mrg": 40.0, "c": 6.0}
 
 
@@ -126,7 +144,10 @@ def threshold_command(
     diameter_um: DiameterOption = 10.0,
     distance_mm: DistanceOption = 1.0,
     pulse_width_ms: Annotated[
-        float, typer.Option("--pulse-width-ms", help="Pulse width (per phase when biphasic, ms).")
+        float, typer.Option(
+            "--pulse-width-ms", parser=v.number(MS),
+            help="Pulse width (per phase when biphasic, ms).",
+        )
     ] = 0.1,
     waveform: WaveformOption = "monophasic",
     temperature_c: TemperatureOption = 37.0,
@@ -233,7 +254,9 @@ def strength_duration_command(
     start = time.perf_counter()
     with named_options():
         try:
-            widths = tuple(float(w) for w in pulse_widths_ms.split(",") if w.strip())
+            widths = tuple(
+                float(MS.parse(w)) for w in pulse_widths_ms.split(",") if w.strip()
+            )
         except ValueError:
             raise InputError(FieldProblem("pulse_widths_ms", pulse_widths_ms,
                                           "comma-separated numbers (ms)")) from None

@@ -16,30 +16,44 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 from stimwise.cli.model import JsonFlag, model_app, progress_on_stderr
 
 AreaOption = Annotated[
     float | None,
-    typer.Option("--electrode-area-cm2", help="Conductive area of each electrode (cm²)."),
+    typer.Option(
+        "--electrode-area-cm2", parser=v.AREA_CM2, help="Conductive area of each electrode (cm²).",
+    ),
 ]
 SkinOption = Annotated[
-    float | None, typer.Option("--skin-mm", help="Skin thickness (default 1.06 mm, cited).")
+    float | None, typer.Option(
+        "--skin-mm", parser=v.finite("mm"), help="Skin thickness (default 1.06 mm, cited).",
+    )
 ]
 FatOption = Annotated[
-    float | None, typer.Option("--fat-mm", help="Subcutaneous fat thickness (default 3 mm).")
+    float | None, typer.Option(
+        "--fat-mm", parser=v.finite("mm"), help="Subcutaneous fat thickness (default 3 mm).",
+    )
 ]
 GapOption = Annotated[
-    float, typer.Option("--gap-mm", help="Edge-to-edge gap between the two electrodes (mm).")
+    float, typer.Option(
+        "--gap-mm", parser=v.finite("mm"), help="Edge-to-edge gap between the two electrodes (mm).",
+    )
 ]
 ShapeOption = Annotated[
     str, typer.Option("--electrode-shape", help="disc or square (of the same area).")
 ]
 MotorDepthOption = Annotated[
     tuple[float, float] | None,
-    typer.Option("--motor-depth-mm", help="Motor axons LOW HIGH mm below the top of the muscle."),
+    typer.Option(
+        "--motor-depth-mm", parser=v.finite("mm"),
+        help="Motor axons LOW HIGH mm below the top of the muscle.",
+    ),
 ]
-FibersOption = Annotated[int, typer.Option("--fibers", help="Simulated fibres per class.")]
+FibersOption = Annotated[int, typer.Option(
+    "--fibers", parser=v.WHOLE, help="Simulated fibres per class.",
+)]
 ClassesOption = Annotated[
     str, typer.Option("--classes", help="Comma-separated classes: abeta,adelta,c,aalpha.")
 ]
@@ -52,12 +66,16 @@ EstimatorOption = Annotated[
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="Also draw the figure (png, svg or pdf).")
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the simulated population.")]
+SeedOption = Annotated[int, typer.Option(
+    "--seed", parser=v.SEED, help="Seed of the simulated population.",
+)]
 DaskOption = Annotated[
     str | None,
     typer.Option("--dask", help="Run the full-model work on Dask: 'local' or an address."),
 ]
-WorkersOption = Annotated[int, typer.Option("--workers", help="Workers of a local cluster.")]
+WorkersOption = Annotated[int, typer.Option(
+    "--workers", parser=v.WHOLE, help="Workers of a local cluster.",
+)]
 
 
 @contextlib.contextmanager
@@ -141,7 +159,10 @@ def recruitment_command(
     ] = None,
     pulse_width_ms: Annotated[
         float | None,
-        typer.Option("--pulse-width-ms", help="Instead of a protocol: one pulse of this width."),
+        typer.Option(
+            "--pulse-width-ms", parser=v.finite("ms"),
+            help="Instead of a protocol: one pulse of this width.",
+        ),
     ] = None,
     waveform: Annotated[
         str, typer.Option("--waveform", help="monophasic or biphasic (with --pulse-width-ms).")
@@ -243,7 +264,10 @@ def activation_command(
     protocol: Annotated[str, typer.Argument(help="A library id or a protocol file.")],
     amplitude_ma: Annotated[
         float | None,
-        typer.Option("--amplitude-ma", help="Amplitude to describe (default: the prescribed max)."),
+        typer.Option(
+            "--amplitude-ma", parser=v.MA,
+            help="Amplitude to describe (default: the prescribed max).",
+        ),
     ] = None,
     electrode_area_cm2: AreaOption = None,
     electrode_shape: ShapeOption = "disc",
@@ -253,11 +277,17 @@ def activation_command(
     motor_depth_mm: MotorDepthOption = None,
     neuropathy_threshold_factor: Annotated[
         float,
-        typer.Option("--neuropathy-threshold-factor", help="Raise every threshold by this factor."),
+        typer.Option(
+            "--neuropathy-threshold-factor", parser=v.FINITE,
+            help="Raise every threshold by this factor.",
+        ),
     ] = 1.0,
     large_fiber_loss: Annotated[
         float,
-        typer.Option("--large-fiber-loss", help="Fraction (0-1) of A-beta/A-alpha fibres lost."),
+        typer.Option(
+            "--large-fiber-loss", parser=v.FINITE,
+            help="Fraction (0-1) of A-beta/A-alpha fibres lost.",
+        ),
     ] = 0.0,
     caps: Annotated[
         Path | None, typer.Option("--caps", help="Patient caps file (checks the amplitude).")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 
 db_app = typer.Typer(no_args_is_help=True, help="Create, migrate, back up and restore records.")
@@ -366,18 +367,24 @@ def _medication(value: str) -> dict[str, str]:
 @report_errors()
 def diary_add(
     patient: PatientArg,
-    pain: Annotated[int | None, typer.Option("--pain", help="Pain now, 0–10.")] = None,
+    pain: Annotated[int | None, typer.Option(
+        "--pain", parser=v.WHOLE, help="Pain now, 0–10.",
+    )] = None,
     average: Annotated[
-        int | None, typer.Option("--average", help="Average pain, last 24 h, 0–10.")
+        int | None, typer.Option("--average", parser=v.WHOLE, help="Average pain, last 24 h, 0–10.")
     ] = None,
     worst: Annotated[
-        int | None, typer.Option("--worst", help="Worst pain, last 24 h, 0–10.")
+        int | None, typer.Option("--worst", parser=v.WHOLE, help="Worst pain, last 24 h, 0–10.")
     ] = None,
     sleep: Annotated[
-        int | None, typer.Option("--sleep", help="Pain's interference with sleep, 0–10.")
+        int | None, typer.Option(
+            "--sleep", parser=v.WHOLE, help="Pain's interference with sleep, 0–10.",
+        )
     ] = None,
     function: Annotated[
-        int | None, typer.Option("--function", help="Interference with daily function, 0–10.")
+        int | None, typer.Option(
+            "--function", parser=v.WHOLE, help="Interference with daily function, 0–10.",
+        )
     ] = None,
     site: Annotated[
         str | None, typer.Option("--site", help="Body site, when site-specific.")
@@ -459,7 +466,7 @@ def adverse_event_add(
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Body site.")] = None,
     session_id: Annotated[
-        int | None, typer.Option("--session", help="Id of the session it followed.")
+        int | None, typer.Option("--session", parser=v.WHOLE, help="Id of the session it followed.")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", help="Free text.")] = None,
     db: DbOption = None,
@@ -506,13 +513,17 @@ def prescription_add(
     patient: PatientArg,
     protocol: Annotated[str, typer.Argument(help="A library id or a protocol file.")],
     amplitude_ma: Annotated[
-        float | None, typer.Option("--amplitude-ma", help="Prescribed maximum amplitude (mA).")
+        float | None, typer.Option(
+            "--amplitude-ma", parser=v.MA, help="Prescribed maximum amplitude (mA).",
+        )
     ] = None,
     minutes: Annotated[
-        float | None, typer.Option("--minutes", help="Session length (min).")
+        float | None, typer.Option("--minutes", parser=v.MINUTES, help="Session length (min).")
     ] = None,
     electrode_area_cm2: Annotated[
-        float | None, typer.Option("--electrode-area-cm2", help="Area of every electrode.")
+        float | None, typer.Option(
+            "--electrode-area-cm2", parser=v.AREA_CM2, help="Area of every electrode.",
+        )
     ] = None,
     valid_from: Annotated[
         str | None, typer.Option("--valid-from", help="First day (default: today).")
@@ -543,8 +554,7 @@ def prescription_add(
         "home_use": home_range_ma is not None,
     }
     if home_range_ma is not None:
-        low, _, high = home_range_ma.partition(":")
-        data["locked_ranges"] = {"amplitude_ma": {"min": low or None, "max": high or None}}
+        data["locked_ranges"] = {"amplitude_ma": _home_range(home_range_ma)}
     options = {"valid_from": "--valid-from", "valid_to": "--valid-to",
                "locked_ranges": "--home-range-ma"}
     prescription_in = _validated(PrescriptionIn, data, options)
@@ -557,6 +567,20 @@ def prescription_add(
     else:
         print(f"prescription {row.id} for {patient}: {row.protocol_id} "
               f"(fingerprint {row.fingerprint[:12]}) from {row.valid_from}")
+
+
+def _home_range(text: str) -> dict[str, float]:
+    """``LOW:HIGH`` in mA, each end read strictly (never ``nan`` or ``2_0``)."""
+    from stimwise.errors import FieldProblem, InputError
+    from stimwise.numbers import Bounds
+
+    bounds = Bounds("mA", ge=0, le=200)
+    low, colon, high = text.partition(":")
+    try:
+        return {"min": float(bounds.parse(low)), "max": float(bounds.parse(high))}
+    except ValueError:
+        expected = f"LOW:HIGH, each {bounds.expected}" if colon else "LOW:HIGH in mA"
+        raise InputError(FieldProblem("--home-range-ma", text, expected)) from None
 
 
 # --------------------------------------------------------------------------- session import

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 
 ENV_ADMIN_PASSWORD = "STIMWISE_ADMIN_PASSWORD"
@@ -125,7 +126,9 @@ def account_set_password(
 def serve_command(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", parser=v.whole(ge=1, le=65535), help="TCP port.")
+    ] = 8000,
     device: Annotated[
         str, typer.Option("--device", help="Stimulator: sim or rehastim2:PORT.")
     ] = "sim",

@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
-from stimwise.protocol.base import StrictModel, field_contradictions
+from stimwise.protocol.base import Int, PastDate, StrictModel, field_contradictions
 from stimwise.protocol.body_sites import SELECTOR_NAMES, expand_sites
 from stimwise.protocol.io import register_union_tags
 
@@ -410,15 +410,19 @@ class Intake(StrictModel):
         title="Pseudonym",
         description="Pseudonymous code; never a name.",
     )
-    assessed_on: date = Field(title="Assessed on")
-    age_years: int = Field(ge=0, le=120, title="Age (years)")
+    assessed_on: PastDate = Field(
+        title="Assessed on",
+        description="Day of the assessment: not in the future, and every dated event of the "
+        "intake lies on or before it.",
+    )
+    age_years: Int = Field(ge=0, le=120, title="Age (years)")
     sex: Literal["female", "male", "intersex", "unknown"] = Field(title="Sex")
     sex_note: str | None = Field(
         default=None, max_length=300, title="Note on sex",
         description="Explains answers that look contradictory.")
     pregnancy: Literal["pregnant", "possible", "not_pregnant", "not_applicable", "unknown"] = (
         Field(title="Pregnancy"))
-    gestational_age_weeks: int | None = Field(
+    gestational_age_weeks: Int | None = Field(
         default=None, ge=0, le=45, title="Weeks of pregnancy",
         description="Gestational age in completed weeks, when pregnant.")
     diagnoses: DiagnosesAnswer = Field(title="Diagnoses")

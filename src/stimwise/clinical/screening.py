@@ -294,6 +294,7 @@ def screen(intake: Intake, rules: LoadedRules | None = None) -> Screening:
         site_max_level=dict(sorted(acc.site_level.items())),
         source=f"screening of {intake.patient_id} on {intake.assessed_on.isoformat()}, "
         f"rules {rules.version_label}",
+        patient_id=intake.patient_id,
     )
     return Screening(
         patient_id=intake.patient_id,

@@ -210,7 +210,8 @@ class Stimulator(abc.ABC):
     @abc.abstractmethod
     def configure(self, plan: VerifiedPlan, timeout_s: float = 1.0) -> None:
         """Load a verified plan (at zero amplitude); raise :class:`DeviceRefusalError` listing every
-        reason the device cannot represent it."""
+        reason the device cannot represent it. Every driver calls ``require_verified(plan)``
+        first and keeps the plan to check it again at every :meth:`update`."""
 
     @abc.abstractmethod
     def arm(self, timeout_s: float = 1.0) -> None:
@@ -222,7 +223,9 @@ class Stimulator(abc.ABC):
 
     @abc.abstractmethod
     def update(self, amplitudes_ma: Mapping[str, float], timeout_s: float = 0.5) -> None:
-        """Set the peak amplitude of every channel at once (channel label -> mA)."""
+        """Set the peak amplitude of every channel at once (channel label -> mA). A driver first
+        checks that the configured plan is still intact (``require_verified``); if it is not,
+        it stops the output and raises :class:`~stimwise.errors.UnverifiedPlanError`."""
 
     @abc.abstractmethod
     def stop(self, timeout_s: float = 1.0) -> None:

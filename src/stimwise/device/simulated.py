@@ -20,6 +20,8 @@ Choices of this simulator (stimwise's, confidence U):
   are the session's, sent as ``update`` calls.
 * ``update`` floors amplitudes to the current step (never rounds up) and also refuses amplitudes
   above the verified plan's maximum: defence in depth under the session's own caps (HAZ-004).
+  It checks first that the configured plan is still the one ``verify()`` sealed; a plan edited
+  after ``configure`` stops the output (HAZ-081).
 * ``stop`` and faults zero the requested amplitudes, so a later ``start`` begins at zero.
 * It follows the reporting contract of :mod:`stimwise.device.interface`: every change of output
   is an ``applied`` event with the delivered (floored, clipped) mA of every channel, and a fault
@@ -66,7 +68,7 @@ from stimwise.device.interface import (
     Stimulator,
 )
 from stimwise.device.pulse_log import ChannelOutput, PulseLog
-from stimwise.errors import FieldProblem, InputError
+from stimwise.errors import FieldProblem, InputError, UnverifiedPlanError
 from stimwise.protocol.models import AsymmetricBiphasicPulse, PulseTrain
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.limits import limits
@@ -293,6 +295,8 @@ class SimulatedStimulator(Stimulator):
             Every unknown label and every value that is not a number of mA within both the
             device's range and the verified plan's maximum, each with its path
             (``amplitudes_ma['A']``), value and expectation; nothing is applied.
+        UnverifiedPlanError
+            The configured plan was changed after verification: the output is stopped.
         DeviceError
             In any other state, or when a stop or fault overtook the command in flight.
         """
@@ -313,7 +317,11 @@ class SimulatedStimulator(Stimulator):
     def _check_amplitudes(self, wanted: Mapping[str, object]) -> None:
         low, device_high = self._caps.current_range_ma
         assert self._plan is not None  # update is only allowed once a plan is loaded
-        plan_high = self._plan.prescription.max_amplitude_ma
+        try:  # the plan must still be the verified one (HAZ-081): if not, stop the output
+            plan_high = require_verified(self._plan).prescription.max_amplitude_ma
+        except UnverifiedPlanError:
+            self._stop_now(self._clock(), "the configured plan changed after verification")
+            raise
         high = min(device_high, plan_high)
         problems = []
         for label, value in wanted.items():

@@ -53,6 +53,15 @@ EXPORT_FORMATS = ("npz", "csv", "wav")
 CHUNK_SAMPLES = 1 << 18
 """Samples per channel and chunk while exporting (bounds memory at any rate)."""
 
+MAX_EXPORT_SECONDS = 28_800.0
+"""Longest export: 480 min, the longest session a prescription can hold (``Prescription``);
+samples after the session's end would all be zero."""
+
+MAX_EXPORT_VALUES = 100_000_000
+"""Most values (samples × channels) one export writes: at most 400 MB of NPZ, 200 MB of WAV or
+about 2 GB of CSV (stimwise's bound, U). A longer recording is exported in pieces with
+``start_s``."""
+
 WAV_FULL_SCALE = 32767
 _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 36
 """RIFF sizes are 32-bit: the data chunk must stay below 4 GiB."""
@@ -106,6 +115,9 @@ def export_samples(
         raise InputError(FieldProblem("out", str(out_path), "a file in an existing directory"))
     prescription = plan.prescription
     fs = check_sample_rate_hz(prescription, sample_rate_hz)
+    channels = len(prescription.channels)
+    if isinstance(duration_s, int | float) and not isinstance(duration_s, bool):
+        _check_export_size(float(duration_s), fs, channels)  # the export's own limits first
     chunks = stream_samples(  # validates duration and start before any file is opened
         prescription,
         sample_rate_hz=fs,
@@ -116,8 +128,9 @@ def export_samples(
     )
     if duration_s is None:  # the rest of the session, as the sampler does
         duration_s = prescription.session_duration_min * 60.0 - float(start_s)
+        _check_export_size(duration_s, fs, channels)
     stream = _Stream(
-        chunks=chunks,
+        chunks=_verified_chunks(plan, chunks),
         sample_rate_hz=fs,
         start_s=float(start_s),
         n_samples=sample_count(fs, float(duration_s)),
@@ -236,6 +249,30 @@ def _write_wav(handle: IO[bytes], stream: _Stream) -> int:
             audio.writeframesraw(pcm.astype("<i2").tobytes(order="F"))  # frames interleaved
             written += chunk.n_samples
     return written
+
+
+def _check_export_size(duration_s: float, sample_rate_hz: float, channels: int) -> None:
+    """Refuse an export beyond :data:`MAX_EXPORT_SECONDS` or :data:`MAX_EXPORT_VALUES` before
+    any file is opened."""
+    if duration_s > MAX_EXPORT_SECONDS:
+        raise InputError(FieldProblem(
+            "duration_s", duration_s, f"at most {MAX_EXPORT_SECONDS:g} s (the longest session)"))
+    values = duration_s * sample_rate_hz * channels
+    if values > MAX_EXPORT_VALUES:
+        longest_s = MAX_EXPORT_VALUES / (sample_rate_hz * channels)
+        raise InputError(FieldProblem(
+            "duration_s", duration_s,
+            f"at most {longest_s:.6g} s at {sample_rate_hz:g} Hz on {channels} channel(s) "
+            f"({MAX_EXPORT_VALUES:,} values per export; export longer spans in pieces)",
+        ))
+
+
+def _verified_chunks(plan: VerifiedPlan, chunks: Iterator[SampleChunk]) -> Iterator[SampleChunk]:
+    """The sampler's chunks, each released only while the plan is still the verified one (a
+    plan edited during an export stops it, and nothing is published)."""
+    for chunk in chunks:
+        require_verified(plan)
+        yield chunk
 
 
 _WRITERS: dict[str, Callable[[IO[bytes], _Stream], int]] = {

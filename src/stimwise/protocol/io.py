@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +16,103 @@ from stimwise.protocol.models import UNION_TAGS
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_FILE_BYTES = 1_000_000
+"""Largest protocol, intake, caps, answer or plan file read (stimwise's bound, U: the largest
+shipped file is about 30 kB); a larger one is refused before it is read."""
+
+
+MAX_YAML_NODES = 1_000_000
+"""Most values a YAML document may hold once its aliases are expanded (U: a 1 MB file without
+aliases holds at most about 500,000)."""
+
+
+class _TooLarge(yaml.YAMLError):
+    def __init__(self, mark: yaml.Mark, why: str) -> None:
+        super().__init__(why)
+        self.mark = mark
+        self.why = why
+
+
+class _InputLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, bounded: a document may not expand beyond :data:`MAX_YAML_NODES`
+    values, nor refer to itself.
+
+    An alias (``*name``) repeats a node anchored elsewhere (PyYAML writes them for shared
+    objects); nested aliases grow exponentially ("billion laughs": a few hundred bytes that
+    expand to billions of values in whatever walks the result). The expanded size is counted
+    on the composed node graph, each node once, before any Python object is built."""
+
+    def compose_document(self):  # type: ignore[no-untyped-def]
+        node = super().compose_document()
+        _expanded_size(node, {}, set())
+        return node
+
+    def construct_yaml_int(self, node):  # type: ignore[no-untyped-def]
+        return int(_plain_number(self.construct_scalar(node), _YAML_INT))
+
+    def construct_yaml_float(self, node):  # type: ignore[no-untyped-def]
+        return float(_plain_number(self.construct_scalar(node), _YAML_FLOAT))
+
+
+# YAML 1.1 (PyYAML) reads 2_0 as 20, 024 as 20 (octal), 0x14 as 20 and 1:20 as 80: a typo in a
+# dose would become another dose. Input files take numbers in plain decimal notation only (as
+# YAML 1.2 and JSON do); anything else stays text, which a number field then refuses.
+_YAML_INT = re.compile(r"[-+]?[0-9]+")
+_YAML_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_InputLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_InputLoader.add_implicit_resolver(
+    _INT_TAG, re.compile(f"^(?:{_YAML_INT.pattern})$"), list("-+0123456789")
+)
+_InputLoader.add_implicit_resolver(
+    _FLOAT_TAG, re.compile(f"^(?:{_YAML_FLOAT.pattern})$"), list("-+0123456789.")
+)
+_InputLoader.add_constructor(_INT_TAG, _InputLoader.construct_yaml_int)
+_InputLoader.add_constructor(_FLOAT_TAG, _InputLoader.construct_yaml_float)
+
+
+def _plain_number(text: str, pattern: re.Pattern[str]) -> str:
+    """``text`` if it is a number in plain decimal notation (``.inf``/``.nan`` as YAML writes
+    them become ``inf``/``nan``, which the models then refuse)."""
+    if not pattern.fullmatch(text):
+        raise ValueError(f"{text!r} is not a number in plain decimal notation")
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return lowered.replace(".inf", "inf")  # -.inf -> -inf
+    if lowered == ".nan":
+        return "nan"
+    return text
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Values under ``node`` with every alias expanded (``sizes`` memoises shared nodes)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise _TooLarge(node.start_mark, "an alias that refers to itself (an endless document)")
+    open_nodes.add(key)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes, open_nodes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(
+            _expanded_size(k, sizes, open_nodes) + _expanded_size(v, sizes, open_nodes)
+            for k, v in node.value
+        )
+    open_nodes.discard(key)
+    if size > MAX_YAML_NODES:
+        raise _TooLarge(
+            node.start_mark,
+            f"more than {MAX_YAML_NODES:,} values once its aliases are expanded",
+        )
+    sizes[key] = size
+    return size
 
 
 _union_tags: set[str] = set(UNION_TAGS)
@@ -83,7 +181,7 @@ def parse_document(text: str, source: str) -> Any:
                 source=source,
             ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_InputLoader)  # a SafeLoader, bounded
     except (
         ValueError,
         TypeError,
@@ -94,6 +192,16 @@ def parse_document(text: str, source: str) -> Any:
     ) as error:
         # PyYAML's constructors raise these for values such as 2020-02-30 or !!int abc.
         raise _unparseable(source, "YAML", error) from None
+    except _TooLarge as error:
+        raise InputError(
+            FieldProblem(
+                path=f"(line {error.mark.line + 1}, column {error.mark.column + 1})",
+                value=error.why,
+                expected=f"a YAML document of at most {MAX_YAML_NODES:,} values (aliases "
+                "expanded)",
+            ),
+            source=source,
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"(line {mark.line + 1}, column {mark.column + 1})" if mark else "(document)"
@@ -111,26 +219,42 @@ def _unparseable(source: str, language: str, error: BaseException) -> InputError
     )
 
 
+def check_file_size(path: Path, max_bytes: int, what: str) -> None:
+    """Refuse a missing file or one larger than ``max_bytes`` before reading a byte of it.
+
+    Every loader of user files calls this (or :func:`read_text_file`), so no input can make
+    stimwise read gigabytes into memory."""
+    source = str(path)
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError:
+        size = None
+    if size is None:
+        raise InputError(FieldProblem(path="file", value=source, expected=f"an existing {what}"),
+                         source=source)
+    if size > max_bytes:
+        raise InputError(
+            FieldProblem(path="file", value=f"{size} bytes", expected=f"≤ {max_bytes} bytes"),
+            source=source,
+        )
+
+
+def read_text_file(path: Path, max_bytes: int, what: str) -> str:
+    """A UTF-8 text file of at most ``max_bytes``; :class:`InputError` for a missing, huge or
+    binary file."""
+    check_file_size(path, max_bytes, what)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            FieldProblem(path="file", value="binary data", expected="UTF-8 text"), source=str(path)
+        ) from None
+
+
 def read_document(path: Path) -> Any:
     """Read and parse a YAML/JSON file, with clear errors for missing, huge or binary files."""
     source = str(path)
-    if not path.is_file():
-        raise InputError(
-            FieldProblem(path="file", value=source, expected="an existing YAML or JSON file"),
-            source=source,
-        )
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError(
-            FieldProblem(path="file", value=f"{size} bytes", expected=f"≤ {MAX_FILE_BYTES} bytes"),
-            source=source,
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(
-            FieldProblem(path="file", value="binary data", expected="UTF-8 text"), source=source
-        ) from None
+    text = read_text_file(path, MAX_FILE_BYTES, "YAML or JSON file")
     data = parse_document(text, source)
     if not isinstance(data, dict):
         raise InputError(

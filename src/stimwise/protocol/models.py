@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import Float, Int, StrictModel
 from stimwise.protocol.body_sites import SITE_NAMES
 from stimwise.protocol.modulation import (
     AmplitudeModulation,
@@ -49,9 +49,9 @@ class MonophasicPulse(StrictModel):
     reverse polarity to average out the DC component; clinical-facts.md §1.1, Enraf IFU [C-s])."""
 
     kind: Literal["monophasic"] = "monophasic"
-    phase_width_us: float = Field(gt=0, le=1_000_000)
+    phase_width_us: Float = Field(gt=0, le=1_000_000)
     polarity: Polarity = "cathodic"
-    polarity_reversal_interval_s: float | None = Field(
+    polarity_reversal_interval_s: Float | None = Field(
         default=None,
         gt=0,
         le=3600,
@@ -71,8 +71,8 @@ class SymmetricBiphasicPulse(StrictModel):
     """Two equal rectangular phases of opposite sign, charge-balanced by construction."""
 
     kind: Literal["biphasic_symmetric"] = "biphasic_symmetric"
-    phase_width_us: float = Field(gt=0, le=100_000)
-    interphase_gap_us: float = Field(default=0, ge=0, le=100_000)
+    phase_width_us: Float = Field(gt=0, le=100_000)
+    interphase_gap_us: Float = Field(default=0, ge=0, le=100_000)
     leading_polarity: LeadingPolarity = "cathodic"
 
     @property
@@ -96,10 +96,10 @@ class AsymmetricBiphasicPulse(StrictModel):
     """
 
     kind: Literal["biphasic_asymmetric"] = "biphasic_asymmetric"
-    phase_width_us: float = Field(gt=0, le=100_000, description="Leading phase width.")
-    second_phase_width_us: float = Field(gt=0, le=1_000_000)
-    second_phase_amplitude_ratio: float | None = Field(default=None, gt=0, le=1)
-    interphase_gap_us: float = Field(default=0, ge=0, le=100_000)
+    phase_width_us: Float = Field(gt=0, le=100_000, description="Leading phase width.")
+    second_phase_width_us: Float = Field(gt=0, le=1_000_000)
+    second_phase_amplitude_ratio: Float | None = Field(default=None, gt=0, le=1)
+    interphase_gap_us: Float = Field(default=0, ge=0, le=100_000)
     leading_polarity: LeadingPolarity = "cathodic"
 
     @model_validator(mode="after")
@@ -140,8 +140,8 @@ class PulseBurst(StrictModel):
 
     Burst TENS: 7 pulses at 100 Hz repeated at 2 Hz (Sjölund & Eriksson, clinical-facts.md §1.1)."""
 
-    pulses_per_burst: int = Field(ge=2, le=10_000)
-    burst_frequency_hz: float = Field(gt=0, le=1000)
+    pulses_per_burst: Int = Field(ge=2, le=10_000)
+    burst_frequency_hz: Float = Field(gt=0, le=1000)
 
 
 class PulseTrain(StrictModel):
@@ -149,7 +149,7 @@ class PulseTrain(StrictModel):
 
     kind: Literal["pulse_train"] = "pulse_train"
     pulse: Pulse
-    frequency_hz: float = Field(
+    frequency_hz: Float = Field(
         gt=0, le=10_000, description="Pulse rate (the rate within a burst when bursts are used)."
     )
     burst: PulseBurst | None = None
@@ -204,8 +204,8 @@ class CarrierSweep(StrictModel):
     ``period_s`` (sawtooth). HF-EMS sweeps 4,096 → 32,768 Hz every 1/20 s (clinical-facts.md §1.1,
     psiram / May 2005 [C-s])."""
 
-    stop_frequency_hz: float = Field(ge=1000, le=100_000)
-    period_s: float = Field(gt=0, le=60)
+    stop_frequency_hz: Float = Field(ge=1000, le=100_000)
+    period_s: Float = Field(gt=0, le=60)
     law: Literal["linear", "exponential"] = "exponential"
 
 
@@ -213,8 +213,8 @@ class CarrierBurst(StrictModel):
     """Carrier switched on for ``burst_duration_ms`` at ``burst_frequency_hz`` (Russian current:
     2.5 kHz in 10 ms bursts at 50 Hz). The carrier phase restarts at every burst."""
 
-    burst_frequency_hz: float = Field(gt=0, le=1000)
-    burst_duration_ms: float = Field(gt=0, le=1000)
+    burst_frequency_hz: Float = Field(gt=0, le=1000)
+    burst_duration_ms: Float = Field(gt=0, le=1000)
 
 
 class CarrierTrain(StrictModel):
@@ -222,7 +222,7 @@ class CarrierTrain(StrictModel):
 
     kind: Literal["carrier"] = "carrier"
     shape: Literal["sine", "square"]
-    carrier_frequency_hz: float = Field(ge=1000, le=100_000)
+    carrier_frequency_hz: Float = Field(ge=1000, le=100_000)
     sweep: CarrierSweep | None = None
     burst: CarrierBurst | None = None
     amplitude_modulation: AmplitudeModulation | None = None
@@ -292,10 +292,10 @@ class Envelope(StrictModel):
     down once at its end. With ``on_s`` set, every on-period ramps up and down within itself
     (NMES: on/off 10/50 s, ramp-up 0.5–3.5 s; clinical-facts.md §1.1 [C])."""
 
-    ramp_up_s: float = Field(default=0, ge=0, le=600)
-    ramp_down_s: float = Field(default=0, ge=0, le=600)
-    on_s: float | None = Field(default=None, gt=0, le=3600)
-    off_s: float = Field(default=0, ge=0, le=3600)
+    ramp_up_s: Float = Field(default=0, ge=0, le=600)
+    ramp_down_s: Float = Field(default=0, ge=0, le=600)
+    on_s: Float | None = Field(default=None, gt=0, le=3600)
+    off_s: Float = Field(default=0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _ramps_fit(self) -> Envelope:
@@ -324,7 +324,7 @@ class Electrode(StrictModel):
     """A surface electrode: where it sits and its conductive area."""
 
     site: str = Field(description="Body site from stimwise.protocol.body_sites.")
-    area_cm2: float = Field(gt=0, le=1000, description="Conductive area in cm².")
+    area_cm2: Float = Field(gt=0, le=1000, description="Conductive area in cm².")
 
     @field_validator("site")
     @classmethod
@@ -342,7 +342,7 @@ class Channel(StrictModel):
 
     label: str = Field(min_length=1, max_length=40)
     electrodes: tuple[Electrode, ...] = Field(min_length=2, max_length=8)
-    carrier_frequency_offset_hz: float = Field(
+    carrier_frequency_offset_hz: Float = Field(
         default=0,
         ge=-10_000,
         le=10_000,
@@ -361,13 +361,13 @@ class Intensity(StrictModel):
     """Target sensation level and the prescribed maximum peak amplitude."""
 
     level: IntensityLevel
-    max_amplitude_ma: float = Field(gt=0, le=200)
+    max_amplitude_ma: Float = Field(gt=0, le=200)
 
 
 class SessionDose(StrictModel):
-    duration_min: float = Field(gt=0, le=480)
-    sessions_per_day: int = Field(default=1, ge=1, le=12)
-    sessions_per_week: int = Field(default=7, ge=1, le=84)
+    duration_min: Float = Field(gt=0, le=480)
+    sessions_per_day: Int = Field(default=1, ge=1, le=12)
+    sessions_per_week: Int = Field(default=7, ge=1, le=84)
 
     @model_validator(mode="after")
     def _week_fits_days(self) -> SessionDose:
@@ -390,8 +390,8 @@ class Citation(StrictModel):
 class ValueRange(StrictModel):
     """An allowed range of one parameter, with the sources that support it."""
 
-    min: float
-    max: float
+    min: Float
+    max: Float
     sources: tuple[Citation, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

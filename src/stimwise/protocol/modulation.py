@@ -16,35 +16,35 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import Float, StrictModel
 
 ModulationShape = Literal["sine", "triangle", "alternate"]
 
 
 class _Modulation(StrictModel):
     shape: ModulationShape = Field(description="Periodic shape of the sweep.")
-    period_s: float = Field(gt=0, le=3600, description="Duration of one full sweep cycle.")
+    period_s: Float = Field(gt=0, le=3600, description="Duration of one full sweep cycle.")
 
 
 class FrequencyModulation(_Modulation):
     """Pulse rate swept between ``low_frequency_hz`` and the train's ``frequency_hz``."""
 
     parameter: Literal["frequency"] = "frequency"
-    low_frequency_hz: float = Field(gt=0, le=10_000)
+    low_frequency_hz: Float = Field(gt=0, le=10_000)
 
 
 class AmplitudeModulation(_Modulation):
     """Amplitude swept between ``low_fraction`` of the prescribed amplitude and all of it."""
 
     parameter: Literal["amplitude"] = "amplitude"
-    low_fraction: float = Field(ge=0, lt=1)
+    low_fraction: Float = Field(ge=0, lt=1)
 
 
 class PulseWidthModulation(_Modulation):
     """Phase widths swept between ``low_fraction`` of the nominal widths and the nominal widths."""
 
     parameter: Literal["pulse_width"] = "pulse_width"
-    low_fraction: float = Field(gt=0, lt=1)
+    low_fraction: Float = Field(gt=0, lt=1)
 
 
 Modulation = Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.models import Channel, Protocol, check_channels_fit_waveform
 
@@ -18,8 +18,8 @@ class Prescription(StrictModel):
 
     protocol: Protocol
     channels: tuple[Channel, ...] = Field(min_length=1, max_length=8)
-    max_amplitude_ma: float = Field(gt=0, le=200)
-    session_duration_min: float = Field(gt=0, le=480)
+    max_amplitude_ma: Float = Field(gt=0, le=200)
+    session_duration_min: Float = Field(gt=0, le=480)
 
     @model_validator(mode="after")
     def _channels_fit_waveform(self) -> Prescription:

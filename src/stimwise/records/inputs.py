@@ -23,12 +23,12 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
 
 from stimwise.clinical.intake import SiteSelector
-from stimwise.protocol.base import StrictModel, field_contradictions
+from stimwise.protocol.base import Float, Int, StrictModel, TextInt, field_contradictions
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.caps import PatientCaps
 from stimwise.session.record import SessionRecord
 
-Nrs = Annotated[int, Field(ge=0, le=10)]
+Nrs = Annotated[TextInt, Field(ge=0, le=10)]
 Pseudonym = Annotated[
     str,
     Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$", description="Pseudonymous code."),
@@ -121,12 +121,12 @@ class AdverseEventIn(StrictModel):
     severity: Severity
     body_site: SiteSelector | None = None
     description: OptionalText = Field(default=None, max_length=2000)
-    session_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    session_id: TextInt | None = Field(default=None, ge=1, le=MAX_ROW_ID)
 
 
 class ValueSpan(StrictModel):
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
+    min: Float = Field(ge=0)
+    max: Float = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> ValueSpan:
@@ -198,9 +198,9 @@ class SessionIn(StrictModel):
     """A delivered session for the record: its :class:`SessionRecord` and where it came from."""
 
     record: SessionRecord
-    frequency_hz: float | None = Field(default=None, gt=0)
-    phase_width_us: float | None = Field(default=None, gt=0)
-    prescription_id: int | None = Field(default=None, ge=1)
+    frequency_hz: Float | None = Field(default=None, gt=0)
+    phase_width_us: Float | None = Field(default=None, gt=0)
+    prescription_id: Int | None = Field(default=None, ge=1)
     journal_ref: str | None = Field(default=None, max_length=500)
     journal_sha256: Sha256 | None = None
 

@@ -159,8 +159,9 @@ def list_sessions(session: Session, actor: Actor, pseudonym: str) -> list[Sessio
 # --------------------------------------------------------------------------- journal import
 
 
-def _journal_record(path: Path) -> tuple[SessionRecord, str]:
-    """The journal's record and SHA-256; :class:`InputError` for a truncated or malformed one."""
+def _journal_record(path: Path) -> tuple[SessionRecord, str, dict[str, Any]]:
+    """The journal's record, SHA-256 and first event; :class:`InputError` for a truncated or
+    malformed one."""
     from stimwise.session.journal import read_journal
     from stimwise.session.record import record_from_events
 
@@ -212,7 +213,7 @@ def _journal_record(path: Path) -> tuple[SessionRecord, str]:
             FieldProblem("journal", repr(error), "the events stimwise session run writes"),
             source=source,
         ) from None
-    return record, hashlib.sha256(data).hexdigest()
+    return record, hashlib.sha256(data).hexdigest(), contents.events[0]
 
 
 def _matching_prescription(
@@ -251,6 +252,26 @@ def _matching_prescription(
     return match
 
 
+def _binding_problems(
+    start: dict[str, Any], journal_patient: str | None, who: str
+) -> list[FieldProblem]:
+    """The person the session's plan was verified for must be the one it is stored for
+    (HAZ-083). A plan verified without anyone's caps (a research or demonstration run, which
+    names no patient) may be stored for a person, under the prescription checks; a journal that
+    names a patient but ran a plan bound to no one, or to someone else, is refused. Journals
+    written before plans were bound (no ``plan_patient_id``) are judged by those checks alone."""
+    if "plan_patient_id" not in start:
+        return []
+    bound = start["plan_patient_id"]
+    if bound is None and journal_patient is None:
+        return []
+    if bound == who:
+        return []
+    shown = "a plan not patient-specific" if bound is None else f"a plan verified for {bound!r}"
+    return [FieldProblem("journal.plan_patient_id", bound,
+                         f"a plan verified for {who!r} (the session ran {shown})")]
+
+
 def import_journal(
     session: Session,
     actor: Actor,
@@ -272,7 +293,7 @@ def import_journal(
     """
     path = Path(path)
     source = str(path)
-    record, digest = _journal_record(path)
+    record, digest, start = _journal_record(path)
     problems = []
     if pseudonym is None and record.patient_id is None:
         problems.append(FieldProblem("patient", None, "a pseudonym (the journal names none)"))
@@ -282,6 +303,7 @@ def import_journal(
         )
     raise_if(problems, source)
     who = pseudonym or record.patient_id or ""
+    raise_if(_binding_problems(start, record.patient_id, who), source)
     require(actor, "write_clinical", who)
     patient = find_patient(session, who)
     prescription = _matching_prescription(session, patient, record, source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.body_sites import SITE_NAMES
 from stimwise.protocol.models import IntensityLevel
 
@@ -14,9 +14,9 @@ LEVEL_ORDER: dict[str, int] = {"subsensory": 0, "sensory": 1, "motor": 2}
 class PatientCaps(StrictModel):
     """Upper bounds for one person; each blocks the verification when exceeded."""
 
-    max_amplitude_ma: float | None = Field(default=None, gt=0, le=200)
+    max_amplitude_ma: Float | None = Field(default=None, gt=0, le=200)
     max_level: IntensityLevel | None = None
-    max_session_duration_min: float | None = Field(default=None, gt=0, le=480)
+    max_session_duration_min: Float | None = Field(default=None, gt=0, le=480)
     forbidden_sites: dict[str, str] = Field(
         default_factory=dict, description="Body site -> reason it is forbidden for this person."
     )
@@ -26,6 +26,12 @@ class PatientCaps(StrictModel):
         "with reduced sensation).",
     )
     source: str = Field(default="caller-supplied caps", min_length=1)
+    patient_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$",
+        description="The person these caps are for (pseudonym): verify() binds its plan to "
+        "them. None: caps for no one in particular, and the plan is not patient-specific.",
+    )
 
     @field_validator("forbidden_sites", "site_max_level")
     @classmethod

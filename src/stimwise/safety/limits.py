@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.io import parse_document, validate_model
 from stimwise.protocol.models import Confidence
 
@@ -16,8 +16,8 @@ Severity = Literal["info", "warn", "block"]
 
 
 class FrequencyBand(StrictModel):
-    max_frequency_hz: float | None
-    limit: float
+    max_frequency_hz: Float | None
+    limit: Float
 
 
 class Limit(StrictModel):
@@ -25,9 +25,9 @@ class Limit(StrictModel):
     title: str
     severity: Severity
     unit: str
-    limit: float | None = None
+    limit: Float | None = None
     bands: tuple[FrequencyBand, ...] | None = None
-    max_pulse_duration_s: float | None = None
+    max_pulse_duration_s: Float | None = None
     sites: tuple[str, ...] | None = None
     source: str
     confidence: Confidence

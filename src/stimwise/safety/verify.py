@@ -3,16 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
+
+from stimwise.errors import FieldProblem, InputError
+from stimwise.numbers import Bounds
+from stimwise.protocol.io import validate_model
 from stimwise.protocol.prescription import Prescription
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.limits import limits
-from stimwise.safety.plan import _GATE, VerifiedPlan
+from stimwise.safety.plan import _issue
 from stimwise.safety.report import SafetyReport
 from stimwise.safety.rules import CHANNEL_RULES, PLAN_RULES, patient_caps
 from stimwise.waveform.metrics import DEFAULT_LOAD_OHM, compute_metrics
 
 __all__ = ["PatientCaps", "verify"]
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def _canonical(model_type: type[_ModelT], value: object, name: str) -> _ModelT:
+    """A fresh, fully validated ``model_type`` with ``value``'s content.
+
+    Whatever made ``value`` (``model_construct``, ``object.__setattr__`` on a frozen model, a
+    subclass with overridden properties), what is judged and sealed is rebuilt from plain data
+    by the validators, so a NaN, an out-of-range number or a foreign type cannot pass, and
+    nobody else holds a reference to what the plan carries."""
+    if not isinstance(value, model_type):
+        raise InputError(FieldProblem(name, type(value).__name__, f"a {model_type.__name__}"))
+    try:
+        data = value.model_dump(warnings=False)
+    except (PydanticSerializationError, TypeError, ValueError) as error:
+        raise InputError(
+            FieldProblem(name, str(error)[:120], f"a valid {model_type.__name__}")
+        ) from None
+    return validate_model(model_type, data, source=name)
+
+
+_LOAD_OHM = Bounds("Ω", gt=0)
+
+
+def _load(value: object, name: str) -> float:
+    problem = _LOAD_OHM.problem(name, value)
+    if problem is not None:
+        raise InputError(problem)
+    return float(value)  # type: ignore[arg-type]
 
 
 def verify(
@@ -40,10 +77,22 @@ def verify(
     Returns
     -------
     SafetyReport
-        ``report.plan`` is the VerifiedPlan, or ``None`` when the verdict is ``block``.
+        ``report.plan`` is the VerifiedPlan, or ``None`` when the verdict is ``block``. The plan
+        carries a validated copy of ``prescription`` and is bound to ``caps.patient_id`` (no
+        caps, or caps for no one: the plan is not patient-specific).
+
+    Raises
+    ------
+    InputError
+        ``prescription`` or ``caps`` holds a value their models refuse (NaN, infinity, out of
+        range — e.g. one slipped in past validation), or a load is not a finite positive number.
     """
+    prescription = _canonical(Prescription, prescription, "prescription")
+    caps = None if caps is None else _canonical(PatientCaps, caps, "caps")
+    primary_load = _load(load_ohm, "load_ohm")
+    extra = [_load(r, "extra_loads_ohm") for r in extra_loads_ohm]
     table = limits()
-    loads = [load_ohm, *[float(r) for r in extra_loads_ohm if float(r) != load_ohm]]
+    loads = [primary_load, *[r for r in extra if r != primary_load]]
     all_metrics = [compute_metrics(prescription, r) for r in loads]
     findings = []
     for metrics in all_metrics:
@@ -63,7 +112,7 @@ def verify(
     )
     if report.verdict == "block":
         return report
-    plan = VerifiedPlan(prescription, report, _gate=_GATE)
+    plan = _issue(prescription, report, None if caps is None else caps.patient_id)
     # The report and its plan refer to each other; the frozen report is completed here, once,
     # before anyone else can see it.
     object.__setattr__(report, "plan", plan)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stimwise.errors import StimwiseError
+from stimwise.protocol.io import check_file_size
 
 SESSION_END = "session_end"
 
@@ -85,9 +86,16 @@ class Journal:
             os.close(self._fd)
 
 
+MAX_JOURNAL_BYTES = 128 * 2**20
+"""Largest journal read (stimwise's bound, U): a session journals about 0.5 kB per amplitude
+change and channel group, so the longest on/off NMES session (480 min, 2 s ramps every minute,
+8 channels) writes about 60 MB."""
+
+
 def read_journal(path: str | Path) -> JournalContents:
     """Every complete event of a journal; a torn last line (crash mid-write) is counted, not
-    fatal."""
+    fatal. A missing file or one above :data:`MAX_JOURNAL_BYTES` is an :class:`InputError`."""
+    check_file_size(Path(path), MAX_JOURNAL_BYTES, "session journal")
     events = []
     torn = 0
     with Path(path).open("rb") as handle:

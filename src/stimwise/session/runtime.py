@@ -6,7 +6,10 @@ fixed control rate. The interlocks live here, above every driver, so they are th
 the device:
 
 * only a :class:`~stimwise.safety.plan.VerifiedPlan` is accepted, and with screening caps it is
-  verified again against them before anything is delivered;
+  verified again against them before anything is delivered; for a named person the plan must
+  have been verified for that person (a plan verified without caps is *not patient-specific*:
+  allowed only for a run without a person, and journaled as such), and it is re-checked at
+  every tick while output is possible (an edited plan aborts the session);
 * the amplitude never exceeds the ceiling (the plan's amplitude, the person's cap and the
   device's range, whichever is lowest) and rises no faster than ``max_slew_ma_per_s``;
 * output stops on lead-off, impedance out of range, a link or device error, a missed heartbeat
@@ -49,13 +52,14 @@ from typing import Any
 import numpy as np
 
 from stimwise.device.interface import DeviceError, DeviceRefusalError, Stimulator
-from stimwise.errors import InputError, SafetyBlockError
+from stimwise.errors import FieldProblem, InputError, SafetyBlockError, UnverifiedPlanError
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan, require_verified
 from stimwise.safety.verify import verify
 from stimwise.session.calibration import Calibration
 from stimwise.session.device_reports import DeviceReports
 from stimwise.session.journal import SESSION_END, Journal, JournalError
+from stimwise.session.limits import SETTING_BOUNDS
 from stimwise.session.outcomes import (
     CommandRefusal,
     EndCause,
@@ -97,6 +101,21 @@ class SessionSettings:
     max_overrun_s: float = 900.0
     """Hard limit on calibration, pauses and prompts beyond the planned minutes."""
 
+    def __post_init__(self) -> None:
+        """Every setting finite and in its range, so that a NaN step cannot stall calibration
+        and a negative level cannot "complete" a session that delivered nothing (HAZ-085)."""
+        problems = [
+            problem
+            for name, bounds in SETTING_BOUNDS.items()
+            if (value := getattr(self, name)) is not None
+            and (problem := bounds.problem(f"settings.{name}", value)) is not None
+        ]
+        if not isinstance(self.calibrate, bool):
+            problems.append(FieldProblem("settings.calibrate", self.calibrate, "true or false"))
+        if problems:
+            raise InputError(problems, source="session settings")
+
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -134,8 +153,10 @@ class SessionRunner:
         patient_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.plan = require_verified(plan)
+        self.plan = require_verified(plan, patient_id=patient_id)
         if caps is not None:
+            if caps.patient_id is not None:
+                require_verified(plan, patient_id=caps.patient_id)
             report = verify(plan.prescription, caps=caps)
             if report.verdict == "block":
                 messages = "; ".join(f.message for f in report.findings if f.severity == "block")
@@ -199,6 +220,8 @@ class SessionRunner:
             plan_fingerprint=plan.fingerprint,
             device=device.capabilities.name,
             patient_id=patient_id,
+            plan_patient_id=plan.patient_id,
+            patient_specific=plan.patient_specific,
             ceiling_ma=self.ceiling_ma,
             device_current_step_ma=self.device_step_ma,
             session_s=self.session_s,
@@ -326,6 +349,12 @@ class SessionRunner:
         if now - self._started_s > self.session_s + self.settings.max_overrun_s:
             self._abort("session time limit exceeded", "interlock")
             return
+        if self.state in OUTPUT_STATES:
+            try:  # a plan edited since verification: nothing more is delivered
+                require_verified(self.plan)
+            except UnverifiedPlanError as error:
+                self._abort(str(error), "interlock")
+                return
         if (
             self.state in OUTPUT_STATES
             and now - self._last_status_s >= self.settings.status_interval_s
@@ -673,6 +702,8 @@ class SessionRunner:
         self._log("update", amplitude_ma=allowed, state=self.state)
         try:
             self.device.update(amplitudes, timeout_s=self.settings.device_timeout_s)
+        except UnverifiedPlanError as error:
+            self._abort(f"the plan failed its safety check: {error}", "interlock")
         except (DeviceError, InputError) as error:
             self._abort(f"device did not apply the amplitude: {error}", "device_fault")
             return

@@ -48,6 +48,10 @@ CARRIER_SAMPLES_PER_CYCLE = 100
 MAX_PANEL_SAMPLES = 400_000
 """Upper bound on the samples rendered for one panel when no rate is given (keeps plots quick)."""
 
+MAX_RENDERED_PANEL_SAMPLES = 10_000_000
+"""Hard bound on the samples rendered for one panel and channel (80 MB), whatever the rate
+asked for or the prescription's shortest feature."""
+
 MAX_DRAWN_POINTS = 4000
 """Denser traces are drawn as their per-bin minimum and maximum, which keeps every narrow pulse
 visible and the files small."""
@@ -95,7 +99,9 @@ def plot_prescription(
     rate = None if sample_rate_hz is None else check_sample_rate_hz(prescription, sample_rate_hz)
     span_s = None
     if envelope_seconds is not None:
-        span_s = _positive_seconds("envelope_seconds", envelope_seconds)
+        span_s = _positive_seconds(
+            "envelope_seconds", envelope_seconds, prescription.session_duration_min * 60.0
+        )
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -126,13 +132,15 @@ def plot_prescription(
     return path
 
 
-def _positive_seconds(field: str, value: object) -> float:
+def _positive_seconds(field: str, value: object, session_s: float) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         number = math.nan
-    if not (math.isfinite(number) and number > 0):
-        raise InputError(FieldProblem(field, value, "a span > 0 s"))
+    if isinstance(value, bool) or not (math.isfinite(number) and 0 < number <= session_s):
+        raise InputError(
+            FieldProblem(field, value, f"a span > 0 s and at most the session ({session_s:g} s)")
+        )
     return number
 
 
@@ -207,11 +215,17 @@ def _draw_envelope(ax: Axes, prescription: Prescription, span_s: float | None) -
 
 
 def _bounded_rate(prescription: Prescription, fs: float, window_s: float, *, given: bool) -> float:
-    """The rate for a panel, lowered (never below the minimum) to stay within the sample cap."""
-    if given:
-        return fs
-    capped = min(fs, MAX_PANEL_SAMPLES / window_s)
-    return max(capped, minimum_sample_rate_hz(prescription))
+    """The rate for a panel, lowered (never below the minimum) to stay within the sample cap;
+    a panel that would still need more than :data:`MAX_RENDERED_PANEL_SAMPLES` is refused."""
+    if not given:
+        fs = max(min(fs, MAX_PANEL_SAMPLES / window_s), minimum_sample_rate_hz(prescription))
+    if fs * window_s > MAX_RENDERED_PANEL_SAMPLES:
+        raise InputError(FieldProblem(
+            "sample_rate_hz", fs,
+            f"at most {MAX_RENDERED_PANEL_SAMPLES / window_s:.6g} Hz for a {window_s:.3g} s panel "
+            f"({MAX_RENDERED_PANEL_SAMPLES:,} samples per channel)",
+        ))
+    return fs
 
 
 def _draw_rows(ax: Axes, prescription: Prescription, t: np.ndarray, rows: np.ndarray) -> None:

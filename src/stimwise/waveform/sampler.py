@@ -86,6 +86,10 @@ def minimum_sample_rate_hz(prescription: Prescription) -> float:
     return CARRIER_SAMPLES_PER_CYCLE * highest_hz
 
 
+MAX_STREAM_SAMPLES = 2**53
+"""Longest stream, in samples per channel: sample times ``start_s + n / fs`` are exact in
+double precision only up to 2^53 samples (and a longer request is a typo, e.g. 1e308 s)."""
+
 DEFAULT_SAMPLES_PER_FEATURE = 10
 """Samples per shortest phase (pulse trains) or per highest carrier cycle (carriers) at the
 default rate: enough to see every phase's shape, five times the pulse-train minimum."""
@@ -325,6 +329,12 @@ def stream_samples(
         duration = session_s - start
     else:
         duration = _positive("duration_s", duration_s, "a duration > 0 s")
+    if duration * fs > MAX_STREAM_SAMPLES:
+        raise InputError(FieldProblem(
+            "duration_s", duration_s,
+            f"at most {MAX_STREAM_SAMPLES / fs:.6g} s at {fs:g} Hz (2^53 samples: beyond that the "
+            "sample times lose precision)",
+        ))
     chunk = _positive("chunk_s", chunk_s, "a chunk length > 0 s")
     try:
         out_dtype = np.dtype(dtype)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from stimwise.clinical.instruments.spec import CutOff, InstrumentId
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import PastDate, StrictModel
 
 DetailValue = bool | int | float | str | tuple[str, ...] | None
 
@@ -28,7 +28,7 @@ class InstrumentResponse(StrictModel):
     instrument: InstrumentId = Field(title="Questionnaire")
     version: str | None = Field(default=None, title="Version")
     """Instrument variant (``full`` or ``interview`` for the DN4); ``None`` for the default."""
-    answered_on: date | None = Field(default=None, title="Answered on")
+    answered_on: PastDate | None = Field(default=None, title="Answered on")
     answers: dict[str, Any] = Field(title="Answers")
 
 

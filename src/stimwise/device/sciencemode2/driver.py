@@ -66,7 +66,7 @@ from stimwise.device.sciencemode2.payloads import (
     StimulationErrorCode,
     StimulationMode,
 )
-from stimwise.errors import InputError
+from stimwise.errors import InputError, UnverifiedPlanError
 from stimwise.safety.plan import VerifiedPlan, require_verified
 
 _T = TypeVar("_T")
@@ -134,6 +134,8 @@ class RehaStim2(Stimulator):
         self._link: Sm2Link | None = None
         self._state: DeviceState = "disconnected"
         self._plan: ChannelListPlan | None = None
+        self._verified: VerifiedPlan | None = None
+        """The plan ``configure`` loaded; every ``update`` checks it is still intact."""
         self._currents_ma: dict[str, int] = {}
         self._requested_ma: dict[str, float] = {}
         self._mode = StimulationMode.START
@@ -212,7 +214,7 @@ class RehaStim2(Stimulator):
             self._load(link, mapped, deadline_s, epoch)
             with self._lock:
                 self._commit("configure", epoch)
-                self._plan = mapped
+                self._plan, self._verified = mapped, plan
                 self._currents_ma = dict.fromkeys(mapped.labels, 0)
                 self._requested_ma = dict.fromkeys(mapped.labels, 0.0)
                 self._errors, self._electrode_error = [], False
@@ -275,6 +277,8 @@ class RehaStim2(Stimulator):
         InputError
             Every unknown label and every value outside 0 mA to the plan's maximum (at most
             130 mA); nothing is sent.
+        UnverifiedPlanError
+            The configured plan was changed after verification: the output is stopped.
         DeviceError
             Unless stimulating; when the device did not apply it (the driver then faults); or
             when an emergency stop overtook it.
@@ -283,6 +287,7 @@ class RehaStim2(Stimulator):
 
         def body(link: Sm2Link, deadline_s: float, epoch: int) -> None:
             plan = self._loaded()
+            self._require_intact()
             currents = plan.currents(wanted, self._currents_ma)
             # effect_mode None: the device is started either way, so a lost Ack means a resend
             self._request(
@@ -471,6 +476,15 @@ class RehaStim2(Stimulator):
         plan = self._plan
         assert plan is not None  # every state that allows the caller has a plan
         return plan
+
+    def _require_intact(self) -> None:
+        """The verified plan behind the loaded channel list must still be intact (HAZ-081): a
+        plan edited after ``configure`` stops the output and nothing is sent."""
+        try:
+            require_verified(self._verified)
+        except UnverifiedPlanError:
+            self.emergency_stop()
+            raise
 
     # ------------------------------------------------------------------ faults and checks
 

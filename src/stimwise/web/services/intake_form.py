@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from stimwise.errors import FieldProblem, InputError
+from stimwise.numbers import parse_number
 from stimwise.protocol.body_sites import SELECTOR_NAMES
 from stimwise.protocol.io import validate_model
 
@@ -435,6 +436,12 @@ def _read_item(path, info: FieldInfo, form, problems) -> Any:
     text = _first(form, path)
     if not text:
         return None
+    if bare in (int, float):
+        # the models take numbers strictly (never "true" or "2_0"); a form sends text
+        try:
+            return parse_number(text, integer=bare is int)
+        except ValueError:
+            return text  # validation names the field and what it expects
     if bare is dict or get_origin(bare) is dict:
         try:
             return json.loads(text)

@@ -40,6 +40,7 @@ from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan
 from stimwise.safety.verify import verify
 from stimwise.session.journal import Journal
+from stimwise.session.limits import SETTING_BOUNDS
 from stimwise.session.prompts import Prompt, Responder
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
 from stimwise.web.services import live_lease
@@ -48,6 +49,8 @@ from stimwise.web.services.audit import audited_read
 logger = logging.getLogger(__name__)
 
 COMMANDS = ("increase", "decrease", "pause", "resume", "stop")
+TARGET_MA = SETTING_BOUNDS["target_ma"]
+"""What a page may send as a therapeutic level (then checked against the plan)."""
 """Commands the page may send; the runtime refuses those that do not fit its state."""
 COMMAND_LABELS = {
     "increase": "+ mA", "decrease": "− mA", "pause": "Pause", "resume": "Resume", "stop": "Stop",
@@ -184,9 +187,9 @@ def start_request(message: dict[str, Any]) -> StartRequest:
         target = None
     else:
         try:
-            target = float(target)
-        except (TypeError, ValueError):
-            problems.append(FieldProblem("target_ma", target, "a number of milliamperes"))
+            target = float(TARGET_MA.parse(target))
+        except ValueError:
+            problems.append(FieldProblem("target_ma", target, TARGET_MA.expected))
     if problems:
         raise InputError(problems, source="start")
     return StartRequest(rx_id, target)  # type: ignore[arg-type]
@@ -213,12 +216,23 @@ def home_caps(caps: PatientCaps | None, locked_max_ma: float) -> PatientCaps:
 
 
 def verified_plan(
-    row: PrescriptionRecord, *, home: bool, target_ma: float | None
-) -> tuple[VerifiedPlan, PatientCaps | None]:
-    """Verify the stored prescription again (the only way to a plan) and check a home
-    session's level against the locked range (HAZ-075)."""
+    row: PrescriptionRecord, pseudonym: str, *, home: bool, target_ma: float | None
+) -> tuple[VerifiedPlan, PatientCaps]:
+    """Verify the stored prescription again (the only way to a plan), for ``pseudonym`` — whose
+    prescription it is — with the caps stored with it, and check a home session's level
+    against the locked range (HAZ-075). The plan is bound to the person (HAZ-083)."""
     prescription = validate_model(Prescription, row.prescription, source="prescription")
-    caps = None if row.caps is None else validate_model(PatientCaps, row.caps, source="caps")
+    stored = (
+        PatientCaps(source="no screening caps stored with the prescription")
+        if row.caps is None
+        else validate_model(PatientCaps, row.caps, source="caps")
+    )
+    if stored.patient_id not in (None, pseudonym):
+        raise SafetyBlockError(
+            f"the caps stored with this prescription are {stored.patient_id}'s, not "
+            f"{pseudonym}'s; prescribe it again"
+        )
+    caps = stored.model_copy(update={"patient_id": pseudonym})
     plan = verify(prescription, caps=caps).require_plan()
     if plan.fingerprint != row.fingerprint:
         raise SafetyBlockError(
@@ -384,7 +398,7 @@ class LiveRegistry:
             require(actor, "write_clinical", pseudonym)
         today = datetime.now(UTC).date()
         row = _stored_prescription(self.db, actor, pseudonym, request.prescription_id, today)
-        plan, caps = verified_plan(row, home=home, target_ma=request.target_ma)
+        plan, caps = verified_plan(row, pseudonym, home=home, target_ma=request.target_ma)
         with self._lock:
             running = self._sessions.get(pseudonym)
             holder = live_lease.holder_id(console_id)

@@ -30,7 +30,7 @@ from pydantic import AfterValidator, Field
 
 from stimwise.analysis.tuning import with_dose
 from stimwise.errors import FieldProblem, InputError
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import StrictModel, TextFloat, TextInt
 from stimwise.protocol.body_sites import SITE_NAMES
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.library import library, library_ids
@@ -75,37 +75,40 @@ class ChannelDraft(StrictModel):
     label: str = Field(min_length=1, max_length=40)
     active_site: BodySite = Field(description="Body site of the active electrode.")
     return_site: BodySite = Field(description="Body site of the return electrode.")
-    area_cm2: float = Field(gt=0, le=1000, title="Electrode area (cm²)",
+    area_cm2: TextFloat = Field(gt=0, le=1000, title="Electrode area (cm²)",
                             description="Conductive area of each of the two electrodes.")
 
 
 class PrescriptionDraft(StrictModel):
     """What the editor submits; every number in the unit its name says."""
 
-    intake_id: int = Field(ge=1, description="The screening this prescription rests on.")
+    intake_id: TextInt = Field(ge=1, description="The screening this prescription rests on.")
     protocol_id: ProtocolId = Field(title="Library protocol")
     channels: tuple[ChannelDraft, ...] = Field(min_length=1, max_length=8)
-    max_amplitude_ma: float = Field(gt=0, le=200, title="Amplitude ceiling (mA)",
+    max_amplitude_ma: TextFloat = Field(gt=0, le=200, title="Amplitude ceiling (mA)",
                                     description="Peak current of the leading phase.")
-    session_duration_min: float = Field(gt=0, le=480, title="Session length (min)")
-    frequency_hz: float | None = Field(default=None, gt=0, le=100_000,
+    session_duration_min: TextFloat = Field(gt=0, le=480, title="Session length (min)")
+    frequency_hz: TextFloat | None = Field(default=None, gt=0, le=100_000,
                                        description="Pulse rate (pulse trains only).")
-    phase_width_us: float | None = Field(default=None, gt=0, le=100_000,
+    phase_width_us: TextFloat | None = Field(default=None, gt=0, le=100_000,
                                          description="Leading phase width (pulse trains only).")
     home_use: bool = Field(default=False, title="For home use (within the locked ranges)")
-    amplitude_ma_min: float | None = Field(default=None, ge=0, title="Home: lowest amplitude (mA)")
-    amplitude_ma_max: float | None = Field(
+    amplitude_ma_min: TextFloat | None = Field(default=None, ge=0,
+                                               title="Home: lowest amplitude (mA)")
+    amplitude_ma_max: TextFloat | None = Field(
         default=None, ge=0, title="Home: highest amplitude (mA)",
         description=f"Required for home use: {HOME_AMPLITUDE_RULE}.")
-    frequency_hz_min: float | None = Field(default=None, ge=0, title="Home: lowest rate (Hz)")
-    frequency_hz_max: float | None = Field(default=None, ge=0, title="Home: highest rate (Hz)")
-    phase_width_us_min: float | None = Field(default=None, ge=0,
+    frequency_hz_min: TextFloat | None = Field(default=None, ge=0,
+                                               title="Home: lowest rate (Hz)")
+    frequency_hz_max: TextFloat | None = Field(default=None, ge=0,
+                                               title="Home: highest rate (Hz)")
+    phase_width_us_min: TextFloat | None = Field(default=None, ge=0,
                                              title="Home: shortest phase width (µs)")
-    phase_width_us_max: float | None = Field(default=None, ge=0,
+    phase_width_us_max: TextFloat | None = Field(default=None, ge=0,
                                              title="Home: longest phase width (µs)")
-    session_duration_min_min: float | None = Field(default=None, ge=0,
+    session_duration_min_min: TextFloat | None = Field(default=None, ge=0,
                                                    title="Home: shortest session (min)")
-    session_duration_min_max: float | None = Field(default=None, ge=0,
+    session_duration_min_max: TextFloat | None = Field(default=None, ge=0,
                                                    title="Home: longest session (min)")
     valid_from: date
     valid_to: date | None = None
