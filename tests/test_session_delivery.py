@@ -293,7 +293,7 @@ def test_HAZ103_the_time_limit_closes_the_journal(tmp_path):
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
 def test_HAZ103_an_exception_in_the_control_loop_stops_then_closes_the_journal(tmp_path, error):
-    runner, sim, clock = sim_session(tmp_path, tick_s=0.0)
+    runner, sim, clock = sim_session(tmp_path, tick_s=1e-4)
     delivering_ticks = []
 
     def on_tick(snapshot) -> None:

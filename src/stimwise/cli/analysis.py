@@ -292,7 +292,8 @@ def cohort_simulate(
                                  "and logged by the people themselves (self-reported).")
     ] = None,
     weeks: Annotated[
-        int | None, typer.Option("--weeks", min=1, max=52, help="Weeks of therapy (default 16).")
+        int | None, typer.Option("--weeks", parser=v.whole(ge=1, le=52),
+                                 help="Weeks of therapy (default 16).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import values as v
 from stimwise.cli.errors import EXIT_BLOCKED, report_errors
 from stimwise.cli.records import DbOption, JsonFlag, PatientArg, _actor, _console, _print
 
@@ -130,7 +131,8 @@ def _settings(pairs: list[str]) -> dict[str, object]:
 def session_log(
     patient: PatientArg,
     profile: ProfileOption,
-    minutes: Annotated[float, typer.Option("--minutes", help="How long the session ran.")],
+    minutes: Annotated[float, typer.Option("--minutes", parser=v.MINUTES,
+                                                  help="How long the session ran.")],
     setting: Annotated[list[str] | None, typer.Option(
         "--setting", help="KEY=VALUE read from the device: frequency_hz, phase_width_us, "
         "burst_frequency_hz, level or amplitude_ma (repeatable).")] = None,
@@ -139,9 +141,11 @@ def session_log(
     as_prescribed: Annotated[bool, typer.Option(
         "--as-prescribed", help="Settings as in the instructions (those given override).")
     ] = False,
-    pain_before: Annotated[int | None, typer.Option("--pain-before", help="Pain 0-10 before.")
+    pain_before: Annotated[int | None, typer.Option("--pain-before", parser=v.whole(ge=0, le=10),
+                                                           help="Pain 0-10 before.")
                            ] = None,
-    pain_after: Annotated[int | None, typer.Option("--pain-after", help="Pain 0-10 after.")
+    pain_after: Annotated[int | None, typer.Option("--pain-after", parser=v.whole(ge=0, le=10),
+                                                          help="Pain 0-10 after.")
                           ] = None,
     felt: Annotated[str | None, typer.Option("--felt", help="nothing, light_tingling, "
                     "strong_comfortable, muscle_twitch or painful.")] = None,

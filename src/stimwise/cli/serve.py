@@ -143,7 +143,7 @@ def serve_command(
         ),
     ] = False,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, max=64,
+        int, typer.Option("--workers", parser=v.whole(ge=1, le=64),
                           help="Web worker processes (one live session per person and the "
                           "sign-in throttle are held in the database, so they hold across "
                           "workers; use PostgreSQL for more than one).")
