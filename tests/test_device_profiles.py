@@ -86,7 +86,7 @@ def test_schema_device_profile():
     assert "DeviceProfile" in result.output or "programmes" in result.output
 
 
-def test_HAZ140_a_maximum_current_without_a_load_must_say_the_source_names_none():
+def test_HAZ148_a_maximum_current_without_a_load_must_say_the_source_names_none():
     accepted = validate_model(DeviceProfile, _minimal(max_output={
         "current_ma": {"value": 40, "source": "man"},
         "load_note": "the summary names no load"}))
