@@ -283,3 +283,22 @@ def test_home_programme_access_rules(app_client):
     assert 'aria-current="page">Home programme' in page.text
     sheet = app_client.get("/patients/P001/home-programme/sheet")
     assert sheet.status_code == 200 and "<svg" in sheet.text
+
+
+def test_phone_logs_reach_the_fhir_export_as_a_valid_device_use_statement(app_client):
+    from stimwise.interop.fhir_export import resource_model
+
+    patient_on(app_client, "enraf-tensmed-s84")
+    log(app_client, profile="enraf-tensmed-s84", problems="flare",
+        **{"settings.amplitude_ma": "12"})
+    log(app_client, profile="enraf-tensmed-s84", as_prescribed="0", minutes="45",
+        **{"settings.frequency_hz": "60", "settings.amplitude_ma": "40"})
+    flagged = logged(app_client.app)[-1]
+    assert flagged.flagged and flagged.amplitude_ma == 40
+    assert any("40 mA above the home maximum 30 mA" in r for r in flagged.flag_reasons)
+    login_as(app_client, "clinician")
+    bundle = app_client.get("/api/v1/patients/P001/fhir").json()
+    resource_model("Bundle").model_validate(bundle)  # FHIR R4B, every resource
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds.count("DeviceUseStatement") == 2 and kinds.count("Device") == 1
+    assert "AdverseEvent" in kinds and "Procedure" not in kinds
