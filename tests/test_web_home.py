@@ -92,6 +92,8 @@ def test_my_device_offers_the_chooser_then_shows_the_prescription_in_the_devices
     assert "7 sessions a week, one a day, 30 minutes each" in text
     assert 'data-site="left_knee"' in page.text  # the placement drawn
     assert "Hz: pulses a second" in text
+    assert "the strongest current its safety standard allows" in text  # TU 7000: no maximum
+    assert "Nothing known: this device's manual does not publish every range" in text
     for jargon in ("conventional-tens", "not_verifiable", "verified at the worst case", "warn"):
         assert jargon not in text, jargon
     assert app_client.get("/my-device/sheet").text.count("<svg") == 1
@@ -207,7 +209,7 @@ def test_HAZ147_adherence_names_its_provenance_for_the_patient_and_the_clinician
     log(app_client, profile="tu-7000")
     text = visible_text(app_client.get("/log-session").text)
     assert "1 of 1 sessions" not in text  # the week asks for 7
-    assert re.search(r"so far 1 of \d 1 of 7 30 of 210", text), text
+    assert re.search(r"This week since \d\d \w+ 1 of \d 1 of 7 30 of 210", text), text
     assert "logged by the person (self-reported)" in text
     assert "This week: 1 of 7 sessions" in visible_text(app_client.get("/me").text)
     login_as(app_client, "clinician")
@@ -289,6 +291,10 @@ def test_phone_logs_reach_the_fhir_export_as_a_valid_device_use_statement(app_cl
     from stimwise.interop.fhir_export import resource_model
 
     patient_on(app_client, "enraf-tensmed-s84")
+    page = visible_text(app_client.get("/my-device").text)
+    assert "the strongest current this device's manual states (99.5 milliamps)" in page
+    assert "never go above 30 mA" in page  # the device shows mA: the ceiling in mA
+    assert "Current shown on the device (mA" in app_client.get("/log-session").text
     log(app_client, profile="enraf-tensmed-s84", problems="flare",
         **{"settings.amplitude_ma": "12"})
     log(app_client, profile="enraf-tensmed-s84", as_prescribed="0", minutes="45",

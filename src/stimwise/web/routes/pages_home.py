@@ -76,6 +76,7 @@ def _device_page(request: Request, actor, *, status_code: int = 200, feed_token:
             request.url_for("calendar_feed", token=feed_token)),
         "unit_words": UNIT_WORDS, "problems": in_plain_words(problems, {"time": "Time"}),
         "notice_key": request.query_params.get("done", ""), "default_time": "18:00",
+        "unpublished_ranges": hp.unpublished_ranges,
     }
     return render(request, "home/device.html", context, status_code=status_code)
 
@@ -298,6 +299,9 @@ async def clinician_page(request: Request, pseudonym: str, actor: StaffActor) ->
             "adherence": hp.adherence(db, actor, pseudonym, _today()),
             "logs": hp.recent_logs(db, actor, pseudonym, 200), "felt": FELT, "skin": SKIN,
             "problem_kinds": PROBLEMS, "done": request.query_params.get("done", ""),
+            "unit_words": UNIT_WORDS, "unpublished_ranges": hp.unpublished_ranges,
+            "schedule": None if view.instructions is None else schedule_text(view.instructions),
+            "placement": None if view.instructions is None else placement_svg(view.instructions),
         })
 
     return await run_in_threadpool(page)

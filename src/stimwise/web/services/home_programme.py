@@ -51,12 +51,22 @@ def device_choices() -> list[DeviceChoice]:
                          or p.declares_iec_60601_2_10) for p in ordered]
 
 
+def unpublished_ranges(instructions: DeviceInstructions) -> bool:
+    """Whether a setting can only be set "if the device offers it" (its range unpublished)."""
+    return any(s.match == "as_prescribed_if_offered" and s.parameter != "session_minutes"
+               for s in instructions.settings)
+
+
 def plain_status(instructions: DeviceInstructions) -> str:
     """The verification in words a patient reads (no state names, no rule ids)."""
     if instructions.status == "verified":
-        return (f"stimwise checked these settings at the strongest current this device can "
-                f"give ({instructions.worst_case.amplitude_ma:.0f} milliamps) and found them "
-                "within the safety limits.")
+        strongest = instructions.worst_case.amplitude_ma
+        if instructions.profile.max_output.current_ma.known:
+            basis = f"the strongest current this device's manual states ({strongest:g} milliamps)"
+        else:
+            basis = (f"the strongest current its safety standard allows at these settings "
+                     f"(taken as {strongest:.0f} milliamps; its manual states none)")
+        return f"stimwise checked these settings at {basis} and found them within the limits."
     if instructions.status == "blocked":
         return ("The safety check refused these settings on this device. Do not use them: "
                 "ask your clinician.")
