@@ -391,6 +391,7 @@ def test_patient_logs_a_session_as_prescribed_on_a_phone_in_under_30_seconds(ser
     page.click("#save-session")
     page.wait_for_selector("#saved")
     elapsed = time.monotonic() - started
+    print(f"logging a session as prescribed took {elapsed:.2f} s of clicks")  # the figure
     assert elapsed < LOG_BUDGET_S, f"logging took {elapsed:.1f} s of clicks"
     assert "Saved: 30 minutes" in page.inner_text("#saved")
     assert page.locator("#flagged").count() == 0
