@@ -1,14 +1,14 @@
 """The person's own device (``home_devices``) and revocable calendar subscription addresses
 (``calendar_feeds``, only the SHA-256 of each token kept).
 
-Revision ID: 0007_home_device_and_calendar_feed
+Revision ID: 0007_home_device_calendar
 Revises: 0005_self_logged_sessions (the lead rechains it at merge)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_home_device_and_calendar_feed"
+revision = "0007_home_device_calendar"
 down_revision = "0005_self_logged_sessions"
 branch_labels = None
 depends_on = None
