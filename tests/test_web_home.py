@@ -92,7 +92,7 @@ def test_my_device_offers_the_chooser_then_shows_the_prescription_in_the_devices
     assert "7 sessions a week, one a day, 30 minutes each" in text
     assert 'data-site="left_knee"' in page.text  # the placement drawn
     assert "Hz: pulses a second" in text
-    assert "the strongest current its safety standard allows" in text  # TU 7000: no maximum
+    assert "the safety standard its maker declares allows" in text  # TU 7000: no maximum
     assert "Nothing known: this device's manual does not publish every range" in text
     for jargon in ("conventional-tens", "not_verifiable", "verified at the worst case", "warn"):
         assert jargon not in text, jargon

@@ -64,8 +64,9 @@ def plain_status(instructions: DeviceInstructions) -> str:
         if instructions.profile.max_output.current_ma.known:
             basis = f"the strongest current this device's manual states ({strongest:g} milliamps)"
         else:
-            basis = (f"the strongest current its safety standard allows at these settings "
-                     f"(taken as {strongest:.0f} milliamps; its manual states none)")
+            basis = (f"the strongest current that the safety standard its maker declares "
+                     f"allows for them (taken as {strongest:.0f} milliamps; the manual states "
+                     "no maximum)")
         return f"stimwise checked these settings at {basis} and found them within the limits."
     if instructions.status == "blocked":
         return ("The safety check refused these settings on this device. Do not use them: "
