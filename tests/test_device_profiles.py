@@ -84,3 +84,27 @@ def test_schema_device_profile():
     result = runner.invoke(app, ["schema", "device-profile"])
     assert result.exit_code == 0
     assert "DeviceProfile" in result.output or "programmes" in result.output
+
+
+def test_HAZ148_a_maximum_current_without_a_load_must_say_the_source_names_none():
+    accepted = validate_model(DeviceProfile, _minimal(max_output={
+        "current_ma": {"value": 40, "source": "man"},
+        "load_note": "the summary names no load"}))
+    assert accepted.max_output.describe() == "40 mA (the source states no load)"
+    stated = validate_model(DeviceProfile, _minimal(max_output={
+        "current_ma": {"value": 99.5, "source": "man"}, "load_ohm": 1000}))
+    assert stated.max_output.describe() == "99.5 mA at 1000 Ω"
+
+
+def test_second_research_pass_facts_are_held_with_their_sources():
+    tensmed = get_profile("enraf-tensmed-s84")
+    assert tensmed.max_output.current_ma.value == 99.5 and tensmed.max_output.load_ohm == 1000
+    assert tensmed.channels.value == 4 and tensmed.intensity.unit == "mA"
+    assert tensmed.programme("tens-presets").timer_min.describe("min") == "1–99 min in steps of 1"
+    qt42 = get_profile("quadratens-qt42")
+    assert qt42.max_output.current_ma.value == 40 and qt42.max_output.load_ohm is None
+    assert qt42.sources[0].confidence == "C"
+    burst = get_profile("beurer-em80").programme("10")
+    assert burst.frequency_hz.choices() == (100,) and burst.burst_frequency_hz.choices() == (2,)
+    assert get_profile("neotek-dt8003tp").programme("04").frequency_hz.closest(68) == 70
+    assert "10-20 mA" in get_profile("globus-elite").intensity.meaning

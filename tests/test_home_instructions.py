@@ -154,3 +154,22 @@ def test_home_schedule_calendar(tmp_path):
     bad = runner.invoke(app, ["prescription", "calendar", "P001", "--profile", "tu-7000",
                               "--out", str(out), "--time", "25:99", "--db", url])
     assert bad.exit_code == 2
+
+
+def test_documented_maximum_makes_a_profile_verifiable_and_mA_scale_states_the_ceiling():
+    result = translate(_rx(), get_profile("enraf-tensmed-s84"), ceiling_ma=12)
+    assert result.status == "verified"
+    assert result.worst_case.amplitude_ma == 99.5
+    assert "99.5 mA at 1000 Ω" in result.worst_case.basis
+    assert any("never go above 12 mA" in line for line in result.intensity_guidance)
+    unstated = translate(_rx(), get_profile("quadratens-qt42"))
+    assert unstated.status == "verified" and "states no load" in unstated.worst_case.basis
+
+
+@pytest.mark.parametrize("protocol_id", ["crps-gentle-sensory", "conventional-tens"])
+def test_profiles_verifiable_after_the_second_research_pass(protocol_id):
+    from stimwise.device.profiles import profiles
+
+    rx = _rx(protocol_id)
+    verified = {pid for pid, p in profiles().items() if translate(rx, p).verified}
+    assert verified == {"enraf-tensmed-s84", "quadratens-qt42", "tu-7000", "twin-stim-plus-3"}

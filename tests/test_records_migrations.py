@@ -118,3 +118,9 @@ def test_HAZ042_database_at_a_newer_schema_is_refused_untouched(db_url):
     with after.engine.connect() as connection:
         assert current_revision(connection) == "0099_from_the_future"
     after.close()
+
+
+def test_every_revision_id_fits_alembic_s_version_column():
+    """PostgreSQL refuses a revision id longer than alembic_version.version_num (VARCHAR(32));
+    SQLite does not check, so the length is checked here for every database."""
+    assert all(len(revision) <= 32 for revision in known_revisions()), known_revisions()

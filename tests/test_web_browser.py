@@ -357,3 +357,97 @@ def test_a_patients_problem_report_reaches_the_clinicians_inbox(server, browser)
     page.wait_for_url("**/inbox?acknowledged=1")
     assert page.locator(".inbox-item").count() == count - 1
     assert page.js_errors == [], page.js_errors
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+LOG_BUDGET_S = 30.0
+"""The issue's target: a session logged on a phone in under 30 seconds of clicks."""
+
+
+def assert_no_sideways_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{page.url} scrolls sideways on a phone ({width} px)"
+
+
+def test_patient_logs_a_session_as_prescribed_on_a_phone_in_under_30_seconds(server, browser):
+    page = new_page(browser, **PHONE)
+    sign_in(page, server, "pt-P001")
+    page.goto(f"{server}/my-device")  # first visit: the device is chosen once
+    page.select_option("#field-profile", "tu-7000")
+    page.click("button:has-text('Save my device')")
+    page.wait_for_selector(".status-box")
+    assert "Checked." in page.inner_text(".status-box")
+    assert page.locator("figure.placement svg rect[data-site]").count() >= 2
+    assert_no_sideways_scroll(page)
+    shot(page, "20-my-device-phone")
+    started = time.monotonic()
+    page.goto(f"{server}/log-session")
+    page.locator("label:has(input[name=as_prescribed][value='1'])").click()
+    page.locator("label:has(input[name=felt][value=strong_comfortable])").click()
+    page.locator("label:has(input[name=nrs_pre][value='6'])").click()
+    page.locator("label:has(input[name=nrs_post][value='4'])").click()
+    page.locator("label:has(input[name=skin][value=normal])").click()
+    page.click("#save-session")
+    page.wait_for_selector("#saved")
+    elapsed = time.monotonic() - started
+    print(f"logging a session as prescribed took {elapsed:.2f} s of clicks")  # the figure
+    assert elapsed < LOG_BUDGET_S, f"logging took {elapsed:.1f} s of clicks"
+    assert "Saved: 30 minutes" in page.inner_text("#saved")
+    assert page.locator("#flagged").count() == 0
+    assert_no_sideways_scroll(page)
+    shot(page, "21-log-session-saved-phone")
+    assert page.js_errors == [], page.js_errors
+
+
+def test_HAZ144_an_out_of_range_log_on_a_phone_is_flagged_for_patient_and_clinician(
+        server, browser):
+    phone = new_page(browser, **PHONE)
+    sign_in(phone, server, "pt-P001")
+    phone.goto(f"{server}/log-session")
+    assert phone.input_value("#field-profile") == "tu-7000"  # remembered
+    phone.locator("label:has(input[name=as_prescribed][value='0'])").click()
+    phone.fill("#field-settings-frequency_hz", "180")
+    phone.locator("label:has(input[name=nrs_pre][value='5'])").click()
+    shot(phone, "22-log-session-other-settings-phone")
+    phone.click("#save-session")
+    phone.wait_for_selector("#flagged")
+    flagged = phone.inner_text("#flagged")
+    assert "Your clinician will see this session" in flagged and "180 Hz" in flagged
+    assert_no_sideways_scroll(phone)
+    shot(phone, "23-log-session-flagged-phone")
+    assert phone.js_errors == [], phone.js_errors
+    desk = new_page(browser, viewport={"width": 1280, "height": 900})
+    sign_in(desk, server, "clinician-1")
+    desk.goto(f"{server}/patients/P001/home-programme")
+    row = desk.locator("table.self-logged tr.flagged").first
+    assert "pulse rate 180 Hz outside the prescribed 80–150 Hz" in row.inner_text()
+    assert "self-reported" in desk.inner_text("main")
+    shot(desk, "24-home-programme-clinician")
+    assert desk.js_errors == [], desk.js_errors
+    desk.goto(f"{server}/my-device")  # a clinician has no "my device": refused, with why
+    assert "for patient accounts only" in desk.inner_text("main")
+
+
+@pytest.mark.xfail(strict=True, reason="the clinicians' inbox lists flagged self-logged sessions "
+                   "only once branch web17b (issue 17, inbox list) is merged; strict: remove "
+                   "this marker then")
+def test_HAZ144_a_flagged_self_logged_session_appears_in_the_clinicians_inbox(server, browser):
+    desk = new_page(browser, viewport={"width": 1280, "height": 900})
+    sign_in(desk, server, "clinician-1")
+    desk.goto(f"{server}/inbox")
+    text = desk.inner_text("main")
+    shot(desk, "25-inbox-with-flagged-log")
+    assert "P001" in text and "180 Hz" in text
+
+
+def test_my_device_and_log_pages_on_a_desktop(server, browser):
+    desk = new_page(browser, viewport={"width": 1280, "height": 900})
+    sign_in(desk, server, "pt-P001")
+    desk.goto(f"{server}/my-device")
+    shot(desk, "26-my-device-desktop")
+    desk.goto(f"{server}/log-session")
+    shot(desk, "27-log-session-desktop")
+    assert "of 7" in desk.inner_text("table.adherence")
+    assert "self-reported" in desk.inner_text(".provenance")
+    assert desk.js_errors == [], desk.js_errors

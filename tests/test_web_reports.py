@@ -88,6 +88,7 @@ def test_HAZ068_report_without_data_says_so(app_client):
 def test_session_report_html_json_and_pdf(app_client, person):
     data = app_client.get(f"/api/v1/patients/{person}/sessions/1/report").json()
     assert data["session"]["id"] == 1 and data["session"]["outcome"] == "completed"
+    assert data["session"]["provenance"] == "device_recorded"
     page = app_client.get(f"/patients/{person}/sessions/1/report").text
     assert "max amplitude ma" in page
     pdf = app_client.get(f"/api/v1/patients/{person}/sessions/1/report.pdf")
@@ -140,3 +141,30 @@ def test_intake_instruments_reach_the_overview_and_the_report(app_client):
     (score,) = report["instruments"]
     assert score["instrument"] == "pain_nrs" and "average 7/10" in score["interpretation"]
     assert "pain_nrs" in app_client.get(f"/patients/{CRPS}/report").text
+
+
+def test_HAZ149_the_progress_report_lists_self_logged_sessions_with_provenance_and_adherence(
+        app_client):
+    from test_web_home import log, patient_on
+
+    patient_on(app_client, "tu-7000")
+    log(app_client, profile="tu-7000", nrs_pre="6", nrs_post="4")
+    log(app_client, profile="tu-7000", as_prescribed="0", minutes="20",
+        **{"settings.frequency_hz": "180"})
+    login_as(app_client, "clinician")
+    data = app_client.get("/api/v1/patients/P001/reports/progress").json()
+    own = data["self_logged"]
+    assert [x["provenance"] for x in own] == ["self_reported", "self_reported"]
+    assert [x["flagged"] for x in own] == [False, True]
+    assert own[1]["flag_reasons"] == ["pulse rate 180 Hz outside the prescribed 80–150 Hz"]
+    assert own[0]["verification"] == "checked at the device's worst case"
+    assert data["adherence"]["sessions"] == 2 and data["adherence"]["self_reported_sessions"] == 2
+    assert data["adherence"]["self_reported_minutes"] == 50
+    weekly = data["weekly_adherence"]
+    assert weekly["self_reported_sessions"] == 2 and weekly["schedule"]["sessions_per_week"] == 7
+    assert "2 of 2 sessions are self-reported" in data["data_provenance"]
+    page = app_client.get("/patients/P001/report").text
+    assert "2 of them self-reported (50 minutes" in page
+    assert "Sessions on the person's own device" in page and "rate 180 Hz" in page
+    text = " ".join(_pdf_text(app_client.get("/patients/P001/report.pdf").content).split())
+    assert "self-reported" in text and "180 Hz outside the prescribed" in text

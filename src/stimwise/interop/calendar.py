@@ -37,8 +37,10 @@ def _description(instructions: DeviceInstructions) -> str:
 
 
 def home_schedule_ics(instructions: DeviceInstructions, first_day: date, at: time,
-                      until: date | None = None) -> bytes:
-    """The schedule of ``instructions`` from ``first_day`` (its weekdays), as ICS bytes."""
+                      until: date | None = None, uid: str | None = None) -> bytes:
+    """The schedule of ``instructions`` from ``first_day`` (its weekdays), as ICS bytes.
+    ``uid``: the event's stable identifier (a subscription serves the same event each time it
+    is read, so the phone updates it instead of adding another); default a new one."""
     session = instructions.prescription.protocol.session
     per_week = min(session.sessions_per_week, 7)
     weekdays = SPREAD[per_week]
@@ -51,7 +53,7 @@ def home_schedule_ics(instructions: DeviceInstructions, first_day: date, at: tim
     calendar.add("prodid", "-//stimwise//home programme//EN")
     calendar.add("version", "2.0")
     event = Event()
-    event.add("uid", f"{uuid.uuid4()}@stimwise")
+    event.add("uid", uid or f"{uuid.uuid4()}@stimwise")
     event.add("dtstamp", datetime.now().astimezone())
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=minutes))

@@ -72,7 +72,8 @@ def _setting_rows(instructions: DeviceInstructions) -> list[list[str]]:
     return rows
 
 
-def _schedule(instructions: DeviceInstructions) -> str:
+def schedule_text(instructions: DeviceInstructions) -> str:
+    """How often and how long, in words."""
     session = instructions.prescription.protocol.session
     per_day = session.sessions_per_day
     return (f"{session.sessions_per_week} sessions a week"
@@ -103,7 +104,7 @@ text-align:left;vertical-align:top}}.status{{padding:.5rem;border:2px solid #000
 <p>For {escape(pseudonym)}, on your {escape(instructions.profile.name)}. Printed {on}.</p>
 <p class="status" data-status="{instructions.status}">{escape(STATUS_TEXT[instructions.status])}
 <br><small>{escape(instructions.status_reason)}</small></p>
-<h2>When</h2><p>{escape(_schedule(instructions))}.</p>
+<h2>When</h2><p>{escape(schedule_text(instructions))}.</p>
 <h2>Settings</h2>
 <p>Programme: {escape(programme.name if programme else "none of this device's programmes")}</p>
 <table><tr><th>setting</th><th>on your device</th><th>how</th></tr>{rows}</table>
@@ -146,7 +147,7 @@ def sheet_pdf(instructions: DeviceInstructions, pseudonym: str, on: date) -> byt
     pdf.set_font("DejaVu", "", 9.5)
     line(pdf, instructions.status_reason)
     heading(pdf, "When")
-    line(pdf, _schedule(instructions) + ".")
+    line(pdf, schedule_text(instructions) + ".")
     heading(pdf, "Settings")
     programme = instructions.programme
     line(pdf, "Programme: " + (programme.name if programme else "none matches"))

@@ -293,6 +293,37 @@ class SelfLoggedSession(Base):
     created_at: Mapped[datetime]
 
 
+class HomeDevice(Base):
+    """The person's own stimulator (a device profile id), chosen by them or their clinician:
+    the device their instructions, log form and calendar speak of."""
+
+    __tablename__ = "home_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    chosen_by: Mapped[str] = mapped_column(String(80))
+    chosen_at: Mapped[datetime]
+
+
+class CalendarFeed(Base):
+    """A calendar subscription address of one person's home schedule. Only the SHA-256 of its
+    random token is kept (the address is shown once); a revoked feed answers nothing."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = _patient_fk()
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    at_time: Mapped[str] = mapped_column(String(5))
+    """Local time of day of the sessions, ``HH:MM``."""
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+
+
 class DiaryEntry(Base):
     """One diary entry; a person may write several a day, optionally for one body site.
     ``entry_uuid`` is chosen by the writer so that a retried submission is recognised."""

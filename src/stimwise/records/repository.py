@@ -40,6 +40,7 @@ from stimwise.records.models import (
     Patient,
     PatientIdentity,
     PrescriptionRecord,
+    SelfLoggedSession,
     SessionEntry,
     User,
 )
@@ -587,6 +588,7 @@ def record_counts(session: Session, actor: Actor, pseudonym: str) -> dict[str, i
         "sessions": SessionEntry,
         "diary_entries": DiaryEntry,
         "adverse_events": AdverseEvent,
+        "self_logged_sessions": SelfLoggedSession,
     }
     return {
         name: session.scalar(

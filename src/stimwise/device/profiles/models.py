@@ -175,12 +175,26 @@ class MaxOutput(StrictModel):
     current_ma: Fact = UNKNOWN
     voltage_v: Fact = UNKNOWN
     load_ohm: float | None = Field(default=None, gt=0, le=100_000)
+    load_note: str | None = Field(
+        default=None, min_length=3, max_length=300,
+        description="Where the source states a maximum current without a load: says so.",
+    )
 
     @model_validator(mode="after")
     def _load_for_current(self) -> MaxOutput:
-        if self.current_ma.known and self.load_ohm is None:
-            raise ValueError("a maximum current needs the load it was stated at (load_ohm)")
+        if self.current_ma.known and self.load_ohm is None and not self.load_note:
+            raise ValueError("a maximum current needs the load it was stated at (load_ohm), "
+                             "or load_note saying that the source states none")
         return self
+
+    def describe(self) -> str:
+        """The maximum current in words, with its load (or that the load is not stated)."""
+        current = self.current_ma
+        if current.value is None:
+            return "not published"
+        load = (f"at {self.load_ohm:g} Ω" if self.load_ohm is not None
+                else "(the source states no load)")
+        return f"{current.value:g} mA {load}"
 
 
 class ElectrodeSize(StrictModel):

@@ -290,8 +290,8 @@ def worst_case(profile: DeviceProfile, prescription: Prescription,
     output = profile.max_output
     if output.current_ma.value is not None:
         return WorstCase(min(output.current_ma.value, MODEL_MAX_AMPLITUDE_MA),
-                         f"documented maximum output {output.current_ma.value:g} mA at "
-                         f"{output.load_ohm:g} Ω ({output.current_ma.source})")
+                         f"documented maximum output {output.describe()} "
+                         f"({output.current_ma.source})")
     if profile.declares_iec_60601_2_10:
         trial = _device_prescription(profile, prescription, settings, 1.0)
         bound = _standard_bound_ma(trial)
@@ -316,7 +316,10 @@ def _intensity_guidance(profile: DeviceProfile, prescription: Prescription,
     lines = [f"Start at the lowest setting and raise the intensity slowly {feel}."]
     known = sorted((p for p in profile.intensity.level_current
                     if p.current_ma <= ceiling_ma + 1e-9), key=lambda p: p.level)
-    if known:
+    if profile.intensity.unit == "mA":
+        lines.append(f"Your device shows the current in mA: never go above {ceiling_ma:g} mA, "
+                     "your prescribed maximum.")
+    elif known:
         top = known[-1]
         lines.append(f"Never go above level {top.level:g} ({top.current_ma:g} mA at "
                      f"{top.load_ohm:g} Ω): your prescribed maximum is {ceiling_ma:g} mA.")

@@ -44,6 +44,9 @@ class ProgressReportOut(BaseModel):
     notice: str
     plan: str | None
     plan_by: str | None
+    self_logged: list[dict[str, Any]]
+    weekly_adherence: dict[str, Any] | None
+    data_provenance: str
 
 
 class SessionReportOut(BaseModel):

@@ -107,16 +107,17 @@ def _form_field(path: str) -> str:
     return path
 
 
-def in_plain_words(problems) -> list[dict]:
+def in_plain_words(problems, labels: dict[str, str] | None = None) -> list[dict]:
     """The problems with the form's own labels for the field names (the path stays, for the
-    link to the field)."""
+    link to the field); ``labels`` defaults to the diary form's."""
+    labels = FIELD_LABELS if labels is None else labels
     plain = []
     for problem in problems:
         expected = problem.expected
-        for name, label in FIELD_LABELS.items():
+        for name, label in labels.items():
             if "_" in name:  # only unmistakable field names inside the sentence
                 expected = expected.replace(name, f"“{label}”")
-        label = FIELD_LABELS.get(problem.path, problem.path)
+        label = labels.get(problem.path, problem.path)
         plain.append({"path": problem.path, "label": label, "value": problem.value,
                       "expected": expected})
     return plain

@@ -22,7 +22,7 @@ from stimwise.web.deps import (
     render,
 )
 from stimwise.web.routes.pages_diary import own_export_url
-from stimwise.web.services import patients
+from stimwise.web.services import home_programme, patients
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,6 +124,10 @@ def identity_submit(
 
 @router.get("/me")
 def patient_home(request: Request, actor: PatientActor) -> Response:
-    overview = patients.overview(get_db(request), actor, actor.patient or "")
-    context = {"o": overview, "export_url": own_export_url(actor.patient or "")}
+    db = get_db(request)
+    overview = patients.overview(db, actor, actor.patient or "")
+    weekly = home_programme.adherence(db, actor, actor.patient or "", date.today(), 0)
+    context = {"o": overview, "export_url": own_export_url(actor.patient or ""),
+               "week": weekly.weeks[0] if weekly is not None and weekly.weeks else None,
+               "week_asked": None if weekly is None else weekly.weekly.schedule.sessions_per_week}
     return render(request, "patients/me.html", context)

@@ -38,7 +38,8 @@ def progress_page(request: Request, pseudonym: str, actor: SignedIn, wanted: Wan
     report = reports.progress_report(get_db(request), actor, pseudonym, request=wanted)
     return render(request, "reports/progress.html", {
         "rep": report, "plans": reports.PLANS, "query": request.url.query,
-        "wanted": wanted})
+        "wanted": wanted, "adherence_text": reports.adherence_text(report.adherence),
+        "settings_text": reports.settings_text})
 
 
 @router.get("/patients/{pseudonym}/report.pdf")

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from stimwise.analysis.adherence import weekly_adherence
 from stimwise.analysis.assessment import assess
-from stimwise.analysis.from_records import load_series
+from stimwise.analysis.from_records import load_schedule, load_series
 from stimwise.analysis.nof1 import DEFAULT_MID_NRS
 from stimwise.errors import FieldProblem, InputError
 from stimwise.interop.pdf import heading as _heading
@@ -33,7 +34,8 @@ from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
-from stimwise.records.models import SessionEntry
+from stimwise.records.models import SelfLoggedSession, SessionEntry
+from stimwise.records.self_logged import list_self_logged
 from stimwise.records.sessions import list_sessions
 from stimwise.web.services.audit import audited_read
 from stimwise.web.services.response import responder_cutoff
@@ -101,6 +103,10 @@ class Adherence:
     minutes_per_week: float | None
     sessions_per_week: float | None
     prescribed_per_week: float | None
+    self_reported_sessions: int = 0
+    """Of ``sessions``, those the person logged from their own device (provenance
+    ``self_reported``); ``completed_sessions`` counts device-recorded sessions only."""
+    self_reported_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,12 @@ class ProgressReport:
     kind: str = "progress"
     plan: str | None = None
     plan_by: str | None = None
+    self_logged: list[dict] = field(default_factory=list)
+    """Sessions done on the person's own device, each with its provenance, settings, the
+    settings' verification and the flags."""
+    weekly_adherence: dict | None = None
+    data_provenance: str = ""
+    """Where the sessions the verdict rests on come from, in words."""
 
     @property
     def title(self) -> str:
@@ -204,25 +216,57 @@ def prescription_history(db: Database, actor: Actor, pseudonym: str) -> list[Pre
         _prescription_lines(r.list_prescriptions(session, actor, pseudonym))))
 
 
-def _adherence(sessions: list[SessionEntry], prescribed_per_week: float | None,
-               as_of: date) -> Adherence:
+def _adherence(sessions: list[SessionEntry], self_logged: list[SelfLoggedSession],
+               prescribed_per_week: float | None, as_of: date) -> Adherence:
+    """Sessions of both provenances: delivered by a device stimwise drove, and self-logged."""
     delivered = [s for s in sessions if s.stimulation_s > 0]
-    days = sorted({s.started_at.astimezone(UTC).date() for s in delivered})
-    minutes = sum(s.stimulation_s for s in delivered) / 60
+    starts = [s.started_at for s in delivered] + [x.started_at for x in self_logged]
+    days = sorted({t.astimezone(UTC).date() for t in starts})
+    own_minutes = sum(x.minutes for x in self_logged)
+    minutes = sum(s.stimulation_s for s in delivered) / 60 + own_minutes
+    count = len(delivered) + len(self_logged)
     therapy_days = (as_of - days[0]).days + 1 if days else 0
     weeks = therapy_days / DAYS_PER_WEEK if therapy_days else None
     return Adherence(
         first_session=days[0] if days else None,
         last_session=days[-1] if days else None,
-        sessions=len(delivered),
+        sessions=count,
         completed_sessions=sum(1 for s in delivered if s.outcome == "completed"),
         days_with_session=len(days),
         therapy_days=therapy_days,
         total_minutes=round(minutes, 1),
         minutes_per_week=round(minutes / weeks, 1) if weeks else None,
-        sessions_per_week=round(len(delivered) / weeks, 2) if weeks else None,
+        sessions_per_week=round(count / weeks, 2) if weeks else None,
         prescribed_per_week=prescribed_per_week,
+        self_reported_sessions=len(self_logged),
+        self_reported_minutes=round(own_minutes, 1),
     )
+
+
+VERIFICATION_WORDS = {"verified": "checked at the device's worst case",
+                      "blocked": "refused by the safety check",
+                      "not_verifiable": "not checkable on this device"}
+
+
+def _self_logged(row: SelfLoggedSession) -> dict:
+    return {"id": row.id, "started_at": row.started_at, "provenance": row.provenance,
+            "profile_id": row.profile_id, "programme_id": row.programme_id,
+            "minutes": row.minutes, "as_prescribed": row.as_prescribed,
+            "settings": dict(row.settings or {}), "amplitude_ma": row.amplitude_ma,
+            "felt": row.felt, "nrs_pre": row.nrs_pre, "nrs_post": row.nrs_post,
+            "skin": row.skin, "problems": list(row.problems or ()),
+            "verification": VERIFICATION_WORDS.get(row.verification.get("status"), "unknown"),
+            "flagged": row.flagged, "flag_reasons": list(row.flag_reasons or ()),
+            "acknowledged_by": row.acknowledged_by}
+
+
+def settings_text(settings: dict) -> str:
+    """A self-logged session's settings in one line with units."""
+    units = {"frequency_hz": ("rate", "Hz"), "phase_width_us": ("width", "µs"),
+             "burst_frequency_hz": ("burst rate", "Hz"), "level": ("level", ""),
+             "amplitude_ma": ("current", "mA")}
+    return ", ".join(f"{units[k][0]} {v:g} {units[k][1]}".strip()
+                     for k, v in settings.items() if k in units) or "–"
 
 
 def _weekly_pain(series) -> list[WeeklyPain]:
@@ -251,11 +295,14 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
                 r.list_prescriptions(session, actor, pseudonym),
                 list_sessions(session, actor, pseudonym),
                 r.list_adverse_events(session, actor, pseudonym),
-                r.list_instrument_scores(session, actor, pseudonym))
+                r.list_instrument_scores(session, actor, pseudonym),
+                list_self_logged(session, actor, pseudonym),
+                load_schedule(session, actor, pseudonym))
 
-    patient, series, prescriptions, sessions, events, scores = audited_read(
-        db, actor, pseudonym, "report", read)
+    (patient, series, prescriptions, sessions, events, scores, own,
+     schedule) = audited_read(db, actor, pseudonym, "report", read)
     assessment = assess(series)
+    weekly = None if schedule is None else weekly_adherence(series, schedule)
     verdict = assessment.verdict
     started = bool(len(series.sessions))
     last_day = series.therapy_start + timedelta(days=series.as_of_day)
@@ -265,7 +312,9 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         generated_at=datetime.now(UTC),
         therapy_start=series.therapy_start if started else None,
         prescriptions=_prescription_lines(prescriptions),
-        adherence=_adherence(sessions, series.sessions_per_week, last_day),
+        adherence=_adherence(
+            sessions, [x for x in own if x.started_at.astimezone(UTC).date() <= last_day],
+            series.sessions_per_week, last_day),
         baseline_nrs=verdict.baseline.mean_nrs,
         current_nrs=verdict.current.mean_nrs,
         reduction_nrs=verdict.reduction_nrs,
@@ -289,6 +338,9 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         kind=request.kind,
         plan=None if request.plan is None else PLANS[request.plan],
         plan_by=None if request.plan is None else actor.username,
+        self_logged=[_self_logged(x) for x in own],
+        weekly_adherence=None if weekly is None else weekly.to_dict(),
+        data_provenance=assessment.provenance.statement,
     )
 
 
@@ -299,10 +351,10 @@ def _event(e) -> dict:
 
 
 _SESSION_FIELDS = (
-    "id", "protocol_id", "prescription_id", "plan_fingerprint", "device", "started_at",
-    "ended_at", "outcome", "reason", "stimulation_s", "max_amplitude_ma", "mean_amplitude_ma",
-    "max_charge_per_phase_uc", "frequency_hz", "phase_width_us", "habituation_increases",
-    "nrs_pre", "nrs_post", "skin_pre", "skin_post", "faults", "events",
+    "id", "provenance", "protocol_id", "prescription_id", "plan_fingerprint", "device",
+    "started_at", "ended_at", "outcome", "reason", "stimulation_s", "max_amplitude_ma",
+    "mean_amplitude_ma", "max_charge_per_phase_uc", "frequency_hz", "phase_width_us",
+    "habituation_increases", "nrs_pre", "nrs_post", "skin_pre", "skin_post", "faults", "events",
 )
 
 
@@ -327,6 +379,18 @@ def session_report(db: Database, actor: Actor, pseudonym: str, session_id: int) 
 
 
 # --------------------------------------------------------------------------- PDF
+
+
+def adherence_text(a: Adherence) -> str:
+    """The adherence paragraph, naming how many sessions were self-reported."""
+    own = (f", {a.self_reported_sessions} of them self-reported ({a.self_reported_minutes:.0f} "
+           "minutes, logged by the person from their own device)"
+           if a.self_reported_sessions else "")
+    return (f"{a.sessions} sessions{own} ({a.completed_sessions} completed on a device stimwise "
+            f"drove) on {a.days_with_session} of {a.therapy_days} days; {a.total_minutes:.0f} "
+            f"minutes of stimulation ({_num(a.minutes_per_week, 0)} per week); "
+            f"{_num(a.sessions_per_week, 2)} sessions per week, prescribed "
+            f"{_num(a.prescribed_per_week, 0)}")
 
 
 def _num(value, digits: int = 1, unit: str = "") -> str:
@@ -363,11 +427,24 @@ def progress_pdf(report: ProgressReport) -> bytes:
             for w in report.weekly_pain])
     _heading(pdf, "Adherence")
     a = report.adherence
-    _line(pdf, f"{a.sessions} sessions ({a.completed_sessions} completed) on "
-               f"{a.days_with_session} of {a.therapy_days} days; {a.total_minutes:.0f} minutes "
-               f"of stimulation ({_num(a.minutes_per_week, 0)} per week); "
-               f"{_num(a.sessions_per_week, 2)} sessions per week, prescribed "
-               f"{_num(a.prescribed_per_week, 0)}.")
+    _line(pdf, adherence_text(a) + ".")
+    if report.data_provenance:
+        _line(pdf, f"Data: {report.data_provenance}.")
+    weekly = report.weekly_adherence
+    if weekly is not None:
+        _table(pdf, ["week", "complete", "days", "sessions", "self-reported", "minutes"],
+               [[str(w["week"] + 1), "yes" if w["complete"] else "so far",
+                 f"{w['days_with_session']} / {weekly['schedule']['days_per_week']}",
+                 f"{w['sessions']} / {weekly['schedule']['sessions_per_week']}",
+                 str(w["self_reported_sessions"]),
+                 f"{w['minutes']:.0f} / {weekly['schedule']['minutes_per_week']:g}"]
+                for w in weekly["weeks"]])
+    _heading(pdf, "Sessions on the person's own device (self-reported)")
+    _table(pdf, ["started", "device", "min", "settings", "pain", "check", "flags"],
+           [[f"{x['started_at']:%Y-%m-%d %H:%M}", x["profile_id"], f"{x['minutes']:g}",
+             ("as prescribed; " if x["as_prescribed"] else "") + settings_text(x["settings"]),
+             f"{_num(x['nrs_pre'])} → {_num(x['nrs_post'])}", x["verification"],
+             "; ".join(x["flag_reasons"]) or "–"] for x in report.self_logged])
     _heading(pdf, "Parameter history")
     _table(pdf, ["from", "to", "protocol", "mA", "Hz", "µs", "min", "/week", "home", "locked"],
            [[str(p.valid_from), p.ended, p.protocol_id, _num(p.amplitude_ma),

@@ -24,6 +24,15 @@ document.addEventListener("DOMContentLoaded", () => {
       input.value = now.toISOString().slice(0, 16);
     }
   });
+  // Log a session: choosing "I used other settings" opens the settings to fill in.
+  document.querySelectorAll("input[name=as_prescribed]").forEach((input) => {
+    input.addEventListener("change", () => {
+      const details = input.closest("fieldset").querySelector("details");
+      if (details) {
+        details.open = input.value === "0";
+      }
+    });
+  });
   // Report the device's UTC offset in forms that carry a hidden tz_offset_min field.
   document.querySelectorAll("input[name=tz_offset_min]").forEach((input) => {
     input.value = String(-new Date().getTimezoneOffset());
