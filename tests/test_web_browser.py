@@ -1,120 +1,28 @@
-"""Browser tests: the real application under uvicorn on loopback, driven in Chromium.
+"""Browser tests of the main paths: the real application under uvicorn on loopback, in Chromium.
 
 (a) a clinician signs in, creates a patient, fills the intake form, sees the screening verdict,
 prescribes a recommended protocol, runs a simulated session, presses EMERGENCY STOP and finds
 the aborted session in the patient's record; (b) a patient writes a diary entry on a phone-sized
-viewport; (c) a patient cannot reach another patient's pages or API.
-
-Screenshots of the main pages go to ``test-artifacts/screenshots/`` for review. Uses the Debian
-``chromium`` (``.ci/run`` installs it); skipped where it is missing, except under CI, where a
-missing browser fails the run instead of hiding the browser tests.
+viewport; (c) a patient cannot reach another patient's pages or API; the live console; the inbox;
+the home programme on the person's own device. Fixtures and page checks: ``browser_fixtures``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import uvicorn
 
-from stimwise.analysis.from_records import cohort_prescription
-from stimwise.records.access import Actor
-from stimwise.records.repository import add_prescription
-from stimwise.session.runtime import SessionSettings
-from stimwise.web.app import create_app
-from web_fixtures import ENROLLED_ON, PASSWORD, ensure_user, web_settings
+from browser_fixtures import new_page, require_chromium, shot, sign_in
 
 pytestmark = pytest.mark.browser
+pytest_plugins = ["browser_fixtures"]
+require_chromium()
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 PATIENT = "BRW-CRPS-01"
 NO_LISTS = ("implants", "thromboses", "malignancies", "skin", "sensation", "allodynia",
             "surgeries_and_fractures")
-TIMEOUT_MS = 15_000
-
-if not CHROMIUM.exists():  # pragma: no cover - CI installs it
-    if os.environ.get("CI"):
-        pytest.fail("CI must install Chromium at /usr/bin/chromium (.ci/run does)", pytrace=False)
-    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The application on a temporary SQLite database, served by uvicorn in a thread."""
-    folder = tmp_path_factory.mktemp("browser")
-    app = create_app(web_settings(f"sqlite:///{folder / 'web.sqlite3'}"))
-    app.state.live_journal_dir = folder / "journals"
-    app.state.live_session_settings = SessionSettings(calibration_step_s=0.2, rest_s=0.2)
-    ensure_user(app, "clinician-1", "clinician")
-    ensure_user(app, "pt-P001", "patient", "P001")
-    ensure_user(app, "pt-P002", "patient", "P002")
-    with app.state.db.transaction() as session:  # a home programme with locked ranges for P001
-        add_prescription(session, Actor("browser-setup", "clinician"), "P001",
-                         cohort_prescription().model_copy(update={"valid_from": ENROLLED_ON}))
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio")
-    uvi = uvicorn.Server(config)
-    thread = threading.Thread(target=uvi.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvi.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uvi.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def new_page(browser, **context_options):
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.js_errors = errors
-    return page
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#field-username", username)
-    page.fill("#field-password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, page.content()[:500]
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def fill_intake(page) -> None:
@@ -317,7 +225,7 @@ def test_console_walk_ramps_to_level_and_plus_ma_is_applied(server, browser):
     page.click("[data-command=increase]")  # before stimulation: refused, with the reason
     page.wait_for_function("() => document.getElementById('live-message').textContent"
                            ".startsWith('+ mA was not applied')")
-    assert "not running" in page.inner_text("#live-message")
+    assert "only while stimulation runs" in page.inner_text("#live-message")
     answer_prompt(page, "5")
     page.wait_for_selector("#live-answers button:has-text('OK')")
     answer_prompt(page, "OK")
