@@ -152,6 +152,7 @@ class SessionRunner:
             protocol_id=rx.protocol.id,
             plan_fingerprint=plan.fingerprint,
             device=device.capabilities.name,
+            device_range_ma=list(device.capabilities.current_range_ma),
             patient_id=patient_id,
             ceiling_ma=self.ceiling_ma,
             session_s=self.session_s,
