@@ -507,3 +507,23 @@ def test_HAZ095_recover_never_crashes_on_a_damaged_journal(tmp_path, session_jou
         assert path.read_bytes() == bytes(data)
     else:
         assert contents.ended and contents.intact
+
+
+def test_HAZ095_a_last_line_cut_only_before_its_newline_is_a_whole_event(db, tmp_path):
+    """A crash can also stop the write just before the newline: the line's own hash shows it
+    is whole, so it is kept (not mistaken for a torn line) and the chain goes on from it."""
+    crashed = tmp_path / "crashed.jsonl"
+    run_session(crashed, stop_after_s=6.0)
+    whole = crashed.read_bytes()
+    crashed.write_bytes(whole[:-1])
+    contents = recover(crashed)
+    assert contents.intact and contents.torn_lines == 0
+    assert contents.events[:-1] == tuple(events_of(whole))
+    ended = tmp_path / "ended.jsonl"
+    run_session(ended)
+    complete = ended.read_bytes()
+    ended.write_bytes(complete[:-1])
+    with db.transaction() as s:
+        assert import_journal(s, CLINICIAN, ended).created
+    assert recover(ended).events == tuple(events_of(complete))
+    assert ended.read_bytes() == complete

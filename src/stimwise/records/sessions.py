@@ -203,14 +203,20 @@ def add_session(
     now: datetime | None = None,
 ) -> ImportResult:
     """Store a delivered session; the same session again returns the stored one
-    (``created=False``) and adds nothing."""
+    (``created=False``) and adds nothing.
+
+    Its values must pass :func:`delivered_session_problems` against its prescription: the one
+    named by ``prescription_id`` or, without one, the patient's prescription valid that day
+    whose plan fingerprint the session ran (a session cannot escape its prescription's ceiling
+    by leaving out the link)."""
     require(actor, "write_clinical", pseudonym)
     now = now or now_utc()
     patient = find_patient(session, pseudonym)
     values = session_row(patient, data, now)
     raise_if(date_problems("record.started_at", values["started_at"], patient, now))
-    prescription = None
-    if data.prescription_id is not None:
+    if data.prescription_id is None:  # still held to the prescription whose plan it ran
+        prescription = _plan_prescription(session, patient, data.record)
+    else:
         prescription = session.get(PrescriptionRecord, data.prescription_id)
         if prescription is None or prescription.patient_id != patient.id:
             expected = "a prescription of this patient"
@@ -251,17 +257,35 @@ def _journal_record(path: Path) -> tuple[SessionRecord, str]:
     return journal_record(contents, str(path)), contents.sha256
 
 
+def _valid_prescriptions(
+    session: Session, patient: Patient, day: date
+) -> tuple[list[PrescriptionRecord], bool]:
+    """The patient's prescriptions valid on ``day``, and whether the patient has any at all."""
+    query = select(PrescriptionRecord).where(PrescriptionRecord.patient_id == patient.id)
+    rows = list(session.scalars(query))
+    return [r for r in rows if _valid_on(r, day)], bool(rows)
+
+
+def _plan_prescription(
+    session: Session, patient: Patient, record: SessionRecord
+) -> PrescriptionRecord | None:
+    """The prescription valid on the session's day whose plan the session ran, if any."""
+    started = _instant("record.started_at", record.started_at)
+    if started is None:
+        return None
+    valid, _ = _valid_prescriptions(session, patient, started.date())
+    return next((r for r in valid if r.fingerprint == record.plan_fingerprint), None)
+
+
 def _matching_prescription(
     session: Session, patient: Patient, record: SessionRecord, source: str
 ) -> PrescriptionRecord | None:
     """The prescription this session was delivered under; ``None`` when the patient has none."""
-    query = select(PrescriptionRecord).where(PrescriptionRecord.patient_id == patient.id)
-    rows = list(session.scalars(query))
-    if not rows:
-        return None
     day = _instant("record.started_at", record.started_at).date()  # type: ignore[union-attr]
-    valid = [r for r in rows if _valid_on(r, day)]
-    match = next((r for r in valid if r.fingerprint == record.plan_fingerprint), None)
+    valid, any_at_all = _valid_prescriptions(session, patient, day)
+    if not any_at_all:
+        return None
+    match = _plan_prescription(session, patient, record)
     if match is None:
         raise InputError(
             FieldProblem(

@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -52,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stimwise import strict_json
 from stimwise.errors import FieldProblem, InputError, StimwiseError
 
 SESSION_END = "session_end"
@@ -165,10 +165,8 @@ class Journal:
         try:  # what a reader parses back: JSON values only, never NaN or infinity
             event = json.loads(json.dumps(event, default=str, allow_nan=False))
         except ValueError:
-            bad = sorted(k for k, v in fields.items() if isinstance(v, float) and
-                         not math.isfinite(v))
             raise JournalError(
-                f"refusing to journal a non-finite number in {event_type} {bad or '(nested)'}"
+                f"refusing to journal a non-finite number in a {event_type} event"
             ) from None
         sealed, line = _sealed(event, prev)
         try:
@@ -211,6 +209,8 @@ class JournalContents:
     problems: tuple[FieldProblem, ...] = ()
     tail: TornTail | None = None
     """An unterminated last line (a crash while writing it) that no recovery accounted for."""
+    missing_newline: bool = False
+    """The last line is a whole event whose newline was not written (a crash right then)."""
     legacy: bool = False
     sha256: str = ""
     """SHA-256 of the file's bytes as read."""
@@ -224,42 +224,10 @@ class JournalContents:
         return not self.problems
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of the range of a number")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"field {key!r} appears twice")
-        found[key] = value
-    return found
-
-
 def parse_line(raw: bytes) -> dict[str, Any]:
     """One line as an event object; ``ValueError`` naming why it is not one (not UTF-8, not
     JSON, NaN or infinity, a repeated field, not an object, nested too deep)."""
-    try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            object_pairs_hook=_unique_keys,
-        )
-    except UnicodeDecodeError:
-        raise ValueError("not UTF-8 text") from None
-    except RecursionError:
-        raise ValueError("nested too deep") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not JSON ({error.msg} at column {error.colno})") from None
+    value = strict_json.loads(raw)
     if not isinstance(value, dict):
         raise ValueError(f"a JSON {type(value).__name__}, not an event object")
     return value
@@ -290,6 +258,7 @@ class _ChainReader:
         self.lines = data.split(b"\n")
         unterminated = self.lines.pop()  # b"" when the file ends with a newline
         self.tail = TornTail(len(self.lines) + 1, unterminated) if unterminated else None
+        self.missing_newline = False
         self.events: list[dict[str, Any]] = []
         self.numbers: list[int] = []
         self.problems: list[FieldProblem] = []
@@ -303,6 +272,7 @@ class _ChainReader:
                 parsed.append((index + 1, parse_line(raw), None))
             except ValueError as error:
                 parsed.append((index + 1, None, str(error)))
+        self._complete_tail(parsed)
         parsed = self._account_for_recovered_tear(parsed)
         first = next((event for _, event, _ in parsed if event is not None), None)
         if (first is not None and first.get("type") == SESSION_START
@@ -327,6 +297,23 @@ class _ChainReader:
             self.events.append(event)
             self.numbers.append(number)
         self._check_sequence()
+
+    def _complete_tail(self, parsed: list) -> None:
+        """A last line cut off only before its newline is a whole event (its own hash proves
+        it), not a torn one."""
+        if self.tail is None:
+            return
+        try:
+            event = parse_line(self.tail.data)
+        except ValueError:
+            return
+        stated = event.get(HASH_FIELD)
+        body = {k: v for k, v in event.items() if k != HASH_FIELD}
+        with contextlib.suppress(ValueError):  # a body that cannot be canonical is torn
+            if isinstance(stated, str) and line_hash(body) == stated:
+                parsed.append((self.tail.line, event, None))
+                self.tail = None
+                self.missing_newline = True
 
     def _account_for_recovered_tear(self, parsed):
         """The torn line a recovery terminated is dropped when the recovery's ``session_end``
@@ -416,6 +403,7 @@ def read_journal(path: str | Path) -> JournalContents:
         torn_lines=reader.torn_lines + (reader.tail is not None),
         problems=tuple(problems),
         tail=reader.tail,
+        missing_newline=reader.missing_newline,
         legacy=reader.legacy,
         sha256=hashlib.sha256(data).hexdigest(),
     )
@@ -482,7 +470,11 @@ def recover(path: str | Path) -> JournalContents:
     source = str(path)
     contents = read_journal(path)
     refuse_damaged(contents, source)
+    torn = contents.tail is not None or contents.missing_newline
     if contents.ended:
+        if contents.missing_newline:
+            _append(path, b"\n")
+            return read_journal(path)
         return contents
     last = contents.events[-1]
     event = {
@@ -496,9 +488,14 @@ def recover(path: str | Path) -> JournalContents:
         "torn_tail": None if contents.tail is None else contents.tail.summary(),
     }
     _, line = _sealed(event, last[HASH_FIELD])
+    # the newline ends the torn line, so the closing event is a line of its own
+    _append(path, (b"\n" if torn else b"") + line)
+    return read_journal(path)
+
+
+def _append(path: str | Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-    try:  # the newline ends the torn line, so the closing event is a line of its own
-        _write_durably(fd, (b"\n" if contents.tail is not None else b"") + line)
+    try:
+        _write_durably(fd, data)
     finally:
         os.close(fd)
-    return read_journal(path)
