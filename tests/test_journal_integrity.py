@@ -364,6 +364,7 @@ def test_HAZ092_a_non_finite_amplitude_is_refused_not_dropped(
     [
         ("response", {"answer": "42"}, "is not one of 0, 1"),
         ("response", {"answer": 10**30}, "valid string"),
+        ("response", {"answer": str(10**30)}, "is not one of 0, 1"),
         ("update", {"amplitude_ma": -1.0}, "greater than or equal to 0"),
         ("update", {"amplitude_ma": 10**30}, "less than or equal to 1000"),
         ("update", {"t_mono_s": 1.0}, "the monotonic clock of an earlier line"),

@@ -72,12 +72,15 @@ def fhir_import(
     as_json: JsonFlag = False,
 ) -> None:
     """Import a stimwise FHIR Bundle: all or nothing; records already stored are skipped."""
+    from stimwise.errors import FieldProblem, InputError
     from stimwise.interop.fhir_import import import_bundle
     from stimwise.records.schema import open_database
 
-    text = bundle.read_text(encoding="utf-8")
+    if not bundle.is_file():
+        raise InputError(FieldProblem("bundle", str(bundle), "an existing bundle file"))
+    data = bundle.read_bytes()  # the import names bytes that are not UTF-8 JSON
     with open_database(db) as database:
-        summary = import_bundle(database, _actor(), text, source=str(bundle))
+        summary = import_bundle(database, _actor(), data, source=str(bundle))
     if as_json:
         print(json.dumps(summary.as_dict(), indent=2))
         return
