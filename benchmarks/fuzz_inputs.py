@@ -1066,7 +1066,7 @@ def fuzz_target(target: Target, per_target: int, seconds: float, seed: int,
     return stats
 
 
-def run_harness(*, per_target: int = 1000, seconds: float = 60.0, seed: int = 12,
+def run_harness(*, per_target: int = 1000, seconds: float = 120.0, seed: int = 12,
                 targets: tuple[str, ...] = tuple(TARGETS), input_timeout_s: float = 5.0,
                 workdir: Path | None = None) -> dict[str, Any]:
     """Fuzz each target with at most ``per_target`` inputs and ``seconds`` of time; the
@@ -1098,7 +1098,7 @@ def run_harness(*, per_target: int = 1000, seconds: float = 60.0, seed: int = 12
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-target", type=int, default=1000, help="inputs per target")
-    parser.add_argument("--seconds", type=float, default=60.0, help="time limit per target")
+    parser.add_argument("--seconds", type=float, default=120.0, help="time limit per target")
     parser.add_argument("--targets", default=",".join(TARGETS),
                         help=f"comma-separated, of {', '.join(TARGETS)}")
     parser.add_argument("--seed", type=int, default=12)

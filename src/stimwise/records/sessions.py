@@ -127,8 +127,7 @@ def _prescribed_time_limit_s(row: PrescriptionRecord | None) -> float:
     """The most stimulation time a session can hold: its planned minutes (the top of the home
     range when that is longer) plus the runtime's overrun limit."""
     if row is None:
-        minutes = Prescription.model_fields["session_duration_min"].metadata
-        planned_min = next(m.le for m in minutes if getattr(m, "le", None) is not None)
+        planned_min = _prescribable_at_most("session_duration_min")
     else:
         planned_min = float(row.prescription["session_duration_min"])
         span = (row.locked_ranges or {}).get("session_duration_min")
@@ -137,8 +136,9 @@ def _prescribed_time_limit_s(row: PrescriptionRecord | None) -> float:
     return planned_min * 60 + DEFAULT_MAX_OVERRUN_S + TIME_TOLERANCE_S
 
 
-def _largest_prescribable_ma() -> float:
-    found = Prescription.model_fields["max_amplitude_ma"].metadata
+def _prescribable_at_most(field: str) -> float:
+    """The upper bound a :class:`Prescription` field declares (``le``)."""
+    found = Prescription.model_fields[field].metadata
     return next(m.le for m in found if getattr(m, "le", None) is not None)
 
 
@@ -156,7 +156,8 @@ def delivered_session_problems(
     prescription may hold (``Prescription`` bounds: 200 mA, 480 min)."""
     problems = []
     if prescription is None:
-        ceiling, what = _largest_prescribable_ma(), "the largest prescribable amplitude"
+        ceiling = _prescribable_at_most("max_amplitude_ma")
+        what = "the largest prescribable amplitude"
     else:
         ceiling, what = prescribed_ceiling_ma(prescription), "the prescribed amplitude"
         if record.plan_fingerprint != prescription.fingerprint:
