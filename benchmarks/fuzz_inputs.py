@@ -208,10 +208,6 @@ def get_at(document: Any, path: tuple) -> Any:
     return document
 
 
-def set_at(document: Any, path: tuple, value: Any) -> None:
-    get_at(document, path[:-1])[path[-1]] = value
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
