@@ -45,7 +45,7 @@ def session(fingerprint: str, day: int) -> SessionIn:
         ended_at=(started + timedelta(minutes=30)).isoformat(), outcome="completed", reason=None,
         stimulation_s=1800.0, max_amplitude_ma=18.0, mean_amplitude_ma=16.5,
         minutes_at_amplitude={"15-18 mA": 30.0}, max_charge_per_phase_uc=3.6, calibration=None,
-        habituation_increases=0, nrs_pre=6, nrs_post=4, skin_pre="intact", skin_post="intact",
+        habituation_increases=0, nrs_pre=6, nrs_post=4, skin_pre="ok", skin_post="ok",
         faults=(), events=40,
     ), frequency_hz=100.0, phase_width_us=200.0)
 

@@ -48,7 +48,7 @@ def session_record(fingerprint: str, started: datetime, outcome: str = "complete
         max_charge_per_phase_uc=3.7,
         calibration=CalibrationResult(sensation_threshold_ma=5.0, motor_threshold_ma=None,
                                       target_ma=17.0, ceiling_reached=False),
-        habituation_increases=2, nrs_pre=6, nrs_post=3, skin_pre="intact", skin_post="redness",
+        habituation_increases=2, nrs_pre=6, nrs_post=3, skin_pre="ok", skin_post="not_ok",
         faults=() if outcome == "completed" else ("emergency_stop",), events=123,
     )
 

@@ -141,7 +141,7 @@ def truncated(path, tmp_path, keep_lines: int | None = None, torn: bool = False)
     ("damage", "expected"),
     [
         ("no_end", "truncated"),
-        ("torn_tail", "unreadable line"),
+        ("torn_tail", "nothing after the session_end"),
         ("missing_middle", "lines are missing"),
         ("not_a_journal", "starting with session_start"),
         ("other_patient", "the journal's own patient 'P001'"),

@@ -77,12 +77,13 @@ def fhir_import(
 ) -> None:
     """Import a stimwise FHIR Bundle: all or nothing; records already stored are skipped."""
     from stimwise.interop.fhir_import import import_bundle
-    from stimwise.protocol.io import read_text_file
+    from stimwise.protocol.io import check_file_size
     from stimwise.records.schema import open_database
 
-    text = read_text_file(bundle, MAX_BUNDLE_BYTES, "FHIR Bundle (JSON)")
+    check_file_size(bundle, MAX_BUNDLE_BYTES, "FHIR Bundle (JSON)")
+    data = bundle.read_bytes()  # the import names bytes that are not UTF-8 JSON
     with open_database(db) as database:
-        summary = import_bundle(database, _actor(), text, source=str(bundle))
+        summary = import_bundle(database, _actor(), data, source=str(bundle))
     if as_json:
         print(json.dumps(summary.as_dict(), indent=2))
         return

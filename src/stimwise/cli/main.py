@@ -497,19 +497,32 @@ def session_recover(
     journal: Annotated[Path, typer.Argument(help="The journal of a session that did not end.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Close a crashed session's journal as aborted (it is never resumed) and print its record."""
-    from stimwise.session.journal import recover
-    from stimwise.session.record import record_from_events
+    """Close a crashed session's journal as aborted (it is never resumed) and print its record.
+    A journal whose chain or values are damaged is not touched: its problems are listed (exit
+    2)."""
+    from stimwise.session.journal import journal_record, read_journal, recover
 
+    source = str(journal)
+    was_ended = read_journal(journal).ended
     contents = recover(journal)
-    record = record_from_events(contents.events)
+    record = journal_record(contents, source)
     if as_json:
-        print(record.model_dump_json(indent=2))
-    else:
-        _console().print(
-            f"{journal}: {record.outcome} ({record.reason}); {record.stimulation_s:.1f} s "
-            f"stimulated, max {record.max_amplitude_ma:.2f} mA; torn lines: {contents.torn_lines}"
-        )
+        document = record.model_dump(mode="json")
+        document.update(recovered_now=not was_ended, torn_lines=contents.torn_lines)
+        print(json.dumps(document, indent=2))
+        return
+    status = (
+        "already closed by its session end"
+        if was_ended
+        else "the session ended abnormally (its journal had no session end); closed now as "
+        "aborted, never resumed"
+    )
+    _console().print(
+        f"{journal}: {status}. Outcome {record.outcome} ({record.reason}); "
+        f"{record.stimulation_s:.1f} s stimulated, max {record.max_amplitude_ma:.2f} mA; "
+        f"torn lines: {contents.torn_lines}",
+        markup=False, highlight=False,
+    )
 
 
 emulate_app = typer.Typer(

@@ -600,7 +600,9 @@ def session_import(
     as_json: JsonFlag = False,
 ) -> None:
     """Import a session journal into the records (all or nothing; importing it again changes
-    nothing). A truncated journal or one that does not match the prescription is refused."""
+    nothing). A truncated, edited or inconsistent journal (its hash chain, an amplitude above
+    its own plan or the prescription, values out of range), or one that does not match the
+    prescription, is refused with each line named."""
     from stimwise.records.schema import open_database
     from stimwise.records.sessions import import_journal
 

@@ -159,3 +159,17 @@ LOCKED_RANGE_UNITS = {
 def quantity(value: float, unit: str) -> dict[str, object]:
     """A UCUM Quantity."""
     return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+UCUM_FACTORS: dict[str, dict[str, float]] = {
+    "mA": {"A": 1e3, "mA": 1.0, "uA": 1e-3, "nA": 1e-6},
+    "uC": {"C": 1e6, "mC": 1e3, "uC": 1.0, "nC": 1e-3},
+    "s": {"h": 3600.0, "min": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6},
+    "min": {"h": 60.0, "min": 1.0, "s": 1 / 60},
+    "us": {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3},
+    "Hz": {"kHz": 1e3, "Hz": 1.0},
+}
+"""For each unit stimwise stores (:data:`SESSION_DOSE`), the UCUM codes an imported quantity
+may carry and the factor that turns a value in that code into the stored unit. UCUM prefixes
+k = 10³, m = 10⁻³, u = 10⁻⁶ (printed µ), n = 10⁻⁹; ``min`` = 60 s, ``h`` = 60 min
+[C-s: UCUM, https://ucum.org/ucum, prefixes table and "time" units]. Any other code is refused."""

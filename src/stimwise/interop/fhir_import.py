@@ -20,7 +20,6 @@ QuestionnaireResponses with the current scoring rules, and Questionnaires are de
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from stimwise import strict_json
+from stimwise.clinical.instruments import INSTRUMENTS
 from stimwise.errors import FieldProblem, InputError
 from stimwise.interop import fhir_codes as codes
 from stimwise.interop import record_keys as keys
@@ -51,6 +52,10 @@ SUPPORTED = (
 """``Device`` and ``DeviceUseStatement`` (self-reported home sessions on the person's own
 device) are read but not imported: a self-reported session enters the record only through
 its own validation (:mod:`stimwise.records.self_logged`), never as a device-recorded one."""
+
+
+SCORE_CODES = frozenset(f"instrument-score-{name}" for name in INSTRUMENTS)
+RATING_CODES = frozenset(rating.code for rating in codes.DIARY_RATINGS)
 
 
 @dataclass
@@ -95,14 +100,15 @@ def parse_bundle(document: Any, source: str | None = None) -> Resource:
 
     if isinstance(document, str | bytes):
         try:
-            document = json.loads(document)
+            document = strict_json.loads(document)
         except ValueError as error:
             raise InputError(FieldProblem("(document)", str(error), "well-formed JSON"),
                              source=source) from None
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         shown = document.get("resourceType") if isinstance(document, dict) else type(document)
         raise InputError(FieldProblem("resourceType", shown, "a FHIR Bundle"), source=source)
-    problems = _layout_problems(document) + _entry_type_problems(document)
+    problems = (_layout_problems(document) + _entry_type_problems(document)
+                + json_type_problems(document))
     if problems:
         raise InputError(problems[:MAX_REPORTED], source=source)
     try:
@@ -148,6 +154,45 @@ def _entry_type_problems(document: dict[str, Any]) -> list[FieldProblem]:
             problems.append(FieldProblem(f"entry[{index}].resource.resourceType", kind,
                                          f"one of {', '.join(SUPPORTED)}"))
     return problems
+
+
+JSON_BOOLEAN = frozenset({"valueBoolean", "required"})
+JSON_INTEGER = frozenset({"valueInteger", "valueUnsignedInt", "valuePositiveInt", "total"})
+JSON_DECIMAL = frozenset({"valueDecimal"})
+QUANTITY_KEYS = frozenset({"valueQuantity", "low", "high"})
+"""FHIR's JSON format writes boolean elements as JSON booleans, integer and decimal elements as
+JSON numbers, and every other primitive as a JSON string [C: FHIR R4 §2.6.2 JSON, "Primitive
+Types", https://hl7.org/fhir/R4/json.html#primitive]. These are the boolean and number elements
+of the layout stimwise exports (a Quantity's ``value`` is a decimal). The R4 models accept
+``true`` or ``"5"`` for an integer and ``20260101`` for a dateTime; these checks do not."""
+
+
+def _expected_json_type(key: str, parent: str | None) -> tuple[tuple[type, ...], str]:
+    if key in JSON_BOOLEAN:
+        return (bool,), "a JSON boolean"
+    if key in JSON_INTEGER:
+        return (int,), "a JSON integer"
+    if key in JSON_DECIMAL or (key == "value" and parent in QUANTITY_KEYS):
+        return (int, float), "a JSON number"
+    return (str,), "a JSON string (this FHIR element is text, a code, a date or a time)"
+
+
+def json_type_problems(node: Any, path: str = "", key: str = "",
+                       parent: str | None = None) -> list[FieldProblem]:
+    """Primitive values of the wrong JSON type, each with its path (``entry[3].resource...``)."""
+    if isinstance(node, dict):
+        return [problem for name, value in node.items()
+                for problem in json_type_problems(value, f"{path}.{name}" if path else name,
+                                                  name, key)]
+    if isinstance(node, list):
+        return [problem for index, value in enumerate(node)
+                for problem in json_type_problems(value, f"{path}[{index}]", key, parent)]
+    if node is None:
+        return []
+    allowed, expected = _expected_json_type(key, parent)
+    if type(node) not in allowed:
+        return [FieldProblem(path, node, expected)]
+    return []
 
 
 def _entries(bundle: Resource) -> list[Entry]:
@@ -208,14 +253,42 @@ def _coded(concept: dict[str, Any] | None, system: str) -> str | None:
     return None
 
 
-def _instant(entry: Entry, name: str, text: str | None) -> datetime:
+def _instant(entry: Entry, name: str, text: Any) -> datetime:
     try:
-        value = None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
         value = None  # a FHIR dateTime such as "2026" or "2026-02" names no instant
     if value is None or value.tzinfo is None:
         raise entry.problem(name, text, "a date and time with a time zone")
     return value
+
+
+def _ucum_code(text: str) -> str:
+    """A unit as UCUM writes it: the micro sign and the Greek mu are ``u``."""
+    return text.replace("\u00b5", "u").replace("\u03bc", "u")
+
+
+def _in_unit(entry: Entry, where: str, quantity: Any, unit: str) -> float:
+    """The value of a Quantity converted to ``unit``; an unknown or contradictory unit, another
+    unit system or a missing value is an :class:`InputError` naming the entry and field."""
+    if not isinstance(quantity, dict):
+        raise entry.problem(where, quantity, "a Quantity")
+    value, system = quantity.get("value"), quantity.get("system")
+    code, shown = quantity.get("code"), quantity.get("unit")
+    factors = codes.UCUM_FACTORS[unit]
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise entry.problem(f"{where}.value", value, f"a number (in {unit} or a UCUM unit of "
+                            "the same kind)")
+    if system not in (None, codes.UCUM):
+        raise entry.problem(f"{where}.system", system, f"UCUM ({codes.UCUM})")
+    named = code if code is not None else shown
+    if not isinstance(named, str) or _ucum_code(named) not in factors:
+        raise entry.problem(f"{where}.code", named,
+                            f"a UCUM unit convertible to {unit}: {', '.join(factors)}")
+    factor = factors[_ucum_code(named)]
+    if isinstance(shown, str) and factors.get(_ucum_code(shown), factor) != factor:
+        raise entry.problem(f"{where}.unit", shown, f"the unit its code {code!r} names")
+    return float(f"{value * factor:.12g}")
 
 
 def _validated(entry: Entry, model: type, data: dict[str, Any]):
@@ -256,7 +329,7 @@ def _document(entry: Entry, name: str) -> dict[str, Any] | None:
     if found is None:
         return None
     try:
-        return json.loads(base64.b64decode(found["data"]))
+        return strict_json.loads(base64.b64decode(found["data"], validate=True))
     except (KeyError, TypeError, ValueError):
         raise entry.problem(f"extension[{name}].valueAttachment.data", "(undecodable)",
                             "base64 of a JSON document") from None
@@ -400,14 +473,18 @@ class _Importer:
             self.check_subject(entry)
             resource = entry.resource
             key = _identifier(entry, "session")
+            if _coded(resource.get("code"), codes.STIMWISE_CODES) != codes.SESSION_CODE["code"]:
+                raise entry.problem("code", _coded(resource.get("code"), codes.STIMWISE_CODES),
+                                    f"the session code {codes.SESSION_CODE['code']!r} of "
+                                    f"{codes.STIMWISE_CODES}")
             prescription_id = None
             if resource.get("basedOn"):
                 index = self.target(entry, "basedOn[0]", resource["basedOn"][0], "DeviceRequest")
                 prescription_id = self.prescriptions[index]
             data = _validated(entry, SessionIn, {
                 "record": self.session_record(entry, summary.pseudonym),
-                "frequency_hz": self.dose(resource, "frequency_hz"),
-                "phase_width_us": self.dose(resource, "phase_width_us"),
+                "frequency_hz": self.dose(entry, "frequency_hz"),
+                "phase_width_us": self.dose(entry, "phase_width_us"),
                 "prescription_id": prescription_id,
                 "journal_sha256": _find_identifier(entry, "journal"),
             })
@@ -416,6 +493,11 @@ class _Importer:
                                      now=self.now)
             except InputError as error:
                 raise _within(entry, error) from None
+            status = "completed" if result.session.outcome == "completed" else "stopped"
+            if resource.get("status") != status:
+                raise entry.problem("status", resource.get("status"),
+                                    f"{status!r} (the session's outcome is "
+                                    f"{result.session.outcome!r})")
             row_key = keys.session_row_key(result.session)
             if row_key != key:
                 raise entry.problem("identifier", key, f"the session's own key {row_key}")
@@ -423,10 +505,13 @@ class _Importer:
             (summary.created if result.created else summary.skipped)["Procedure"] += 1
 
     @staticmethod
-    def dose(resource: Resource, column: str) -> float | None:
+    def dose(entry: Entry, column: str) -> float | None:
+        """A dose figure in the unit stimwise stores it in (UCUM units converted)."""
         dose = next(d for d in codes.SESSION_DOSE if d.column == column)
-        found = _extension_value(resource, dose.code, "valueQuantity")
-        return None if found is None else found.get("value")
+        found = _extension_value(entry.resource, dose.code, "valueQuantity")
+        if found is None:
+            return None
+        return _in_unit(entry, f"extension[{dose.code}].valueQuantity", found, dose.unit)
 
     def session_record(self, entry: Entry, pseudonym: str) -> dict[str, Any]:
         resource = entry.resource
@@ -436,7 +521,7 @@ class _Importer:
             for column, name, kind in SCALAR_SESSION_FIELDS
         }
         record.update({
-            dose.column: self.dose(resource, dose.column)
+            dose.column: self.dose(entry, dose.column)
             for dose in codes.SESSION_DOSE
             if dose.column not in ("frequency_hz", "phase_width_us")
         })
@@ -473,16 +558,22 @@ class _Importer:
         pending: list[tuple[Entry, Any]] = []
         for entry in self.of_type("Observation"):
             resource = entry.resource
-            if _coded(resource.get("code"), codes.STIMWISE_CODES) != (
-                codes.DIARY_ENTRY_CODE["code"]
-            ):
+            code = _coded(resource.get("code"), codes.STIMWISE_CODES)
+            if code in SCORE_CODES:
                 continue  # an instrument score: derived, recomputed from its response
+            if code != codes.DIARY_ENTRY_CODE["code"]:
+                raise entry.problem("code", code, "a diary entry or an instrument score of "
+                                    f"{codes.STIMWISE_CODES}")
             self.check_subject(entry)
             uuid_text = _identifier(entry, "diary_entry")
             ratings = {
                 _coded(c.get("code"), codes.STIMWISE_CODES): c.get("valueInteger")
                 for c in resource.get("component") or []
             }
+            unknown = sorted(str(c) for c in set(ratings) - RATING_CODES)
+            if unknown:
+                raise entry.problem("component.code", unknown[0], "one of the diary's ratings "
+                                    f"({', '.join(sorted(RATING_CODES))})")
             data = _validated(entry, DiaryEntryIn, {
                 "recorded_at": resource.get("effectiveDateTime"),
                 "entry_uuid": uuid_text,

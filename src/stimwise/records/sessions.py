@@ -9,16 +9,23 @@ a session by (patient, plan fingerprint, start time); importing either again ret
 session and adds nothing, also when two imports of it run at the same time (the second one's
 insert hits the unique keys, is rolled back to a savepoint and returns the first one's row).
 
-A journal that is truncated (no ``session_end`` or a torn line that no recovery accounted for,
-gaps in its sequence numbers), belongs to another patient, or does not match a prescription
-valid on the session's day is refused with nothing written.
+A journal that is truncated (no ``session_end`` or a torn line that no recovery accounted for),
+damaged or edited (its hash chain, :mod:`stimwise.session.journal`), inconsistent with itself
+(an amplitude above its own ceiling, a non-finite value, an NRS outside 0-10, ...:
+:mod:`stimwise.session.journal_events`), written without the chain by an older stimwise, for
+another patient, or not matching a prescription valid on the session's day is refused with
+nothing written, each problem named with its line.
+
+Every delivered session, whatever brought it (a journal here, a FHIR Procedure in
+:mod:`stimwise.interop.fhir_import`), passes the one check :func:`delivered_session_problems` in
+:func:`add_session` before it is stored: within its prescription's ceiling and time, or within
+what any prescription may hold when it has none.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stimwise.errors import FieldProblem, InputError
+from stimwise.protocol.prescription import Prescription
 from stimwise.records.access import Actor, require
 from stimwise.records.inputs import SessionIn
 from stimwise.records.models import Patient, PrescriptionRecord, SessionEntry
@@ -39,10 +47,12 @@ from stimwise.records.repository import (
     raise_if,
     store,
 )
+from stimwise.session.journal_events import (
+    AMPLITUDE_TOLERANCE_MA,
+    DEFAULT_MAX_OVERRUN_S,
+    TIME_TOLERANCE_S,
+)
 from stimwise.session.record import SessionRecord
-
-AMPLITUDE_TOLERANCE_MA = 1e-6
-"""Rounding slack when comparing a delivered amplitude with a prescribed one [U]."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,82 @@ def session_row(patient: Patient, data: SessionIn, now: datetime) -> dict[str, A
     }
 
 
+def _valid_on(row: PrescriptionRecord, day: date) -> bool:
+    return row.valid_from <= day and (row.valid_to is None or day <= row.valid_to)
+
+
+def prescribed_ceiling_ma(row: PrescriptionRecord) -> float:
+    """The most a session under this prescription may deliver: its amplitude, the person's cap
+    it was verified under and the top of its home range, whichever is lowest."""
+    limits = [float(row.prescription["max_amplitude_ma"])]
+    cap = (row.caps or {}).get("max_amplitude_ma")
+    if cap is not None:
+        limits.append(float(cap))
+    if row.locked_ranges is not None:
+        limits.append(float(row.locked_ranges["amplitude_ma"]["max"]))
+    return min(limits)
+
+
+def _prescribed_time_limit_s(row: PrescriptionRecord | None) -> float:
+    """The most stimulation time a session can hold: its planned minutes (the top of the home
+    range when that is longer) plus the runtime's overrun limit."""
+    if row is None:
+        planned_min = _prescribable_at_most("session_duration_min")
+    else:
+        planned_min = float(row.prescription["session_duration_min"])
+        span = (row.locked_ranges or {}).get("session_duration_min")
+        if span is not None:
+            planned_min = max(planned_min, float(span["max"]))
+    return planned_min * 60 + DEFAULT_MAX_OVERRUN_S + TIME_TOLERANCE_S
+
+
+def _prescribable_at_most(field: str) -> float:
+    """The upper bound a :class:`Prescription` field declares (``le``)."""
+    found = Prescription.model_fields[field].metadata
+    return next(m.le for m in found if getattr(m, "le", None) is not None)
+
+
+def delivered_session_problems(
+    record: SessionRecord, prescription: PrescriptionRecord | None
+) -> list[FieldProblem]:
+    """Whether a delivered session's values can be stored: the one check of every way a
+    delivered session enters the record (a session journal, a FHIR Procedure).
+
+    The record itself is already finite and in range (:class:`SessionRecord` refuses
+    otherwise). Here it must also fit its prescription: the same plan fingerprint, a start on a
+    day the prescription was valid, no amplitude above its ceiling
+    (:func:`prescribed_ceiling_ma`) and no more stimulation than its planned time plus the
+    runtime's overrun limit. A session outside any prescription must stay within what any
+    prescription may hold (``Prescription`` bounds: 200 mA, 480 min)."""
+    problems = []
+    if prescription is None:
+        ceiling = _prescribable_at_most("max_amplitude_ma")
+        what = "the largest prescribable amplitude"
+    else:
+        ceiling, what = prescribed_ceiling_ma(prescription), "the prescribed amplitude"
+        if record.plan_fingerprint != prescription.fingerprint:
+            problems.append(FieldProblem(
+                "record.plan_fingerprint", record.plan_fingerprint[:12],
+                f"the fingerprint of its prescription ({prescription.fingerprint[:12]})"))
+        started = _instant("record.started_at", record.started_at)
+        if started is not None and not _valid_on(prescription, started.date()):
+            problems.append(FieldProblem(
+                "record.started_at", record.started_at,
+                f"a day its prescription was valid ({prescription.valid_from} to "
+                f"{prescription.valid_to or 'open'})"))
+    for name in ("max_amplitude_ma", "mean_amplitude_ma"):
+        value = getattr(record, name)
+        if value > ceiling + AMPLITUDE_TOLERANCE_MA:
+            problems.append(FieldProblem(f"record.{name}", value,
+                                         f"at most {what} ({ceiling:g} mA)"))
+    limit_s = _prescribed_time_limit_s(prescription)
+    if record.stimulation_s > limit_s:
+        problems.append(FieldProblem(
+            "record.stimulation_s", record.stimulation_s,
+            f"at most {limit_s:g} s (the planned time plus the runtime's overrun limit)"))
+    return problems
+
+
 def _existing(session: Session, patient: Patient, values: dict[str, Any]) -> SessionEntry | None:
     same_start = (
         (SessionEntry.patient_id == patient.id)
@@ -118,21 +204,25 @@ def add_session(
     now: datetime | None = None,
 ) -> ImportResult:
     """Store a delivered session; the same session again returns the stored one
-    (``created=False``) and adds nothing."""
+    (``created=False``) and adds nothing.
+
+    Its values must pass :func:`delivered_session_problems` against its prescription: the one
+    named by ``prescription_id`` or, without one, the patient's prescription valid that day
+    whose plan fingerprint the session ran (a session cannot escape its prescription's ceiling
+    by leaving out the link)."""
     require(actor, "write_clinical", pseudonym)
     now = now or now_utc()
     patient = find_patient(session, pseudonym)
     values = session_row(patient, data, now)
     raise_if(date_problems("record.started_at", values["started_at"], patient, now))
-    if data.prescription_id is not None:
-        owner = session.scalar(
-            select(PrescriptionRecord.patient_id).where(
-                PrescriptionRecord.id == data.prescription_id
-            )
-        )
-        if owner != patient.id:
+    if data.prescription_id is None:  # still held to the prescription whose plan it ran
+        prescription = _plan_prescription(session, patient, data.record)
+    else:
+        prescription = session.get(PrescriptionRecord, data.prescription_id)
+        if prescription is None or prescription.patient_id != patient.id:
             expected = "a prescription of this patient"
             raise InputError(FieldProblem("prescription_id", data.prescription_id, expected))
+    raise_if(delivered_session_problems(data.record, prescription))
     existing = _existing(session, patient, values)
     if existing is None:
         try:  # a concurrent import of the same session commits first: its unique keys win
@@ -160,73 +250,44 @@ def list_sessions(session: Session, actor: Actor, pseudonym: str) -> list[Sessio
 
 
 def _journal_record(path: Path) -> tuple[SessionRecord, str, dict[str, Any]]:
-    """The journal's record, SHA-256 and first event; :class:`InputError` for a truncated or
-    malformed one."""
-    from stimwise.session.journal import read_journal
-    from stimwise.session.record import record_from_events
+    """The journal's record, SHA-256 and first event (``session_start``, for the plan's
+    binding); :class:`InputError` naming each line of a journal that is truncated, damaged,
+    edited or inconsistent."""
+    from stimwise.session.journal import journal_record, load_journal
 
-    source = str(path)
-    if not path.is_file():
-        raise InputError(FieldProblem("journal", source, "an existing journal file"))
-    data = path.read_bytes()
-    contents = read_journal(path)
-    if not contents.events or contents.events[0].get("type") != "session_start":
-        raise InputError(
-            FieldProblem("journal", source, "a session journal starting with session_start"),
-            source=source,
-        )
-    if not contents.ended:
-        raise InputError(
-            FieldProblem(
-                "journal",
-                f"{len(contents.events)} events, last {contents.events[-1].get('type')!r}",
-                "a complete journal ending with session_end (truncated; run `stimwise session "
-                "recover` on a crashed session's journal first)",
-            ),
-            source=source,
-        )
-    recovered_torn = contents.events[-1].get("torn_lines", 0) or 0
-    if contents.torn_lines > recovered_torn:
-        raise InputError(
-            FieldProblem(
-                "journal",
-                f"{contents.torn_lines} unreadable line(s)",
-                "every line a JSON event (a damaged or truncated journal)",
-            ),
-            source=source,
-        )
-    sequence = [event.get("seq") for event in contents.events]
-    if sequence != list(range(len(sequence))):
-        gap = next(i for i, seq in enumerate(sequence) if seq != i)
-        raise InputError(
-            FieldProblem(
-                f"journal line {gap + 1}.seq",
-                sequence[gap],
-                f"{gap} (events numbered without gaps; lines are missing)",
-            ),
-            source=source,
-        )
-    try:
-        record = record_from_events(contents.events)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as error:
-        raise InputError(
-            FieldProblem("journal", repr(error), "the events stimwise session run writes"),
-            source=source,
-        ) from None
-    return record, hashlib.sha256(data).hexdigest(), contents.events[0]
+    contents = load_journal(path)
+    return journal_record(contents, str(path)), contents.sha256, contents.events[0]
+
+
+def _valid_prescriptions(
+    session: Session, patient: Patient, day: date
+) -> tuple[list[PrescriptionRecord], bool]:
+    """The patient's prescriptions valid on ``day``, and whether the patient has any at all."""
+    query = select(PrescriptionRecord).where(PrescriptionRecord.patient_id == patient.id)
+    rows = list(session.scalars(query))
+    return [r for r in rows if _valid_on(r, day)], bool(rows)
+
+
+def _plan_prescription(
+    session: Session, patient: Patient, record: SessionRecord
+) -> PrescriptionRecord | None:
+    """The prescription valid on the session's day whose plan the session ran, if any."""
+    started = _instant("record.started_at", record.started_at)
+    if started is None:
+        return None
+    valid, _ = _valid_prescriptions(session, patient, started.date())
+    return next((r for r in valid if r.fingerprint == record.plan_fingerprint), None)
 
 
 def _matching_prescription(
     session: Session, patient: Patient, record: SessionRecord, source: str
 ) -> PrescriptionRecord | None:
     """The prescription this session was delivered under; ``None`` when the patient has none."""
-    query = select(PrescriptionRecord).where(PrescriptionRecord.patient_id == patient.id)
-    rows = list(session.scalars(query))
-    if not rows:
-        return None
     day = _instant("record.started_at", record.started_at).date()  # type: ignore[union-attr]
-    valid = [r for r in rows if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to)]
-    match = next((r for r in valid if r.fingerprint == record.plan_fingerprint), None)
+    valid, any_at_all = _valid_prescriptions(session, patient, day)
+    if not any_at_all:
+        return None
+    match = _plan_prescription(session, patient, record)
     if match is None:
         raise InputError(
             FieldProblem(
@@ -234,18 +295,6 @@ def _matching_prescription(
                 record.plan_fingerprint[:12],
                 "the fingerprint of a prescription of this patient valid on "
                 f"{day} (valid then: {[r.fingerprint[:12] for r in valid] or 'none'})",
-            ),
-            source=source,
-        )
-    ceiling = float(match.prescription["max_amplitude_ma"])
-    if match.locked_ranges is not None:
-        ceiling = min(ceiling, float(match.locked_ranges["amplitude_ma"]["max"]))
-    if record.max_amplitude_ma > ceiling + AMPLITUDE_TOLERANCE_MA:
-        raise InputError(
-            FieldProblem(
-                "journal.max_amplitude_ma",
-                record.max_amplitude_ma,
-                f"at most the prescribed amplitude ({ceiling:g} mA)",
             ),
             source=source,
         )
@@ -325,4 +374,7 @@ def import_journal(
         journal_ref=str(path.resolve())[-500:],
         journal_sha256=digest,
     )
-    return add_session(session, actor, who, data, now=now)
+    try:
+        return add_session(session, actor, who, data, now=now)
+    except InputError as error:
+        raise InputError(error.problems, source=source) from None

@@ -17,50 +17,80 @@ from the exact figure of the verified plan at its maximum amplitude.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import StrictModel, field_contradictions
 
 N_AMPLITUDE_BINS = 10
 
 
+Milliamps = Annotated[float, Field(ge=0, strict=True)]
+Count = Annotated[int, Field(ge=0, strict=True)]
+Nrs = Annotated[int, Field(ge=0, le=10, strict=True)]
+"""Pain now, 0 (none) to 10 (worst possible): the answers the session's prompts allow."""
+SkinCheck = Literal["ok", "not_ok"]
+AMPLITUDE_SLACK_MA = 1e-6
+"""Rounding slack (amplitudes are rounded to 6 decimals) [U]."""
+BAND_SLACK_S = 1.0
+"""Slack between the minutes per band (rounded to 4 decimals each) and the stimulation time."""
+
+
 class CalibrationResult(StrictModel):
-    sensation_threshold_ma: float | None
-    motor_threshold_ma: float | None
-    target_ma: float | None
+    sensation_threshold_ma: Milliamps | None
+    motor_threshold_ma: Milliamps | None
+    target_ma: Milliamps | None
     ceiling_reached: bool
 
 
 class SessionRecord(StrictModel):
-    """What was delivered, for how long, what the person reported and what went wrong."""
+    """What was delivered, for how long, what the person reported and what went wrong.
 
-    protocol_id: str
-    plan_fingerprint: str
-    device: str
+    Whatever made it (a journal, a FHIR Procedure), a record holds only finite values in their
+    ranges: amplitudes, charge and times not negative, the mean amplitude not above the
+    maximum, no more minutes in the amplitude bands than the stimulation time, pain ratings
+    0-10 in whole numbers, skin checks and outcomes from their lists (hazard HAZ-092)."""
+
+    protocol_id: str = Field(min_length=1, max_length=64)
+    plan_fingerprint: str = Field(min_length=1, max_length=64)
+    device: str = Field(min_length=1, max_length=120)
     patient_id: str | None
     started_at: str
     ended_at: str | None
-    outcome: str
+    outcome: Literal["completed", "aborted"]
     reason: str | None
-    stimulation_s: float = Field(
-        description="Time with a non-zero amplitude delivered, as the device reported it."
-    )
-    max_amplitude_ma: float
-    mean_amplitude_ma: float = Field(description="Time-weighted over the stimulation time.")
-    minutes_at_amplitude: dict[str, float] = Field(
+    stimulation_s: float = Field(ge=0, strict=True,
+                                 description="Time with a non-zero amplitude delivered, as "
+                                 "the device reported it.")
+    max_amplitude_ma: Milliamps
+    mean_amplitude_ma: Milliamps = Field(description="Time-weighted over the stimulation time.")
+    minutes_at_amplitude: dict[str, Annotated[float, Field(ge=0, strict=True)]] = Field(
         description="Minutes spent in each amplitude band (tenths of the ceiling)."
     )
-    max_charge_per_phase_uc: float
+    max_charge_per_phase_uc: float = Field(ge=0, strict=True)
     calibration: CalibrationResult | None
-    habituation_increases: int
-    nrs_pre: int | None
-    nrs_post: int | None
-    skin_pre: str | None
-    skin_post: str | None
+    habituation_increases: Count
+    nrs_pre: Nrs | None
+    nrs_post: Nrs | None
+    skin_pre: SkinCheck | None
+    skin_post: SkinCheck | None
     faults: tuple[str, ...]
-    events: int
+    events: Count
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SessionRecord:
+        problems = []
+        if self.mean_amplitude_ma > self.max_amplitude_ma + AMPLITUDE_SLACK_MA:
+            problems.append((("mean_amplitude_ma",), self.mean_amplitude_ma,
+                             f"at most max_amplitude_ma ({self.max_amplitude_ma:g} mA)"))
+        banded_s = 60 * sum(self.minutes_at_amplitude.values())
+        if banded_s > self.stimulation_s + BAND_SLACK_S:
+            problems.append((("minutes_at_amplitude",), round(banded_s / 60, 4),
+                             f"at most the stimulation time ({self.stimulation_s:g} s)"))
+        if problems:
+            raise field_contradictions("SessionRecord", problems)
+        return self
 
 
 def _bands(ceiling_ma: float) -> list[tuple[float, float]]:

@@ -219,6 +219,7 @@ class SessionRunner:
             protocol_id=rx.protocol.id,
             plan_fingerprint=plan.fingerprint,
             device=device.capabilities.name,
+            device_range_ma=list(device.capabilities.current_range_ma),
             patient_id=patient_id,
             plan_patient_id=plan.patient_id,
             patient_specific=plan.patient_specific,
