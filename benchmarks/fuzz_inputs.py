@@ -430,6 +430,7 @@ def simulated_session(path: Path, protocol_id: str, amplitude_ma: float, *,
     """A real session on the simulated stimulator under a fake clock, journalled to ``path``:
     to its end, emergency-stopped (``stop="estop"``) or cut off mid-session (``"crash"``)."""
     from stimwise.device.simulated import SimulatedStimulator
+    from stimwise.safety.caps import PatientCaps
     from stimwise.safety.verify import verify
     from stimwise.session.journal import Journal
     from stimwise.session.prompts import ScriptedResponder
@@ -440,7 +441,8 @@ def simulated_session(path: Path, protocol_id: str, amplitude_ma: float, *,
                                comfortable_ma=0.4 * amplitude_ma,
                                motor_threshold_ma=0.6 * amplitude_ma)
     runner = SessionRunner(
-        verify(prescription(protocol_id, amplitude_ma)).require_plan(),
+        verify(prescription(protocol_id, amplitude_ma),
+               caps=PatientCaps(patient_id="P001")).require_plan(),
         SimulatedStimulator(clock=clock, command_latency_s=0.0), Journal(path, clock=clock),
         person, patient_id="P001", clock=clock,
         settings=SessionSettings(calibration_step_s=0.2, rest_s=0.4),

@@ -259,4 +259,4 @@ def test_HAZ094_malformed_bytes_are_exit_2_and_nothing_is_stored(tmp_path, bundl
 def test_a_missing_bundle_file_is_exit_2(tmp_path):
     result = cli.invoke(app, ["fhir", "import", str(tmp_path / "none.json"), "--db",
                               f"sqlite:///{tmp_path / 'r.db'}"])
-    assert result.exit_code == 2 and "an existing bundle file" in result.output
+    assert result.exit_code == 2 and "an existing FHIR Bundle" in result.output

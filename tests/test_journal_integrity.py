@@ -28,6 +28,7 @@ from stimwise.records.inputs import PatientIn, PrescriptionIn
 from stimwise.records.models import SessionEntry
 from stimwise.records.schema import open_database
 from stimwise.records.sessions import import_journal
+from stimwise.safety.caps import PatientCaps
 from stimwise.safety.verify import verify
 from stimwise.session.journal import (
     HASH_FIELD,
@@ -66,7 +67,7 @@ def run_session(path, *, stop_after_s: float | None = None) -> None:
     with ``stop_after_s`` the process "dies" then (the journal simply stops)."""
     clock = FakeClock()
     runner = SessionRunner(
-        verify(prescription()).require_plan(),
+        verify(prescription(), caps=PatientCaps(patient_id="P001")).require_plan(),
         SimulatedStimulator(clock=clock, command_latency_s=0.0),
         Journal(path, clock=clock), PERSON, patient_id="P001", clock=clock,
         settings=SessionSettings(calibration_step_s=0.2, rest_s=0.4),
@@ -317,7 +318,7 @@ def test_HAZ091_a_session_above_the_prescription_is_refused_also_when_the_journa
     path = tmp_path / "forty.jsonl"
     clock = FakeClock()
     runner = SessionRunner(
-        verify(prescription(40.0)).require_plan(),
+        verify(prescription(40.0), caps=PatientCaps(patient_id="P001")).require_plan(),
         SimulatedStimulator(clock=clock, command_latency_s=0.0), Journal(path, clock=clock),
         ScriptedResponder(sensation_threshold_ma=8, comfortable_ma=34, motor_threshold_ma=39),
         patient_id="P001", clock=clock, settings=SessionSettings(calibration_step_s=0.2,

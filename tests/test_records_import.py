@@ -21,7 +21,7 @@ from stimwise.records.schema import open_database
 from stimwise.records.sessions import import_journal, list_sessions
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.verify import verify
-from stimwise.session.journal import Journal, read_journal, recover
+from stimwise.session.journal import Journal, chained_lines, read_journal, recover
 from stimwise.session.prompts import ScriptedResponder
 from stimwise.session.record import record_from_events
 from stimwise.session.runtime import SessionRunner, SessionSettings
@@ -190,8 +190,8 @@ def test_HAZ083_a_session_whose_plan_was_not_verified_for_this_person_is_not_sto
     start = json.loads(lines[0])
     assert (start["patient_id"], start["plan_patient_id"]) == ("P001", "P001")
     start["plan_patient_id"] = bound  # another person's plan, or a plan bound to no one
-    edited = tmp_path / "edited.jsonl"
-    edited.write_bytes(json.dumps(start).encode() + b"\n" + b"".join(lines[1:]))
+    edited = tmp_path / "edited.jsonl"  # re-chained, as a forger would, to reach the binding
+    edited.write_bytes(chained_lines([start, *(json.loads(line) for line in lines[1:])]))
     with pytest.raises(InputError, match=r"journal\.plan_patient_id"), db.transaction() as s:
         import_journal(s, CLINICIAN, edited, "P001")
     assert session_count(db) == 0
