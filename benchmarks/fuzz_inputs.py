@@ -110,6 +110,8 @@ class Stats:
     examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def add(self, mutation: str, result: Result) -> None:
+        if result is _TIME_UP:
+            return
         self.inputs += 1
         name = COUNTERS[result.outcome]
         setattr(self, name, getattr(self, name) + 1)
@@ -142,8 +144,17 @@ def _on_alarm(_signum, _frame) -> None:
     raise _Hang
 
 
+_TIME_UP = Result("time_up")
+_deadline_s = math.inf
+"""``time.monotonic()`` after which :func:`guarded` runs nothing (the target's time is up)."""
+
+
 def guarded(run: Callable[[], Result], timeout_s: float) -> Result:
-    """Run one input under the per-input time limit; classify what escaped it."""
+    """Run one input under the per-input time limit; classify what escaped it. Once the
+    target's time is up the input is drawn but not run (drawing less for the same choices
+    would be inconsistent generation to hypothesis), and counts nowhere."""
+    if time.monotonic() > _deadline_s:
+        return _TIME_UP
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
@@ -1045,21 +1056,23 @@ TARGETS: dict[str, type[Target]] = {
 
 def fuzz_target(target: Target, per_target: int, seconds: float, seed: int,
                 input_timeout_s: float) -> Stats:
+    global _deadline_s
     stats = Stats(target.name)
     started = time.monotonic()
-    deadline = started + seconds
+    _deadline_s = started + seconds
 
     @hypothesis_seed(seed)
     @settings(max_examples=per_target, phases=[Phase.generate], database=None, deadline=None,
               suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
     @given(data=st.data())
     def run(data):
-        if time.monotonic() > deadline:
-            return
         what, result = target.draw_and_run(data, input_timeout_s)
         stats.add(what, result)
 
-    run()
+    try:
+        run()
+    finally:
+        _deadline_s = math.inf
     stats.seconds = time.monotonic() - started
     return stats
 
