@@ -127,6 +127,18 @@ def test_HAZ084_a_count_is_a_whole_number():
         validate_model(Protocol, document)
 
 
+@pytest.mark.parametrize("value", [True, 1.0, "1"])
+def test_HAZ084_a_format_version_is_a_whole_number(value):
+    """Found by benchmarks/fuzz_inputs.py: ``schema_version: true`` was read as format 1."""
+    with pytest.raises(InputError) as caught:
+        intake_from(base_intake(schema_version=value))
+    assert [p.path for p in caught.value.problems] == ["schema_version"]
+    document = protocol_dict()
+    document["schema_version"] = value
+    with pytest.raises(InputError, match="schema_version"):
+        validate_model(Protocol, document)
+
+
 @pytest.mark.parametrize("value", [True, "54", 54.0, "5_4"])
 def test_HAZ084_an_intake_age_is_a_whole_number(value):
     with pytest.raises(InputError) as caught:
@@ -318,6 +330,18 @@ def test_HAZ086_billion_laughs_yaml_is_refused_before_it_expands(tmp_path):
 def test_HAZ086_an_alias_that_refers_to_itself_is_refused():
     with pytest.raises(InputError, match="refers to itself"):
         parse_document("a: &a [1, *a]\n", "loop.yaml")
+
+
+def test_HAZ086_deeply_nested_yaml_is_refused_at_the_depth_limit():
+    """Found by benchmarks/fuzz_inputs.py: 5,000 opening brackets recursed until Python's limit
+    (seconds of work, a hang under load) before being refused."""
+    from stimwise.protocol.io import MAX_YAML_DEPTH
+
+    deep = "a: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(InputError, match=f"nested more than {MAX_YAML_DEPTH} deep"):
+        parse_document(deep, "deep.yaml")
+    just_fits = "a: " + "[" * (MAX_YAML_DEPTH - 2) + "]" * (MAX_YAML_DEPTH - 2) + "\n"
+    assert parse_document(just_fits, "fits.yaml")["a"] is not None
 
 
 def test_HAZ086_ordinary_aliases_as_pyyaml_writes_them_still_load():

@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
-from stimwise.protocol.base import Int, PastDate, StrictModel, field_contradictions
+from stimwise.protocol.base import Int, PastDate, StrictChoice, StrictModel, field_contradictions
 from stimwise.protocol.body_sites import SELECTOR_NAMES, expand_sites
 from stimwise.protocol.io import register_union_tags
 
@@ -402,7 +402,7 @@ class Intake(StrictModel):
         },
     )
 
-    schema_version: Literal[1, 2] = Field(
+    schema_version: Annotated[Literal[1, 2], StrictChoice] = Field(
         default=1, title="Format version",
         description="2 is the current format; 1 (the default) is kept for older files.")
     patient_id: str = Field(

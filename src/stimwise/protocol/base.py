@@ -25,6 +25,17 @@ by :class:`StrictModel`'s ``allow_inf_nan=False``."""
 Int = Annotated[int, Strict()]
 """A whole number: never ``true``, ``2.0`` or a text."""
 
+
+def _whole_number_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"a whole number, not {type(value).__name__} {value!r}")
+    return value
+
+
+StrictChoice = BeforeValidator(_whole_number_only)
+"""For a ``Literal`` of numbers such as a file's ``schema_version``: lax pydantic takes ``true``
+and ``1.0`` for ``1`` (``Strict()`` cannot be applied to a ``Literal``)."""
+
 def _from_text(integer: bool):
     def read(value: object) -> object:
         if isinstance(value, str):

@@ -24,6 +24,11 @@ MAX_YAML_NODES = 1_000_000
 """Most values a YAML document may hold once its aliases are expanded (U: a 1 MB file without
 aliases holds at most about 500,000)."""
 
+MAX_YAML_DEPTH = 64
+"""Deepest nesting of lists and mappings in an input document (U: the deepest stimwise file
+format nests about 8 levels). Checked while composing, so 5,000 opening brackets are refused at
+once instead of recursing until Python's limit (seconds of work)."""
+
 
 class _TooLarge(yaml.YAMLError):
     def __init__(self, mark: yaml.Mark, why: str) -> None:
@@ -41,10 +46,22 @@ class _InputLoader(yaml.SafeLoader):
     expand to billions of values in whatever walks the result). The expanded size is counted
     on the composed node graph, each node once, before any Python object is built."""
 
+    _depth = 0
+
     def compose_document(self):  # type: ignore[no-untyped-def]
         node = super().compose_document()
         _expanded_size(node, {}, set())
         return node
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooLarge(self.peek_event().start_mark,
+                                f"lists or mappings nested more than {MAX_YAML_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_yaml_int(self, node):  # type: ignore[no-untyped-def]
         return int(_plain_number(self.construct_scalar(node), _YAML_INT))

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stimwise.protocol.base import Float, Int, StrictModel
+from stimwise.protocol.base import Float, Int, StrictChoice, StrictModel
 from stimwise.protocol.body_sites import SITE_NAMES
 from stimwise.protocol.modulation import (
     AmplitudeModulation,
@@ -417,7 +417,7 @@ class EvidenceRanges(StrictModel):
 class Protocol(StrictModel):
     """A complete, reproducible stimulation protocol (library entry or user file)."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Annotated[Literal[1], StrictChoice] = 1
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")
     name: str = Field(min_length=3, max_length=120)
     modality: Literal["TENS", "NMES", "MENS", "HF-EMS", "IFC", "other"]

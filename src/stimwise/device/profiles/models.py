@@ -7,11 +7,11 @@ at load time, so a profile cannot carry an invented figure.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from stimwise.protocol.base import StrictModel
+from stimwise.protocol.base import StrictChoice, StrictModel
 from stimwise.protocol.models import Confidence
 
 SourceKind = Literal["manual", "510k", "label", "product_page", "measurement", "article"]
@@ -214,7 +214,7 @@ class Conformity(StrictModel):
 class DeviceProfile(StrictModel):
     """One commercial unit: what it offers and where each fact comes from."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Annotated[Literal[1], StrictChoice] = 1
     id: ProfileId = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")
     name: str = Field(min_length=3, max_length=120)
     manufacturer: str = Field(min_length=1, max_length=120)
