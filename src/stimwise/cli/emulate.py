@@ -9,8 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, cast
 
-from stimwise.device.sciencemode2.emulator import EmulatorConfig, EmulatorEvent, RehaStim2Emulator
-from stimwise.device.sciencemode2.firmware import Policy, WatchdogPolicy
+from stimwise.device.sciencemode2.emulator import (
+    EmulatorConfig,
+    EmulatorEvent,
+    Policy,
+    RehaStim2Emulator,
+    WatchdogPolicy,
+)
 
 
 def run_emulator_cli(

@@ -363,7 +363,10 @@ def instruments_score(
 def session_run(
     protocol: ProtocolArg,
     device: Annotated[
-        str, typer.Option("--device", help="'sim' (simulated) or 'rehastim2:PORT'.")
+        str,
+        typer.Option(
+            "--device", help="'sim' (simulated), 'rehastim2:PORT' or 'p24:PORT' (devices list)."
+        ),
     ] = "sim",
     patient: Annotated[
         Path | None, typer.Option("--patient", help="Intake file: screen it and apply its caps.")
@@ -400,11 +403,11 @@ def session_run(
     the session was aborted (fault, lead-off, link loss, emergency stop)."""
     from stimwise.cli.session import (
         default_journal_path,
-        open_device,
         run_live,
         scripted_responder,
         settings_for,
     )
+    from stimwise.device.registry import open_device
     from stimwise.errors import SafetyBlockError
     from stimwise.safety.verify import verify
     from stimwise.session.journal import Journal
@@ -523,6 +526,22 @@ def emulate_rehastim2(
         pulse_log=pulse_log,
         link=link,
     )
+
+
+devices_app = typer.Typer(no_args_is_help=True, help="The stimulators stimwise can drive.")
+app.add_typer(devices_app, name="devices")
+
+
+@devices_app.command("list")
+@report_errors()
+def devices_list(as_json: JsonFlag = False) -> None:
+    """The registered drivers, how to name them in --device, and what each can deliver."""
+    from stimwise.cli.render_devices import device_table, devices_document
+
+    if as_json:
+        print(json.dumps(devices_document(), indent=2))
+    else:
+        _console().print(device_table())
 
 
 # --------------------------------------------------------------------------- schema and demo

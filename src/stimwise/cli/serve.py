@@ -122,7 +122,8 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     device: Annotated[
-        str, typer.Option("--device", help="Stimulator: sim or rehastim2:PORT.")
+        str,
+        typer.Option("--device", help="sim, rehastim2:PORT or p24:PORT (stimwise devices list)."),
     ] = "sim",
     admin_user: Annotated[
         str, typer.Option("--admin-user", help="Name of the first administrator (first run).")
@@ -138,7 +139,7 @@ def serve_command(
     """Start the web application and print its address."""
     import uvicorn
 
-    from stimwise.errors import FieldProblem, InputError
+    from stimwise.device.registry import resolve
     from stimwise.records.database import shown_url
     from stimwise.records.schema import open_database
     from stimwise.web.app import create_app
@@ -146,8 +147,7 @@ def serve_command(
     from stimwise.web.services import users
     from stimwise.web.settings import WebSettings
 
-    if device != "sim" and not device.startswith("rehastim2:"):
-        raise InputError(FieldProblem("--device", device, "'sim' or 'rehastim2:PORT'"))
+    resolve(device)  # an unknown device is an input error before anything starts
     settings = WebSettings(
         db_url=db, host=host, port=port, device=device, secure_cookies=secure_cookies
     )

@@ -346,7 +346,7 @@ class LiveRegistry:
         return live
 
     def _launch(self, actor, pseudonym, row, plan, caps, request, home, console_id) -> LiveSession:
-        from stimwise.cli.session import open_device
+        from stimwise.device.registry import open_device
 
         base = self.settings or SessionSettings()
         settings = SessionSettings(**{
