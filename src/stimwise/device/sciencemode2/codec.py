@@ -20,9 +20,9 @@ and the spec compute them over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
+from stimwise.device.frames import DecodedFrame, FrameError
 from stimwise.errors import FieldProblem, InputError
 
 START_BYTE = 0xF0
@@ -223,30 +223,6 @@ def encode_frame(packet_number: int, command: int, data: bytes = b"") -> bytes:
         len(payload) ^ STUFFING_KEY,
     )
     return bytes(header) + payload + bytes((STOP_BYTE,))
-
-
-@dataclass(frozen=True)
-class DecodedFrame:
-    """A frame that passed every check. ``command`` is the raw byte (see :func:`as_command`)."""
-
-    packet_number: int
-    command: int
-    data: bytes
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class FrameError:
-    """A frame that failed a check; the receiver answers ``command``'s Ack with −1 when known.
-
-    ``command`` and ``packet_number`` are the unstuffed header bytes when the frame was long
-    enough to carry them (even if its CRC or length is wrong), else ``None``.
-    """
-
-    reason: str
-    raw: bytes
-    command: int | None = None
-    packet_number: int | None = None
 
 
 class FrameDecoder:

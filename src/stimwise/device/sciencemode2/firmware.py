@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol, Self, TypeVar
 
+from stimwise.device.frames import DecodedFrame, FrameError
 from stimwise.device.sciencemode2.codec import (
     ACK_OF,
     Command,
-    DecodedFrame,
-    FrameError,
     Result,
     as_command,
     command_name,
@@ -58,7 +57,6 @@ from stimwise.errors import FieldProblem, InputError
 
 Policy = Literal["strict", "lenient"]
 WatchdogPolicy = Literal["enforce", "warn"]
-EventKind = Literal["rx", "tx", "state", "applied", "warning", "fault", "error"]
 Recorder = Callable[..., None]
 """``record(t_s, kind, message, **detail)``: where the firmware reports what it does."""
 

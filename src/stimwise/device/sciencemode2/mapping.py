@@ -130,7 +130,7 @@ class ChannelListPlan:
         )
 
     def currents(
-        self, amplitudes_ma: Mapping[str, object], previous_ma: Mapping[str, int]
+        self, amplitudes_ma: Mapping[str, object], previous_ma: Mapping[str, float]
     ) -> dict[str, int]:
         """Every channel's current after setting the channels named in ``amplitudes_ma``.
 
@@ -144,7 +144,7 @@ class ChannelListPlan:
             :attr:`max_current_ma`; nothing is applied.
         """
         problems = []
-        chosen = dict(previous_ma)
+        chosen = {label: round(ma) for label, ma in previous_ma.items()}  # whole mA already
         for label, value in amplitudes_ma.items():
             path = f"amplitudes_ma[{label!r}]"
             if label not in self.labels:
