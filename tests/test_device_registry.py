@@ -16,7 +16,7 @@ from stimwise.errors import InputError
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "stimwise"
 ALLOWED_FROM_ABOVE = {"stimwise.device", "stimwise.device.interface", "stimwise.device.registry"}
-"""What packages above ``device/`` may import from it; emulators (``*.emulator``) too, for
+"""What packages above ``device/`` may import from it; emulator modules (``*emulator``) too, for
 ``stimwise emulate``."""
 
 
@@ -102,7 +102,7 @@ def test_nothing_outside_device_imports_a_driver_module():
         if path.is_relative_to(SRC / "device"):
             continue
         for name in _device_imports(path):
-            if name not in ALLOWED_FROM_ABOVE and not name.endswith(".emulator"):
+            if name not in ALLOWED_FROM_ABOVE and not name.endswith("emulator"):
                 offenders.append(f"{path.relative_to(SRC)}: {name}")
     assert offenders == []
 

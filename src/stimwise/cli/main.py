@@ -483,6 +483,13 @@ emulate_app = typer.Typer(
     no_args_is_help=True, help="Device emulators, for testing without hardware."
 )
 app.add_typer(emulate_app, name="emulate")
+PulseLogOption = Annotated[
+    Path | None,
+    typer.Option("--pulse-log", help="Append every delivered pulse to this JSONL file."),
+]
+LinkOption = Annotated[
+    Path | None, typer.Option("--link", help="Also publish the port as this symlink.")
+]
 
 
 @emulate_app.command("rehastim2")
@@ -507,13 +514,8 @@ def emulate_rehastim2(
     ack_latency_ms: Annotated[
         float, typer.Option("--ack-latency-ms", help="Delay of every Ack (ms).", min=0)
     ] = 5.0,
-    pulse_log: Annotated[
-        Path | None,
-        typer.Option("--pulse-log", help="Append every delivered pulse to this JSONL file."),
-    ] = None,
-    link: Annotated[
-        Path | None, typer.Option("--link", help="Also publish the port as this symlink.")
-    ] = None,
+    pulse_log: PulseLogOption = None,
+    link: LinkOption = None,
 ) -> None:
     """Emulate a RehaStim 2 (ScienceMode2) on a pseudo-terminal until Ctrl-C."""
     from stimwise.cli.emulate import run_emulator_cli
@@ -525,6 +527,31 @@ def emulate_rehastim2(
         ack_latency_ms=ack_latency_ms,
         pulse_log=pulse_log,
         link=link,
+    )
+
+
+@emulate_app.command("p24")
+@report_errors(json_flag=None)
+def emulate_p24(
+    keepalive_ms: Annotated[
+        float,
+        typer.Option(
+            "--keepalive-ms",
+            help="Mid-level stimulation stops without Ml_update or Ml_get_current_data this long.",
+            min=1,
+        ),
+    ] = 2000.0,
+    ack_latency_ms: Annotated[
+        float, typer.Option("--ack-latency-ms", help="Delay of every answer (ms).", min=0)
+    ] = 2.0,
+    pulse_log: PulseLogOption = None,
+    link: LinkOption = None,
+) -> None:
+    """Emulate a Hasomed RehaMove P24 (ScienceMode4) on a pseudo-terminal until Ctrl-C."""
+    from stimwise.cli.emulate import run_p24_emulator_cli
+
+    run_p24_emulator_cli(
+        keepalive_ms=keepalive_ms, ack_latency_ms=ack_latency_ms, pulse_log=pulse_log, link=link
     )
 
 

@@ -68,10 +68,14 @@ class EmulatorEvent:
 
 
 class Outgoing(Protocol):
-    """A frame the device sends; answers are subject to the emulated latency, the rest not."""
+    """A frame the device sends; answers (``is_ack``) leave ``delay_s`` after the emulated
+    latency."""
 
     @property
     def command(self) -> int: ...
+
+    @property
+    def delay_s(self) -> float: ...
 
     @property
     def packet_number(self) -> int: ...
@@ -206,7 +210,8 @@ class PtyEmulator(abc.ABC):
 
     @abc.abstractmethod
     def _receive(self, item: DecodedFrame | FrameError, now_s: float) -> list[Outgoing]:
-        """Handle one decoded item (under the lock); return what to answer."""
+        """Handle one decoded item (under the lock, a valid frame already logged as ``rx``);
+        return what to answer."""
 
     @abc.abstractmethod
     def _timers(self, now_s: float) -> list[float]:
@@ -365,8 +370,17 @@ class PtyEmulator(abc.ABC):
                     self._record(now_s, "fault", "dropped a received frame")
                     continue
                 self._check_baud(now_s)
+                if isinstance(item, DecodedFrame):
+                    self._record(
+                        now_s,
+                        "rx",
+                        self._command_name(item.command),
+                        command=item.command,
+                        packet_number=item.packet_number,
+                        data=item.data.hex(" "),
+                    )
                 for out in self._receive(item, now_s):
-                    self._schedule(out, now_s)
+                    self._schedule(out, now_s, out.delay_s)
         return True
 
     def _answer_pending(self) -> bool:

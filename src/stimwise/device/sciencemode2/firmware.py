@@ -30,7 +30,6 @@ from stimwise.device.sciencemode2.codec import (
     Command,
     Result,
     as_command,
-    command_name,
     encode_frame,
     is_motomed_command,
     unsigned_byte,
@@ -92,6 +91,7 @@ class Outgoing:
     packet_number: int
     data: bytes
     is_ack: bool
+    delay_s: float = 0.0
 
     def frame(self) -> bytes:
         return encode_frame(self.packet_number, self.command, self.data)
@@ -182,14 +182,6 @@ class Firmware:
         """Handle one decoded item; ``busy`` says a previous Ack is still unsent (−8 allowed)."""
         if isinstance(item, FrameError):
             return self._bad_frame(item, now_s)
-        self._record(
-            now_s,
-            "rx",
-            command_name(item.command),
-            command=item.command,
-            packet_number=item.packet_number,
-            data=item.data.hex(" "),
-        )
         if not self.connected:
             self._before_connection(item, now_s)
             return []
