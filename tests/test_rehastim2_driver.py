@@ -24,9 +24,9 @@ from builders import (
     pulse_train,
     symmetric_pulse,
 )
+from driver_rig import counts, wait_event
 from stimwise.device.interface import (
     DeviceError,
-    DeviceEvent,
     DeviceRefusalError,
     DeviceTimeoutError,
 )
@@ -101,24 +101,8 @@ def stimulate(driver: RehaStim2, current_ma: float = 10.0, **plan_kwargs) -> flo
     return time.monotonic()
 
 
-def wait_event(driver: RehaStim2, kind: str, timeout_s: float = 1.0) -> DeviceEvent:
-    """The next event of ``kind`` (earlier events of other kinds are consumed)."""
-    deadline_s = time.monotonic() + timeout_s
-    while (event := driver.events.get(max(0.0, deadline_s - time.monotonic()))) is not None:
-        if event.kind == kind:
-            return event
-    raise AssertionError(f"no {kind} event within {timeout_s} s")
-
-
 def received(em: RehaStim2Emulator, command: Command) -> int:
     return em.received().count(command)
-
-
-def counts(driver: RehaStim2, *names: str) -> tuple[int, ...]:
-    """The link's counters ``names`` (frames unexpected, answers missing, resends ...)."""
-    stats = driver.link_stats
-    assert stats is not None
-    return tuple(getattr(stats, name) for name in names)
 
 
 # --------------------------------------------------------------------------- mapping (pure)

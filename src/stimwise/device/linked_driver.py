@@ -369,15 +369,22 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
         with self._lock:
             if epoch != self._epoch or self._state in ("fault", "disconnected"):
                 return
-            if state != self._expected:
-                self._fault("mode_mismatch", self._mismatch_message(state))
+            found = self._state_fault(state)
+            if found is not None:
+                self._fault(*found)
 
-    def _mismatch_message(self, state: object) -> str:
+    def _state_fault(self, state: object) -> tuple[str, str] | None:
+        """Under ``self._lock``: ``(code, cause)`` when the state reported by
+        :meth:`_poll_state` means a fault, else ``None``. By default any state other than the
+        expected one is a ``mode_mismatch``."""
+        if state == self._expected:
+            return None
         shown = getattr(state, "name", state)
         expected = getattr(self._expected, "name", self._expected)
         return (
+            "mode_mismatch",
             f"the {self.capabilities.name} is in state {shown}, not {expected}: it stopped or "
-            "reset without a report that arrived"
+            "reset without a report that arrived",
         )
 
     # ------------------------------------------------------------------ reporting
@@ -386,7 +393,8 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
         self._currents_ma = dict.fromkeys(self._currents_ma, 0.0)
         self._requested_ma = dict.fromkeys(self._requested_ma, 0.0)
 
-    def _emit_applied(self, reason: str) -> None:
+    def _emit_applied(self, reason: str, **detail: object) -> None:
+        """The ``applied`` event: what each channel delivers now (and ``detail``)."""
         with self._lock:
             delivered = {label: float(ma) for label, ma in self._currents_ma.items()}
             requested = dict(self._requested_ma)
@@ -398,6 +406,7 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
             delivered_ma=delivered,
             requested_ma=requested,
             clock_s=self._clock(),
+            **detail,
         )
 
     def _status_now(self) -> DeviceStatus:

@@ -125,9 +125,20 @@ register(
 register(
     DriverEntry(
         scheme="rehastim2",
-        description="its serial port, or the pty of `stimwise emulate rehastim2`",
+        description="Hasomed RehaStim 2 over ScienceMode2: its serial port, or the pty of "
+        "`stimwise emulate rehastim2`",
         needs_port=True,
         driver="stimwise.device.sciencemode2.driver:RehaStim2",
         capabilities="stimwise.device.sciencemode2.mapping:CAPABILITIES",
+    )
+)
+register(
+    DriverEntry(
+        scheme="p24",
+        description="Hasomed RehaMove P24 over ScienceMode4: its USB serial port, or the pty of "
+        "`stimwise emulate p24`",
+        needs_port=True,
+        driver="stimwise.device.sciencemode4.driver:RehaMoveP24",
+        capabilities="stimwise.device.sciencemode4.mapping:CAPABILITIES",
     )
 )

@@ -172,9 +172,7 @@ class RehaStim2(LinkedStimulator[Sm2Link, ChannelListPlan]):
                 self._commit("configure", epoch)
                 self._adopt(plan, mapped, mapped.labels)
                 self._electrode_error = False
-            self.events.emit(
-                "applied", "channel list loaded", reason="configure", **mapped.describe()
-            )
+            self._emit_applied("configure: channel list loaded", **mapped.describe())
             for note in mapped.notes:
                 self.events.emit("info", note)
 

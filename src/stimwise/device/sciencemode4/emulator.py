@@ -129,6 +129,13 @@ class P24Emulator(PtyEmulator):
             self._firmware.reset(time.monotonic())
         self._wake()
 
+    def close_pty(self) -> None:
+        """Unplug the USB cable: the P24 is powered by it, so its output stops at once; the host
+        reads end-of-file (see :meth:`PtyEmulator.close_pty`)."""
+        with self._lock:
+            self._firmware.timeline.stop(time.monotonic())
+        super().close_pty()
+
     # ------------------------------------------------------------------ the device
 
     def _new_decoder(self) -> FrameDecoder:
