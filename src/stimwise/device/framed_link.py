@@ -108,8 +108,6 @@ class FramedLink(abc.ABC):
     ----------
     port
         The serial port or pty path.
-    settings
-        The protocol's line settings.
     events
         Where frames (``command``/``ack``) and recovery notes (``info``) are logged.
     clock
@@ -126,6 +124,8 @@ class FramedLink(abc.ABC):
 
     device_name: ClassVar[str]
     """For messages: "the link to the {device_name} is lost"."""
+    serial_settings: ClassVar[SerialSettings]
+    """The line settings the protocol specifies."""
     packet_modulo: ClassVar[int]
     probe_command: ClassVar[int]
     """The state query sent when an answer is late (its answer goes to :meth:`state_of`)."""
@@ -137,7 +137,6 @@ class FramedLink(abc.ABC):
         self,
         port: str,
         *,
-        settings: SerialSettings,
         events: EventStream,
         clock: Callable[[], float],
         on_lost: Callable[[str], None],
@@ -154,7 +153,11 @@ class FramedLink(abc.ABC):
         self._on_lost = on_lost
         self._idle_probe = idle_probe
         self._transport = SerialTransport(
-            port, settings, name=self.device_name, on_bytes=self._on_bytes, on_lost=self._lose
+            port,
+            self.serial_settings,
+            name=self.device_name,
+            on_bytes=self._on_bytes,
+            on_lost=self._lose,
         )
         self._decoder = self.new_decoder()
         self._cond = threading.Condition()

@@ -30,9 +30,9 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
-from stimwise.device.framed_link import CommandCancelledError, FramedLink, LinkStats
+from stimwise.device.framed_link import CommandCancelledError, FramedLink, LinkStats, LinkTiming
 from stimwise.device.interface import (
     ANY_STATE,
     OUTPUT_STATES,
@@ -47,11 +47,29 @@ from stimwise.device.interface import (
 from stimwise.errors import UnverifiedPlanError
 from stimwise.safety.plan import VerifiedPlan, require_verified
 
+
+class LoadedPlan(Protocol):
+    """What a driver's mapped plan offers the shared start and update."""
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def currents(
+        self, amplitudes_ma: Mapping[str, object], previous_ma: Mapping[str, float]
+    ) -> Mapping[str, float]:
+        """Every channel's device current after setting those named (``InputError`` when any
+        is unknown or out of range)."""
+        ...
+
+
 _T = TypeVar("_T")
 L = TypeVar("L", bound=FramedLink)
-P = TypeVar("P")
+P = TypeVar("P", bound=LoadedPlan)
 _Body = Callable[[L, float, int], _T]
 """What a command does with the link, its deadline (monotonic s) and the epoch it started in."""
+_PROBE_SHARE = 0.9
+"""The state query may take this share of the reply timeout (ScienceMode2: 100 + 90 ms stay
+under the spec's 200 ms)."""
 _PROBE_MARGIN_S = 0.05
 """Slack on an idle probe's deadline, so that the link's own silence verdict comes first."""
 
@@ -65,19 +83,47 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
         Serial port or pty path; nothing is opened until ``connect``.
     clock
         Monotonic seconds stamped into events (``clock_s``); waits always use the real clock.
+    timeout_s
+        How long an answer may take before the link asks for the device's state; that query
+        gets 90 % of it, so a silent device is declared lost within about 2 × ``timeout_s``
+        of an answer falling due.
+    keepalive_interval_s, probe_interval_s
+        See :class:`~stimwise.device.framed_link.LinkTiming`; the keep-alive interval defaults
+        to the driver's :attr:`keepalive_interval_s`.
     """
 
     stop_command: int
     """The command that stops the output in every device state."""
+    running_state: object
+    """The device state once ``start`` has the output running."""
+    keepalive_interval_s: ClassVar[float] = 0.4
+    """Longest transmit silence before the link's keep-alive runs (default)."""
+    check_before_update: ClassVar[bool] = False
+    """Ask for the device's state before every update, so that an update never restarts what
+    the device stopped by itself (for devices whose update would)."""
     stopped_state: object
     """The device state the stop command leads to (what the link's probe then reports)."""
     loss_output: str
     """What happens to the output when the link is lost (for the ``fault`` event)."""
 
-    def __init__(self, port: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        port: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        timeout_s: float = 0.1,
+        keepalive_interval_s: float | None = None,
+        probe_interval_s: float = 1.0,
+    ) -> None:
         super().__init__()
         self.port = port
         self._clock = clock
+        self._timing = LinkTiming(
+            reply_timeout_s=timeout_s,
+            probe_timeout_s=_PROBE_SHARE * timeout_s,
+            keepalive_interval_s=keepalive_interval_s or self.keepalive_interval_s,
+            probe_interval_s=probe_interval_s,
+        )
         self._io_lock = threading.Lock()
         """Held for a whole command's exchange; ``self._lock`` only ever briefly, never across
         I/O, so that ``emergency_stop`` and the reader thread never wait on the device."""
@@ -108,6 +154,10 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
     @abc.abstractmethod
     def _electrode(self, label: str) -> ElectrodeState: ...
 
+    @abc.abstractmethod
+    def _output_frame(self, plan: P, currents: Mapping[str, float]) -> tuple[int, bytes]:
+        """The command and data that set every channel's current at once."""
+
     # ------------------------------------------------------------------ the interface
 
     @property
@@ -115,6 +165,59 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
         """Frames sent, answers matched, unexpected answers, resends (``None`` before connect)."""
         link = self._link
         return None if link is None else link.stats
+
+    def start(self, timeout_s: float = 1.0) -> None:
+        """Start the output with every current at zero (the device then times the pulses)."""
+
+        def body(link: L, deadline_s: float, epoch: int) -> None:
+            plan = self._loaded()
+            zero = dict.fromkeys(plan.labels, 0.0)
+            command, data = self._output_frame(plan, zero)
+            self._request(
+                link, command, data, deadline_s, effect_state=self.running_state, epoch=epoch
+            )
+            with self._lock:
+                self._commit("start", epoch)
+                self._begin_output(plan.labels)
+            self._emit_applied("start")
+
+        self._command("start", timeout_s, frozenset({"armed"}), body)
+
+    def update(self, amplitudes_ma: Mapping[str, float], timeout_s: float = 0.5) -> None:
+        """Set the currents of the channels named (the others keep theirs) in one command: all
+        channels change together or none does. Currents are floored to the device's step.
+
+        Raises
+        ------
+        UnverifiedPlanError
+            The loaded plan no longer passes ``require_verified`` (HAZ-004); the output stops.
+        InputError
+            Every unknown label and every value outside 0 mA to the plan's maximum; nothing is
+            sent.
+        DeviceError
+            Unless stimulating; when the device did not apply it (the driver then faults); when
+            the device had stopped by itself (``check_before_update``); or when an emergency
+            stop overtook it.
+        """
+        wanted = dict(amplitudes_ma)
+
+        def body(link: L, deadline_s: float, epoch: int) -> None:
+            plan = self._loaded()
+            currents = plan.currents(wanted, self._currents_ma)
+            if self.check_before_update:
+                self._check_state(self._poll_state(link, deadline_s), epoch)
+                if self._state == "fault":  # the device stopped: do not restart it
+                    raise CommandCancelledError(f"update() not sent: {self._errors[-1]}")
+            command, data = self._output_frame(plan, currents)
+            # no effect state: the device runs either way, so a lost answer means a resend,
+            # which is safe because the command sets absolute values
+            self._request(link, command, data, deadline_s, epoch=epoch)
+            with self._lock:
+                self._commit("update", epoch)
+                self._record_output(currents, wanted)
+            self._emit_applied("update")
+
+        self._command("update", timeout_s, frozenset({"stimulating"}), body, recheck=True)
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Stop output (the stop command, valid in every device state) and zero the currents;
@@ -190,6 +293,16 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
             link.close()
 
     # ------------------------------------------------------------------ commands
+
+    def _require_state(self, name: str, allowed: frozenset[DeviceState]) -> None:
+        """As :meth:`Stimulator._require_state`, naming the fault's cause when in fault, so that
+        whoever is refused learns why the device stopped."""
+        try:
+            super()._require_state(name, allowed)
+        except DeviceError as error:
+            if self._state != "fault" or not self._errors:
+                raise
+            raise DeviceError(f"{error} (the fault: {self._errors[-1]})") from None
 
     def _attach(self, link: L, reason: str) -> None:
         """Adopt a freshly opened ``link``: nothing loaded, nothing delivered, ``connected``."""

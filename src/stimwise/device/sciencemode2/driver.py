@@ -38,9 +38,8 @@ Choices of this driver (stimwise's):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from stimwise.device.framed_link import LinkTiming
 from stimwise.device.frames import DecodedFrame
 from stimwise.device.interface import (
     CONFIGURABLE_STATES,
@@ -70,8 +69,6 @@ _STIMULATION_ERRORS = {
     ),
     StimulationErrorCode.MODULE: ("module", "a stimulation module error (StimulationError -3)"),
 }
-_PROBE_SHARE = 0.9
-"""The §4 mode query may take this share of the reply timeout: 100 + 90 ms < 200 ms."""
 
 
 class RehaStim2(LinkedStimulator[Sm2Link, ChannelListPlan]):
@@ -96,28 +93,14 @@ class RehaStim2(LinkedStimulator[Sm2Link, ChannelListPlan]):
 
     stop_command = Command.STOP_CHANNEL_LIST_MODE
     stopped_state = StimulationMode.START
+    running_state = StimulationMode.STARTED
     loss_output = (
         "stop sent; if it cannot arrive, the device's watchdog stops the output within 1.2 s of "
         "the last frame it received"
     )
 
-    def __init__(
-        self,
-        port: str,
-        *,
-        timeout_s: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-        keepalive_interval_s: float = 0.4,
-        probe_interval_s: float = 1.0,
-    ) -> None:
-        super().__init__(port, clock=clock)
-        self._timing = LinkTiming(
-            reply_timeout_s=timeout_s,
-            probe_timeout_s=_PROBE_SHARE * timeout_s,
-            keepalive_interval_s=keepalive_interval_s,
-            probe_interval_s=probe_interval_s,
-        )
-        self._electrode_error = False
+    _electrode_error = False
+    """Whether a StimulationError −2 arrived since ``configure``."""
 
     # ------------------------------------------------------------------ the interface
 
@@ -192,62 +175,6 @@ class RehaStim2(LinkedStimulator[Sm2Link, ChannelListPlan]):
 
         self._command("arm", timeout_s, frozenset({"configured", "stopped"}), body)
 
-    def start(self, timeout_s: float = 1.0) -> None:
-        """Start the channel list with every current at zero (StartChannelListMode)."""
-
-        def body(link: Sm2Link, deadline_s: float, epoch: int) -> None:
-            plan = self._loaded()
-            zero = dict.fromkeys(plan.labels, 0)
-            self._request(
-                link,
-                Command.START_CHANNEL_LIST_MODE,
-                plan.channel_list(zero).encode(),
-                deadline_s,
-                effect_state=StimulationMode.STARTED,
-                epoch=epoch,
-            )
-            with self._lock:
-                self._commit("start", epoch)
-                self._begin_output(plan.labels)
-            self._emit_applied("start")
-
-        self._command("start", timeout_s, frozenset({"armed"}), body)
-
-    def update(self, amplitudes_ma: Mapping[str, float], timeout_s: float = 0.5) -> None:
-        """Set the currents of the channels named (the others keep theirs) in one
-        StartChannelListMode: all channels change together or none does.
-
-        Raises
-        ------
-        UnverifiedPlanError
-            The loaded plan no longer passes ``require_verified`` (HAZ-004); nothing is sent.
-        InputError
-            Every unknown label and every value outside 0 mA to the plan's maximum (at most
-            130 mA); nothing is sent.
-        DeviceError
-            Unless stimulating; when the device did not apply it (the driver then faults); or
-            when an emergency stop overtook it.
-        """
-        wanted = dict(amplitudes_ma)
-
-        def body(link: Sm2Link, deadline_s: float, epoch: int) -> None:
-            plan = self._loaded()
-            currents = plan.currents(wanted, self._currents_ma)
-            # effect_state None: the device is started either way, so a lost Ack means a resend
-            self._request(
-                link,
-                Command.START_CHANNEL_LIST_MODE,
-                plan.channel_list(currents).encode(),
-                deadline_s,
-                epoch=epoch,
-            )
-            with self._lock:
-                self._commit("update", epoch)
-                self._record_output(currents, wanted)
-            self._emit_applied("update")
-
-        self._command("update", timeout_s, frozenset({"stimulating"}), body, recheck=True)
-
     # ------------------------------------------------------------------ the device's part
 
     def _load(self, link: Sm2Link, plan: ChannelListPlan, deadline_s: float, epoch: int) -> None:
@@ -260,6 +187,13 @@ class RehaStim2(LinkedStimulator[Sm2Link, ChannelListPlan]):
             effect_state=StimulationMode.INITIALISED,
             epoch=epoch,
         )
+
+    def _output_frame(
+        self, plan: ChannelListPlan, currents: Mapping[str, float]
+    ) -> tuple[int, bytes]:
+        """StartChannelListMode: it starts the list, and updates a started one."""
+        whole_ma = {label: round(ma) for label, ma in currents.items()}  # whole mA already
+        return Command.START_CHANNEL_LIST_MODE, plan.channel_list(whole_ma).encode()
 
     def _poll_state(self, link: Sm2Link, deadline_s: float) -> StimulationMode:
         return link.query_mode(deadline_s)

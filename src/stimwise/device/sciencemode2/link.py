@@ -76,6 +76,7 @@ class Sm2Link(FramedLink):
     """
 
     device_name: ClassVar[str] = "RehaStim 2"
+    serial_settings: ClassVar[SerialSettings] = SERIAL_SETTINGS
     packet_modulo: ClassVar[int] = 256
     probe_command: ClassVar[int] = Command.GET_STIMULATION_MODE
     answer_commands: ClassVar[frozenset[int]] = frozenset(
@@ -95,7 +96,6 @@ class Sm2Link(FramedLink):
     ) -> None:
         super().__init__(
             port,
-            settings=SERIAL_SETTINGS,
             events=events,
             clock=clock,
             on_lost=on_lost,

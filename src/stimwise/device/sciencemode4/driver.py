@@ -40,10 +40,10 @@ Choices of this driver (stimwise's):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from stimwise.device.framed_link import CommandCancelledError, LinkTiming
 from stimwise.device.frames import DecodedFrame
 from stimwise.device.interface import (
     CONFIGURABLE_STATES,
@@ -68,7 +68,6 @@ from stimwise.device.sciencemode4.payloads import (
 from stimwise.errors import InputError
 from stimwise.safety.plan import VerifiedPlan, require_verified
 
-_PROBE_SHARE = 0.9
 _CHANNEL_FAULTS = {
     ChannelState.ELECTRODE_ERROR: (
         "electrode",
@@ -122,25 +121,18 @@ class RehaMoveP24(LinkedStimulator[P24Link, MidLevelPlan]):
 
     stop_command = Command.ML_STOP
     stopped_state = StimStatus.NO_LEVEL
+    running_state = StimStatus.MID_LEVEL_RUNNING
+    check_before_update = True
     loss_output = (
         "stop sent; if it cannot arrive, the device stops the output by itself 2 s after the "
         "last Ml_update or Ml_get_current_data it received"
     )
 
-    def __init__(
-        self,
-        port: str,
-        *,
-        timeout_s: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-        keepalive_interval_s: float = 0.1,
-    ) -> None:
-        super().__init__(port, clock=clock)
-        self._timing = LinkTiming(
-            reply_timeout_s=timeout_s,
-            probe_timeout_s=_PROBE_SHARE * timeout_s,
-            keepalive_interval_s=keepalive_interval_s,
-        )
+    keepalive_interval_s = 0.1
+
+    def __init__(self, port: str, **timing: Any) -> None:
+        """See :class:`RehaMoveP24` (and ``LinkedStimulator`` for ``timing``)."""
+        super().__init__(port, **timing)
         self._channel_states: dict[str, ChannelState | None] = {}
         self.device_id: str | None = None
 
@@ -225,62 +217,6 @@ class RehaMoveP24(LinkedStimulator[P24Link, MidLevelPlan]):
 
         self._command("arm", timeout_s, frozenset({"configured", "stopped"}), body)
 
-    def start(self, timeout_s: float = 1.0) -> None:
-        """Start every channel at zero current (the first Ml_update)."""
-
-        def body(link: P24Link, deadline_s: float, epoch: int) -> None:
-            plan = self._loaded()
-            zero = dict.fromkeys(plan.labels, 0.0)
-            self._request(
-                link,
-                Command.ML_UPDATE,
-                plan.update(zero).encode(),
-                deadline_s,
-                effect_state=StimStatus.MID_LEVEL_RUNNING,
-                epoch=epoch,
-            )
-            with self._lock:
-                self._commit("start", epoch)
-                self._begin_output(plan.labels)
-            self._emit_applied("start")
-
-        self._command("start", timeout_s, frozenset({"armed"}), body)
-
-    def update(self, amplitudes_ma: Mapping[str, float], timeout_s: float = 0.5) -> None:
-        """Set the leading currents of the channels named (the others keep theirs) in one
-        Ml_update: all channels change together or none does.
-
-        Raises
-        ------
-        UnverifiedPlanError
-            The loaded plan no longer passes ``require_verified`` (HAZ-004); the output stops.
-        InputError
-            Every unknown label and every value outside 0 mA to the plan's maximum; nothing is
-            sent.
-        DeviceError
-            Unless stimulating; when the device did not apply it (the driver then faults); or
-            when an emergency stop overtook it.
-        """
-        wanted = dict(amplitudes_ma)
-
-        def body(link: P24Link, deadline_s: float, epoch: int) -> None:
-            plan = self._loaded()
-            currents = plan.currents(wanted, self._currents_ma)
-            self._check_state(self._poll_state(link, deadline_s), epoch)
-            if self._state == "fault":  # the device stopped a channel: do not restart it
-                raise CommandCancelledError(f"update() not sent: {self._errors[-1]}")
-            # effect_state None: the level is "running" either way, so a lost answer means a
-            # resend, which is safe: the update sets absolute values
-            self._request(
-                link, Command.ML_UPDATE, plan.update(currents).encode(), deadline_s, epoch=epoch
-            )
-            with self._lock:
-                self._commit("update", epoch)
-                self._record_output(currents, wanted)
-            self._emit_applied("update")
-
-        self._command("update", timeout_s, frozenset({"stimulating"}), body, recheck=True)
-
     # ------------------------------------------------------------------ the device's part
 
     def _identify(self, link: P24Link, deadline_s: float) -> str:
@@ -311,6 +247,12 @@ class RehaMoveP24(LinkedStimulator[P24Link, MidLevelPlan]):
             f"connected to the P24 {identity.device_id} on {self.port} (firmware {firmware}, "
             f"ScienceMode {science_mode}){stopped}"
         )
+
+    def _output_frame(
+        self, plan: MidLevelPlan, currents: Mapping[str, float]
+    ) -> tuple[int, bytes]:
+        """Ml_update with every channel on: it starts the output, and updates it."""
+        return Command.ML_UPDATE, plan.update(currents).encode()
 
     def _ask(self, link: P24Link, command: Command, deadline_s: float) -> bytes:
         """The data of ``command``'s answer; ``DeviceError`` when the device refuses it."""

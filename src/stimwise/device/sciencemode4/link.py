@@ -18,14 +18,13 @@ What is ScienceMode4's (P24 instructions for use; C library; ``docs/reference/sc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 import serial
 
-from stimwise.device.framed_link import FramedLink, LinkTiming
+from stimwise.device.framed_link import FramedLink
 from stimwise.device.frames import DecodedFrame, FrameDecoder
-from stimwise.device.interface import DeviceError, EventStream
+from stimwise.device.interface import DeviceError
 from stimwise.device.sciencemode4.codec import (
     ACK_OF,
     PACKET_NUMBERS,
@@ -58,31 +57,12 @@ class P24Link(FramedLink):
     """One ScienceMode4 connection over one serial port (see the module docstring)."""
 
     device_name: ClassVar[str] = "RehaMove P24"
+    serial_settings: ClassVar[SerialSettings] = SERIAL_SETTINGS
     packet_modulo: ClassVar[int] = PACKET_NUMBERS
     probe_command: ClassVar[int] = Command.GET_STIM_STATUS
     answer_commands: ClassVar[frozenset[int]] = frozenset(
         {*ACK_OF.values(), Command.GENERAL_ERROR, Command.UNKNOWN_CMD}
     )
-
-    def __init__(
-        self,
-        port: str,
-        *,
-        events: EventStream,
-        clock: Callable[[], float],
-        on_lost: Callable[[str], None],
-        idle_probe: Callable[[], bool],
-        timing: LinkTiming | None = None,
-    ) -> None:
-        super().__init__(
-            port,
-            settings=SERIAL_SETTINGS,
-            events=events,
-            clock=clock,
-            on_lost=on_lost,
-            idle_probe=idle_probe,
-            timing=timing,
-        )
 
     def open(self) -> None:
         """Open the port and start the keep-alive; ``DeviceError`` if it cannot be opened."""
