@@ -45,7 +45,7 @@ def test_specs_resolve_to_their_driver_and_port():
         ("i24:/dev/ttyACM0", "measures EMG and bioimpedance"),
     ],
 )
-def test_an_unknown_or_malformed_spec_names_the_field_and_the_known_specs(spec, says):
+def test_HAZ136_an_unknown_or_malformed_spec_names_the_field_and_the_known_specs(spec, says):
     with pytest.raises(InputError) as refused:
         registry.open_device(spec, field="device")
     [problem] = refused.value.problems
@@ -59,7 +59,7 @@ def test_a_scheme_registers_once():
         registry.register(registry.drivers()[0])
 
 
-def test_session_run_with_an_unknown_device_exits_2_listing_the_known_ones(tmp_path):
+def test_HAZ136_session_run_with_an_unknown_device_exits_2_listing_the_known_ones(tmp_path):
     result = CliRunner().invoke(
         app,
         ["session", "run", "conventional-tens", "--device", "p42:/dev/x", "--auto",

@@ -101,6 +101,25 @@ def test_HAZ004_HAZ134_unverified_plans_and_out_of_order_commands_are_refused(ri
         driver.update({"A": 1})
 
 
+def test_HAZ134_a_plan_edited_after_configure_stops_the_output_at_the_next_update(kit, rig):
+    em, driver = rig()
+    loaded = plan()
+    driver.configure(loaded)
+    driver.arm()
+    driver.start()
+    driver.update({"A": 10, "B": 10})
+    object.__setattr__(loaded.prescription, "max_amplitude_ma", 90.0)  # tampering
+    sent = updates(kit, em)
+    with pytest.raises(UnverifiedPlanError):
+        driver.update({"A": 80})
+    fault = wait_event(driver, "fault", 0.5)
+    assert fault.detail["code"] == "plan_unverified"
+    assert updates(kit, em) == sent
+    time.sleep(0.1)
+    assert em.pulse_log(since_s=fault.t_s + 0.005) == []
+    assert kit.stopped(em)
+
+
 def test_an_update_refused_as_a_whole_sends_nothing(kit, rig):
     em, driver = rig()
     stimulate(driver, 5.0)

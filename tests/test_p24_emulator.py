@@ -373,7 +373,7 @@ def sm4_emulator() -> P24Emulator:
 
 
 @pytest.mark.slow
-def test_the_science_mode_4_client_runs_a_whole_mid_level_session():
+def test_HAZ137_the_science_mode_4_client_runs_a_whole_mid_level_session():
     emulator = sm4_emulator()
     updates = 300
     try:
@@ -412,7 +412,7 @@ def test_the_science_mode_4_client_runs_a_whole_mid_level_session():
 
 
 @pytest.mark.slow
-def test_the_science_mode_4_client_runs_a_whole_low_level_session():
+def test_HAZ137_the_science_mode_4_client_runs_a_whole_low_level_session():
     emulator = sm4_emulator()
     count = 40
     try:

@@ -220,7 +220,7 @@ def client_frame(packet, number: int) -> bytes:
     return ClientProtocol.packet_to_bytes(packet)
 
 
-def test_the_independent_client_builds_the_same_bytes():
+def test_HAZ137_the_independent_client_builds_the_same_bytes():
     update = PacketMidLevelUpdate()
     update.channel_configuration = [
         MidLevelChannelConfiguration(True, 3, 20, [ClientPoint(200, 20), ClientPoint(100, 0),
@@ -243,7 +243,7 @@ def test_the_independent_client_builds_the_same_bytes():
     assert client_frame(low, 63) == expected
 
 
-def test_the_independent_client_reads_our_frames():
+def test_HAZ137_the_independent_client_reads_our_frames():
     ack = pl.MlGetCurrentDataAck(Result.SUCCESSFUL, (True,) + (False,) * 7, (0, 1) + (0,) * 6)
     frame = codec.encode_frame(42, Command.ML_GET_CURRENT_DATA_ACK, ack.encode())
     assert ClientProtocol.is_valid_packet_data(frame)

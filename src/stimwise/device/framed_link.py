@@ -577,8 +577,11 @@ class FramedLink(abc.ABC):
     # ------------------------------------------------------------------ the keep-alive thread
 
     def _supervise(self) -> None:
+        kept_s = 0.0  # when the keep-alive last ran: it waits a whole interval before it runs
+        # again, also when it sent nothing because a command was in progress (no spinning)
         while True:
-            due_s = self._last_tx_s + self.timing.keepalive_interval_s
+            interval_s = self.timing.keepalive_interval_s
+            due_s = max(self._last_tx_s, kept_s) + interval_s
             try:
                 job: _Confirm | str | None = self._jobs.get(
                     timeout=max(0.0, due_s - time.monotonic())
@@ -592,7 +595,8 @@ class FramedLink(abc.ABC):
                     self._confirm(job)
                 elif job == _PROBE:
                     self._idle_probe()
-                elif time.monotonic() - self._last_tx_s >= self.timing.keepalive_interval_s:
+                elif time.monotonic() >= max(self._last_tx_s, kept_s) + interval_s:
+                    kept_s = time.monotonic()
                     self._keep_alive()
 
     @property
