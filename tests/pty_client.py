@@ -141,13 +141,17 @@ def emulator_cli(run: Callable[..., None], link: Path, **options: object) -> Ite
     assert not link.exists()  # removed on the way out
 
 
-def first_line_then_sigterm(command: list[str], link: Path) -> str:
-    """Start an emulator command, return its first output line, end it with SIGTERM and check
-    that it exits 0 and removes its link."""
+def first_line_then_sigterm(
+    command: list[str], link: Path, meanwhile: Callable[[], None] | None = None
+) -> str:
+    """Start an emulator command, return its first output line, run ``meanwhile`` (if given),
+    end the command with SIGTERM and check that it exits 0 and removes its link."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         first_line = process.stdout.readline()  # type: ignore[union-attr]
         assert link.is_symlink()
+        if meanwhile is not None:
+            meanwhile()
         process.terminate()
         assert process.wait(timeout=10) == 0
     finally:

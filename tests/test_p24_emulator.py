@@ -358,11 +358,22 @@ def test_emulate_p24_publishes_a_link_and_stops_cleanly(tmp_path):
     assert "[state] mid level initialised" in text
 
 
-def test_stimwise_emulate_p24_prints_its_port_and_ends_on_sigterm(tmp_path):
+def test_HAZ137_science_mode_4_runs_on_stimwise_emulate_p24_which_ends_on_sigterm(tmp_path):
     link = tmp_path / "p24"
     command = [sys.executable, "-m", "stimwise", "emulate", "p24", "--link", str(link)]
-    first_line = pty_client.first_line_then_sigterm(command, link)
+    results: list[dict] = []
+
+    def low_level_session() -> None:
+        client = pty_client.ClientProcess(
+            SM4_CLIENT, str(link), "low", "--pulses", "6", timeout_s=SM4_TIMEOUT_S
+        )
+        results.append(client.result())
+
+    first_line = pty_client.first_line_then_sigterm(command, link, low_level_session)
     assert first_line.startswith("RehaMove P24 emulator on /dev/pts/")
+    [result] = results
+    assert result["raised"] is None, result
+    assert [ack[2] for ack in result["acks"]] == ["NO_ERROR"] * 6
 
 
 # --------------------------------------------------------------------------- science-mode-4

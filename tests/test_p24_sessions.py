@@ -10,6 +10,7 @@ The sessions run side by side, one thread each, so the slow part costs one sessi
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from stimwise.cli.main import app
 from stimwise.device.pulse_log import ChannelOutput
 from stimwise.device.sciencemode4.driver import RehaMoveP24
 from stimwise.device.sciencemode4.emulator import P24Emulator, P24EmulatorConfig
@@ -255,3 +258,27 @@ def test_HAZ131_every_device_fault_stops_the_session_with_its_cause_and_the_reco
         else:
             assert emulator.pulse_log(since_s=until_s) == []
             assert emulator.pulse_log(since_s=detected_s + 0.02) == [], run.name
+
+
+@pytest.mark.slow
+def test_stimwise_session_run_conventional_tens_completes_on_the_p24_emulator(tmp_path):
+    journal = tmp_path / "cli.jsonl"
+    with P24Emulator(P24EmulatorConfig(ack_latency_ms=2.0)) as emulator:
+        result = CliRunner().invoke(
+            app,
+            ["session", "run", "conventional-tens", "--device", f"p24:{emulator.port}",
+             "--auto", "--minutes", "0.05", "--target-ma", "6", "--journal", str(journal),
+             "--json"],
+        )
+        ended_s = time.monotonic()
+        pulses = emulator.pulse_log()
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout[result.stdout.index("{"):])
+    assert (document["outcome"], document["device"]) == (
+        "completed", "Hasomed RehaMove P24 (ScienceMode4)"
+    )
+    assert pulses and pulses[-1].t_s < ended_s
+    events = read_journal(journal).events
+    applied = [e for e in events if e["type"] == "device_event" and e["kind"] == "applied"]
+    recorded_ma = max(max(e["detail"]["delivered_ma"].values(), default=0) for e in applied)
+    assert recorded_ma == max(p.peak_current_ma for p in pulses) > 0  # ramping up, on 0.5 mA
