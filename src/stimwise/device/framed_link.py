@@ -35,8 +35,10 @@ from typing import ClassVar
 
 from stimwise.device.frames import DecodedFrame, FrameDecoder, FrameError
 from stimwise.device.interface import DeviceError, DeviceTimeoutError, EventStream
-from stimwise.device.serial_transport import WRITE_TIMEOUT_S, SerialSettings, SerialTransport
+from stimwise.device.serial_transport import SerialSettings, SerialTransport
 
+_WRITE_LOCK_WAIT_S = 0.1
+"""How long an immediate send waits for a write in progress before it writes anyway."""
 _CONFIRM_TIMEOUT_S = 1.0
 """How long the confirmation of an immediate send may take, waiting for a request in flight."""
 
@@ -296,7 +298,7 @@ class FramedLink(abc.ABC):
         """
         confirm = self.connected and self.lost_reason is None
         failure: DeviceError | None = None
-        locked = self._write_lock.acquire(timeout=WRITE_TIMEOUT_S)
+        locked = self._write_lock.acquire(timeout=_WRITE_LOCK_WAIT_S)
         try:  # a holder stuck in a write must not delay the stop any further
             number = self._take_number()
             if confirm:

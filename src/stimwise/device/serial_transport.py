@@ -21,8 +21,10 @@ from stimwise.device.interface import DeviceError
 
 READ_TIMEOUT_S = 0.05
 """How long one ``read`` may sleep: bounds how late the reader notices a ``close``."""
-WRITE_TIMEOUT_S = 0.1
-"""A write that cannot complete in this time fails (frames are short: milliseconds at most)."""
+WRITE_TIMEOUT_S = 0.5
+"""A write that cannot complete in this time fails. Frames take milliseconds at most; pyserial
+counts the whole call, so a thread descheduled mid-write on a loaded machine must not turn a
+completed write into a failure (a silent device is found by the link's answer timeouts)."""
 
 try:  # pyserial lets termios.error out of a refused tcsetattr; Windows has no termios
     import termios
