@@ -40,6 +40,9 @@ DRIVER_TIMEOUT_S = 0.3
 """Answer timeout of the driver here (link lost after 0.57 s of silence): the link-loss bounds
 are tested in ``test_p24_driver.py``; these sessions must not take a busy machine's scheduling
 delay for a lost link."""
+DEVICE_CALL_TIMEOUT_S = 1.0
+"""The session's limit on one device call: longer than a loss verdict (0.57 s) that a call may
+have to wait for, so that the record names the loss, not the wait."""
 
 
 def _stop_channel_1(emulator: P24Emulator) -> None:
@@ -77,7 +80,10 @@ def run_session(protocol_id: str, fault: str | None, folder: str) -> dict[str, A
             Journal(journal),
             ScriptedResponder(sensation_threshold_ma=2, comfortable_ma=5, motor_threshold_ma=9),
             settings=SessionSettings(
-                calibrate=False, target_ma=TARGETS_MA[protocol_id], stop_ramp_s=0.5
+                calibrate=False,
+                target_ma=TARGETS_MA[protocol_id],
+                stop_ramp_s=0.5,
+                device_timeout_s=DEVICE_CALL_TIMEOUT_S,
             ),
         )
         times: dict[str, float] = {}

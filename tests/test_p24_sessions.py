@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import time
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+import pty_client
 from p24_session_worker import HEAL_AFTER_S, run_session
-from stimwise.cli.main import app
-from stimwise.device.sciencemode4.emulator import P24Emulator, P24EmulatorConfig
 from stimwise.session.journal import read_journal
 
 CHARGE_TOLERANCE = 0.01
 SESSION_LIMIT_S = 180
+STIMWISE = str(Path(sys.executable).with_name("stimwise"))
 
 
 def run_all(scenarios: list[tuple[str, str | None]], tmp_path) -> dict[str, dict]:
@@ -106,24 +107,33 @@ def test_HAZ131_every_device_fault_stops_the_session_with_its_cause_and_the_reco
 
 
 @pytest.mark.slow
-def test_stimwise_session_run_conventional_tens_completes_on_the_p24_emulator(tmp_path):
-    journal = tmp_path / "cli.jsonl"
-    with P24Emulator(P24EmulatorConfig(ack_latency_ms=2.0)) as emulator:
-        result = CliRunner().invoke(
-            app,
-            ["session", "run", "conventional-tens", "--device", f"p24:{emulator.port}",
-             "--auto", "--minutes", "0.05", "--target-ma", "6", "--journal", str(journal),
-             "--json"],
+def test_stimwise_session_run_conventional_tens_completes_on_stimwise_emulate_p24(tmp_path):
+    """The commands as a person types them, each its own process."""
+    link, pulse_log, journal = tmp_path / "p24", tmp_path / "pulses.jsonl", tmp_path / "s.jsonl"
+    outputs: list[subprocess.CompletedProcess] = []
+
+    def session() -> None:
+        outputs.append(
+            subprocess.run(
+                [STIMWISE, "session", "run", "conventional-tens", "--device", f"p24:{link}",
+                 "--auto", "--minutes", "0.05", "--target-ma", "6", "--journal", str(journal),
+                 "--json"],
+                capture_output=True, text=True, timeout=SESSION_LIMIT_S, check=False,
+            )
         )
-        ended_s = time.monotonic()
-        pulses = emulator.pulse_log()
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout[result.stdout.index("{"):])
+
+    emulate = [STIMWISE, "emulate", "p24", "--link", str(link), "--pulse-log", str(pulse_log)]
+    pty_client.first_line_then_sigterm(emulate, link, session)
+    [done] = outputs
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
     assert (document["outcome"], document["device"]) == (
         "completed", "Hasomed RehaMove P24 (ScienceMode4)"
     )
-    assert pulses and pulses[-1].t_s < ended_s
+    pulses = [json.loads(line) for line in pulse_log.read_text().splitlines()]
     events = read_journal(journal).events
     applied = [e for e in events if e["type"] == "device_event" and e["kind"] == "applied"]
     recorded_ma = max(max(e["detail"]["delivered_ma"].values(), default=0) for e in applied)
-    assert recorded_ma == max(p.peak_current_ma for p in pulses) > 0  # ramping up, on 0.5 mA
+    peaks = [max(abs(current) for _, current in p["shape"]) for p in pulses]
+    assert recorded_ma == max(peaks) > 0  # ramping up, on the device's 0.5 mA steps
+    assert pulses[-1]["t_s"] < events[-1]["t_mono_s"]
