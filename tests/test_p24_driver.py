@@ -408,7 +408,7 @@ def test_HAZ132_the_idle_keepalive_detects_a_hung_device(rig):
     hung_s = time.monotonic()
     fault = wait_event(driver, "fault", 1.0)
     assert fault.detail["code"] == "link_lost"
-    assert fault.t_s - hung_s < 0.1 + 0.19 + 0.05
+    assert fault.t_s - hung_s < 0.1 + 0.19 + 0.1  # interval, answer and state query, slack
 
 
 @pytest.mark.slow
