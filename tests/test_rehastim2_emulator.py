@@ -3,13 +3,10 @@ pyScienceMode sessions (in a subprocess with a hard timeout, since pSM has none)
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
-import queue
 import select
-import subprocess
 import sys
 import threading
 import time
@@ -18,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import pty_client
 from stimwise.cli.emulate import run_emulator_cli
 from stimwise.device.sciencemode2 import codec
 from stimwise.device.sciencemode2 import payloads as pl
@@ -30,45 +28,17 @@ PSM_CLIENT = Path(__file__).with_name("psm_rehastim2_client.py")
 PSM_TIMEOUT_S = 60
 
 
-class RawClient:
+class RawClient(pty_client.RawClient):
     """The smallest possible host: our codec over the pty slave, with timeouts everywhere."""
 
     def __init__(self, port: str) -> None:
-        self.fd = os.open(port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        self.decoder = codec.FrameDecoder()
-        self.inbox: list[codec.DecodedFrame | codec.FrameError] = []
-        self.packet_number = 0
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-    def send(self, command: int, data: bytes = b"") -> int:
-        number = self.packet_number
-        self.packet_number = (number + 1) % 256
-        os.write(self.fd, codec.encode_frame(number, command, data))
-        return number
-
-    def receive(self, timeout_s: float = 1.0) -> codec.DecodedFrame | codec.FrameError | None:
-        deadline = time.monotonic() + timeout_s
-        while not self.inbox:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                return None
-            self.inbox += self.decoder.feed(os.read(self.fd, 4096))
-        return self.inbox.pop(0)
-
-    def wait_for(self, command: int, timeout_s: float = 1.0) -> codec.DecodedFrame:
-        deadline = time.monotonic() + timeout_s
-        while (item := self.receive(deadline - time.monotonic())) is not None:
-            if isinstance(item, codec.DecodedFrame) and item.command == command:
-                return item
-        raise AssertionError(f"no {command!r} within {timeout_s} s")
-
-    def request(self, command: Command, data: bytes = b"") -> codec.DecodedFrame:
-        number = self.send(command, data)
-        ack = self.wait_for(codec.ACK_OF[command])
-        assert ack.packet_number == number
-        return ack
+        super().__init__(
+            port,
+            encode=codec.encode_frame,
+            decoder=codec.FrameDecoder(),
+            ack_of=codec.ACK_OF,
+            packet_modulo=256,
+        )
 
     def result(self, command: Command, data: bytes = b"") -> Result:
         return pl.Ack.decode(self.request(command, data).data).result
@@ -527,28 +497,14 @@ def test_bad_configuration_names_the_field():
 
 def test_emulate_cli_publishes_a_link_and_stops_cleanly(tmp_path):
     link = tmp_path / "rehastim2"
-    out = io.StringIO()
-    stop = threading.Event()
-    runner = threading.Thread(
-        target=run_emulator_cli,
-        kwargs={"link": link, "out": out, "stop": stop, "ack_latency_ms": 1.0},
-    )
-    runner.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not link.is_symlink() and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with pty_client.emulator_cli(run_emulator_cli, link, ack_latency_ms=1.0) as out:
         client = RawClient(str(link))
         client.connect()
         assert client.mode() == pl.StimulationMode.START
         client.close()
-    finally:
-        stop.set()
-        runner.join(timeout=5)
     text = out.getvalue()
     assert "RehaStim 2 emulator on /dev/pts/" in text and str(link) in text
     assert "[state] connected" in text
-    assert not link.exists()
 
 
 def test_emulate_cli_cleans_up_on_sigterm(tmp_path):
@@ -557,17 +513,8 @@ def test_emulate_cli_cleans_up_on_sigterm(tmp_path):
         "from pathlib import Path; from stimwise.cli.emulate import run_emulator_cli; "
         f"run_emulator_cli(link=Path({str(link)!r}))"
     )
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        first_line = process.stdout.readline()  # type: ignore[union-attr]
-        assert first_line.startswith("RehaStim 2 emulator on /dev/pts/")
-        assert link.is_symlink()
-        process.terminate()
-        assert process.wait(timeout=10) == 0
-    finally:
-        process.kill()
-        process.communicate()
-    assert not link.exists()
+    first_line = pty_client.first_line_then_sigterm([sys.executable, "-c", code], link)
+    assert first_line.startswith("RehaStim 2 emulator on /dev/pts/")
 
 
 def test_emulate_cli_refuses_an_unknown_policy():
@@ -578,41 +525,11 @@ def test_emulate_cli_refuses_an_unknown_policy():
 # --------------------------------------------------------------------------- pyScienceMode
 
 
-class PsmProcess:
+class PsmProcess(pty_client.ClientProcess):
     """pyScienceMode in a subprocess, killed if it outlives its hard timeout."""
 
     def __init__(self, port: str, scenario: str, *options: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(PSM_CLIENT), port, scenario, *options],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.deadline = time.monotonic() + PSM_TIMEOUT_S
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.process.stdout:  # type: ignore[union-attr]
-            self.lines.put(line)
-        self.lines.put("")
-
-    def wait_line(self, prefix: str) -> str:
-        while True:
-            line = self.lines.get(timeout=max(0.0, self.deadline - time.monotonic()))
-            if line.startswith(prefix) or not line:
-                return line
-
-    def result(self) -> dict:
-        try:
-            line = self.wait_line("RESULT ")
-            self.process.wait(timeout=max(0.1, self.deadline - time.monotonic()))
-        finally:
-            self.process.kill()
-            self.process.communicate()
-        assert line, "pyScienceMode ended without a result"
-        return json.loads(line.removeprefix("RESULT "))
+        super().__init__(PSM_CLIENT, port, scenario, *options, timeout_s=PSM_TIMEOUT_S)
 
 
 def psm_emulator() -> RehaStim2Emulator:

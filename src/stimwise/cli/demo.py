@@ -82,7 +82,7 @@ def run_session_demo(console: Console, out_dir: Path):
         scripted_responder,
         settings_for,
     )
-    from stimwise.device.simulated import SimulatedStimulator
+    from stimwise.device.registry import open_device
     from stimwise.protocol.library import get_protocol
     from stimwise.protocol.prescription import Prescription
     from stimwise.safety.verify import verify
@@ -94,7 +94,7 @@ def run_session_demo(console: Console, out_dir: Path):
         get_protocol(DEMO_PROTOCOL), session_duration_min=0.2
     )
     plan = verify(prescription).require_plan()
-    device = SimulatedStimulator()
+    device = open_device("sim")
     responder = scripted_responder(prescription.max_amplitude_ma, None, None, None)
     journal_path = out_dir / default_journal_path(DEMO_PROTOCOL).name
     runner = SessionRunner(

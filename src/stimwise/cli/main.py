@@ -377,7 +377,10 @@ def instruments_score(
 def session_run(
     protocol: ProtocolArg,
     device: Annotated[
-        str, typer.Option("--device", help="'sim' (simulated) or 'rehastim2:PORT'.")
+        str,
+        typer.Option(
+            "--device", help="'sim' (simulated), 'rehastim2:PORT' or 'p24:PORT' (devices list)."
+        ),
     ] = "sim",
     patient: Annotated[
         Path | None, typer.Option("--patient", help="Intake file: screen it and apply its caps.")
@@ -428,11 +431,11 @@ def session_run(
         closing_paragraph,
         default_journal_path,
         exit_code,
-        open_device,
         run_live,
         scripted_responder,
         settings_for,
     )
+    from stimwise.device.registry import open_device
     from stimwise.errors import SafetyBlockError
     from stimwise.safety.verify import verify
     from stimwise.session.journal import Journal
@@ -529,6 +532,13 @@ emulate_app = typer.Typer(
     no_args_is_help=True, help="Device emulators, for testing without hardware."
 )
 app.add_typer(emulate_app, name="emulate")
+PulseLogOption = Annotated[
+    Path | None,
+    typer.Option("--pulse-log", help="Append every delivered pulse to this JSONL file."),
+]
+LinkOption = Annotated[
+    Path | None, typer.Option("--link", help="Also publish the port as this symlink.")
+]
 
 
 @emulate_app.command("rehastim2")
@@ -561,13 +571,8 @@ def emulate_rehastim2(
             help="Delay of every Ack (ms).",
         ),
     ] = 5.0,
-    pulse_log: Annotated[
-        Path | None,
-        typer.Option("--pulse-log", help="Append every delivered pulse to this JSONL file."),
-    ] = None,
-    link: Annotated[
-        Path | None, typer.Option("--link", help="Also publish the port as this symlink.")
-    ] = None,
+    pulse_log: PulseLogOption = None,
+    link: LinkOption = None,
 ) -> None:
     """Emulate a RehaStim 2 (ScienceMode2) on a pseudo-terminal until Ctrl-C."""
     from stimwise.cli.emulate import run_emulator_cli
@@ -580,6 +585,47 @@ def emulate_rehastim2(
         pulse_log=pulse_log,
         link=link,
     )
+
+
+@emulate_app.command("p24")
+@report_errors(json_flag=None)
+def emulate_p24(
+    keepalive_ms: Annotated[
+        float,
+        typer.Option(
+            "--keepalive-ms",
+            help="Mid-level stimulation stops without Ml_update or Ml_get_current_data this long.",
+            min=1,
+        ),
+    ] = 2000.0,
+    ack_latency_ms: Annotated[
+        float, typer.Option("--ack-latency-ms", help="Delay of every answer (ms).", min=0)
+    ] = 2.0,
+    pulse_log: PulseLogOption = None,
+    link: LinkOption = None,
+) -> None:
+    """Emulate a Hasomed RehaMove P24 (ScienceMode4) on a pseudo-terminal until Ctrl-C."""
+    from stimwise.cli.emulate import run_p24_emulator_cli
+
+    run_p24_emulator_cli(
+        keepalive_ms=keepalive_ms, ack_latency_ms=ack_latency_ms, pulse_log=pulse_log, link=link
+    )
+
+
+devices_app = typer.Typer(no_args_is_help=True, help="The stimulators stimwise can drive.")
+app.add_typer(devices_app, name="devices")
+
+
+@devices_app.command("list")
+@report_errors()
+def devices_list(as_json: JsonFlag = False) -> None:
+    """The registered drivers, how to name them in --device, and what each can deliver."""
+    from stimwise.cli.render_devices import device_table, devices_document
+
+    if as_json:
+        print(json.dumps(devices_document(), indent=2))
+    else:
+        _console().print(device_table())
 
 
 # --------------------------------------------------------------------------- schema and demo

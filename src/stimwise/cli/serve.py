@@ -130,7 +130,8 @@ def serve_command(
         int, typer.Option("--port", parser=v.whole(ge=1, le=65535), help="TCP port.")
     ] = 8000,
     device: Annotated[
-        str, typer.Option("--device", help="Stimulator: sim or rehastim2:PORT.")
+        str,
+        typer.Option("--device", help="sim, rehastim2:PORT or p24:PORT (stimwise devices list)."),
     ] = "sim",
     admin_user: Annotated[
         str, typer.Option("--admin-user", help="Name of the first administrator (first run).")
@@ -158,6 +159,7 @@ def serve_command(
     """Start the web application and print its address."""
     import uvicorn
 
+    from stimwise.device.registry import resolve
     from stimwise.errors import FieldProblem, InputError
     from stimwise.records.database import shown_url
     from stimwise.records.schema import open_database
@@ -166,8 +168,7 @@ def serve_command(
     from stimwise.web.services import users
     from stimwise.web.settings import ENV_WEB_SETTINGS, WebSettings, load_or_create_secret
 
-    if device != "sim" and not device.startswith("rehastim2:"):
-        raise InputError(FieldProblem("--device", device, "'sim' or 'rehastim2:PORT'"))
+    resolve(device)  # an unknown device is an input error before anything starts
     proxies = trusted_proxy or [
         p.strip() for p in os.environ.get(ENV_TRUSTED_PROXIES, "").split(",") if p.strip()]
     for proxy in proxies:

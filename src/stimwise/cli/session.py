@@ -15,7 +15,6 @@ from rich.live import Live
 from rich.table import Table
 
 from stimwise.cli.errors import EXIT_BLOCKED, EXIT_FAULT, EXIT_OK
-from stimwise.errors import FieldProblem, InputError
 from stimwise.session.prompts import QueuedResponder, Responder, ScriptedResponder
 from stimwise.session.record import SessionRecord
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
@@ -33,20 +32,6 @@ _ANSWER_KEYS = {
     "skin_pre": {"o": "ok", "x": "not_ok"},
     "skin_post": {"o": "ok", "x": "not_ok"},
 }
-
-
-def open_device(spec: str):
-    """``sim`` or ``rehastim2:PORT``."""
-    if spec == "sim":
-        from stimwise.device.simulated import SimulatedStimulator
-
-        return SimulatedStimulator()
-    kind, _, port = spec.partition(":")
-    if kind == "rehastim2" and port:
-        from stimwise.device.sciencemode2.driver import RehaStim2
-
-        return RehaStim2(port)
-    raise InputError(FieldProblem("--device", spec, "'sim' or 'rehastim2:PORT'"))
 
 
 def default_journal_path(protocol_id: str) -> Path:

@@ -1,2 +1,6 @@
-"""Stimulators: the device-independent interface, the simulated stimulator, real drivers,
-codecs and emulators."""
+"""Stimulators: the device-independent interface, the one registry that opens a device from its
+spec (:mod:`.registry`), the simulated stimulator, real drivers (ScienceMode2, ScienceMode4) and
+their codecs and emulators.
+
+Layers above ``device/`` use only :mod:`.interface` and :mod:`.registry` (and, for
+``stimwise emulate``, the emulator modules)."""

@@ -25,7 +25,9 @@ class WebSettings(StrictModel):
     db_url: str | None = Field(
         default=None, description="Records database URL (None: $STIMWISE_DB_URL, else SQLite)."
     )
-    device: str = Field(default="sim", description="Stimulator: 'sim' or 'rehastim2:PORT'.")
+    device: str = Field(
+        default="sim", description="Stimulator spec: 'sim', 'rehastim2:PORT', 'p24:PORT'."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secure_cookies: bool = Field(

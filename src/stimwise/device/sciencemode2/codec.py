@@ -20,16 +20,21 @@ and the spec compute them over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
+from stimwise.device.frames import DecodedFrame, FrameError
+from stimwise.device.stuffing import (
+    START_BYTE,
+    STOP_BYTE,
+    STUFFING_BYTE,
+    STUFFING_KEY,
+    StuffedFrameDecoder,
+    stuff,
+    unstuff,
+)
+from stimwise.device.wire_fields import member, member_name
 from stimwise.errors import FieldProblem, InputError
 
-START_BYTE = 0xF0
-STOP_BYTE = 0x0F
-STUFFING_BYTE = 0x81
-STUFFING_KEY = 0x55
-SPECIAL_BYTES = frozenset({START_BYTE, STOP_BYTE, STUFFING_BYTE})
 MAX_DATA_BYTES = 60
 """The spec allows "under 61" command-data bytes (before stuffing)."""
 _MAX_BODY_BYTES = 4 + 2 * (2 + MAX_DATA_BYTES)
@@ -83,17 +88,13 @@ def is_motomed_command(command: int) -> bool:
 
 
 def as_command(value: int) -> Command | None:
-    """The :class:`Command` for a received command byte, or ``None`` for an unknown one."""
-    try:
-        return Command(value)
-    except ValueError:
-        return None
+    """The :class:`Command` for a received command number, or ``None`` for an unknown one."""
+    return member(Command, value)
 
 
 def command_name(value: int) -> str:
-    """A readable name for a command byte, for logs (``INIT_ACK``, ``command 95``)."""
-    known = as_command(value)
-    return known.name if known is not None else f"command {value}"
+    """A readable name for a command number, for logs (``INIT_ACK``, ``command 95``)."""
+    return member_name(Command, value)
 
 
 class Result(IntEnum):
@@ -158,38 +159,6 @@ def crc8(data: bytes) -> int:
     return crc
 
 
-def stuff(data: bytes) -> bytes:
-    """Escape every F0, 0F and 81 as ``81, value ^ 55``; nothing else (the spec leaves 55 alone)."""
-    out = bytearray()
-    for byte in data:
-        if byte in SPECIAL_BYTES:
-            out += bytes((STUFFING_BYTE, byte ^ STUFFING_KEY))
-        else:
-            out.append(byte)
-    return bytes(out)
-
-
-def unstuff(data: bytes) -> bytes:
-    """Undo :func:`stuff`: the byte after any 81 is data XOR 55, whatever its value.
-
-    Accepting any escaped value (not only F0/0F/81) is what makes pyScienceMode's over-stuffed
-    ``81 00`` (for 55) and ``81 5F`` (for 0A) decode correctly.
-    """
-    out = bytearray()
-    escaped = False
-    for byte in data:
-        if escaped:
-            out.append(byte ^ STUFFING_KEY)
-            escaped = False
-        elif byte == STUFFING_BYTE:
-            escaped = True
-        else:
-            out.append(byte)
-    if escaped:
-        raise InputError(FieldProblem("data", data.hex(" "), "no dangling 81 escape at the end"))
-    return bytes(out)
-
-
 def encode_frame(packet_number: int, command: int, data: bytes = b"") -> bytes:
     """One complete, spec-conformant frame, ready for a single ``write()``.
 
@@ -225,65 +194,15 @@ def encode_frame(packet_number: int, command: int, data: bytes = b"") -> bytes:
     return bytes(header) + payload + bytes((STOP_BYTE,))
 
 
-@dataclass(frozen=True)
-class DecodedFrame:
-    """A frame that passed every check. ``command`` is the raw byte (see :func:`as_command`)."""
-
-    packet_number: int
-    command: int
-    data: bytes
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class FrameError:
-    """A frame that failed a check; the receiver answers ``command``'s Ack with −1 when known.
-
-    ``command`` and ``packet_number`` are the unstuffed header bytes when the frame was long
-    enough to carry them (even if its CRC or length is wrong), else ``None``.
-    """
-
-    reason: str
-    raw: bytes
-    command: int | None = None
-    packet_number: int | None = None
-
-
-class FrameDecoder:
+class FrameDecoder(StuffedFrameDecoder):
     """Streaming deframer implementing the receiver duties of spec §5.2.
 
-    Feed it chunks as they arrive; chunk boundaries do not matter. An F0 (not escaped) starts a
-    frame and silently discards any unfinished one, 81 marks the next byte as data, and an
-    unescaped 0F ends the frame, which is then checked (81 at offsets 1 and 3, LEN, CRC). Bytes
-    outside a frame are junk and are dropped without a report.
+    Feed it chunks as they arrive (see :class:`~stimwise.device.stuffing.StuffedFrameDecoder`);
+    each complete frame is checked here: 81 at offsets 1 and 3, LEN, CRC.
     """
 
     def __init__(self) -> None:
-        self._body: bytearray | None = None
-        self._escaped = False
-
-    def feed(self, chunk: bytes) -> list[DecodedFrame | FrameError]:
-        """Consume ``chunk`` and return every frame it completed, in order."""
-        out: list[DecodedFrame | FrameError] = []
-        for byte in chunk:
-            if self._body is not None and self._escaped:
-                self._body.append(byte)
-                self._escaped = False
-            elif byte == START_BYTE:
-                self._body = bytearray()
-            elif self._body is None:
-                continue
-            elif byte == STOP_BYTE:
-                out.append(_check(bytes(self._body)))
-                self._body = None
-            else:
-                self._body.append(byte)
-                self._escaped = byte == STUFFING_BYTE
-            if self._body is not None and len(self._body) > _MAX_BODY_BYTES:
-                out.append(FrameError("frame too long", bytes((START_BYTE,)) + bytes(self._body)))
-                self._body = None
-                self._escaped = False
-        return out
+        super().__init__(_check, _MAX_BODY_BYTES)
 
 
 def _check(body: bytes) -> DecodedFrame | FrameError:

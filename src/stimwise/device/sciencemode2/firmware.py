@@ -24,14 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol, Self, TypeVar
 
+from stimwise.device.frames import DecodedFrame, FrameError
 from stimwise.device.sciencemode2.codec import (
     ACK_OF,
     Command,
-    DecodedFrame,
-    FrameError,
     Result,
     as_command,
-    command_name,
     encode_frame,
     is_motomed_command,
     unsigned_byte,
@@ -58,7 +56,6 @@ from stimwise.errors import FieldProblem, InputError
 
 Policy = Literal["strict", "lenient"]
 WatchdogPolicy = Literal["enforce", "warn"]
-EventKind = Literal["rx", "tx", "state", "applied", "warning", "fault", "error"]
 Recorder = Callable[..., None]
 """``record(t_s, kind, message, **detail)``: where the firmware reports what it does."""
 
@@ -94,6 +91,7 @@ class Outgoing:
     packet_number: int
     data: bytes
     is_ack: bool
+    delay_s: float = 0.0
 
     def frame(self) -> bytes:
         return encode_frame(self.packet_number, self.command, self.data)
@@ -189,14 +187,6 @@ class Firmware:
         """Handle one decoded item; ``busy`` says a previous Ack is still unsent (−8 allowed)."""
         if isinstance(item, FrameError):
             return self._bad_frame(item, now_s)
-        self._record(
-            now_s,
-            "rx",
-            command_name(item.command),
-            command=item.command,
-            packet_number=item.packet_number,
-            data=item.data.hex(" "),
-        )
         if not self.connected:
             self._before_connection(item, now_s)
             return []

@@ -34,8 +34,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeGuard
 
+from stimwise.device.amplitudes import quantised_currents
 from stimwise.device.interface import Capabilities, DeviceRefusalError
 from stimwise.device.sciencemode2.payloads import (
     CHANNELS,
@@ -53,7 +53,6 @@ from stimwise.device.sciencemode2.payloads import (
     t1_ms_from_code,
     t2_ms_from_code,
 )
-from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.models import PulseTrain, SymmetricBiphasicPulse
 from stimwise.protocol.prescription import Prescription
 
@@ -130,7 +129,7 @@ class ChannelListPlan:
         )
 
     def currents(
-        self, amplitudes_ma: Mapping[str, object], previous_ma: Mapping[str, int]
+        self, amplitudes_ma: Mapping[str, object], previous_ma: Mapping[str, float]
     ) -> dict[str, int]:
         """Every channel's current after setting the channels named in ``amplitudes_ma``.
 
@@ -143,24 +142,15 @@ class ChannelListPlan:
             Every unknown label and every value that is not a number of mA from 0 to
             :attr:`max_current_ma`; nothing is applied.
         """
-        problems = []
-        chosen = dict(previous_ma)
-        for label, value in amplitudes_ma.items():
-            path = f"amplitudes_ma[{label!r}]"
-            if label not in self.labels:
-                expected = f"a channel of the loaded plan: {list(self.labels)}"
-                problems.append(FieldProblem(path, label, expected))
-            elif _is_current(value, self.max_current_ma):
-                chosen[label] = math.floor(value + 1e-9)  # 1e-9: 2.9999999997 mA is 3 mA
-            else:
-                expected = (
-                    f"a number of mA from 0 to {self.max_current_ma:g} (the verified plan's "
-                    f"maximum, within the device's {CURRENT_MAX_MA} mA)"
-                )
-                problems.append(FieldProblem(path, value, expected))
-        if problems:
-            raise InputError(problems, source="update")
-        return {label: chosen.get(label, 0) for label in self.labels}
+        chosen = quantised_currents(
+            amplitudes_ma,
+            previous_ma,
+            labels=self.labels,
+            max_ma=self.max_current_ma,
+            step_ma=1.0,
+            device_max_ma=CURRENT_MAX_MA,
+        )
+        return {label: round(ma) for label, ma in chosen.items()}
 
     def describe(self) -> dict[str, object]:
         """The applied parameters, for the ``applied`` event at ``configure`` (the audit)."""
@@ -212,11 +202,6 @@ def map_prescription(prescription: Prescription) -> ChannelListPlan:
         max_current_ma=min(prescription.max_amplitude_ma, float(CURRENT_MAX_MA)),
         notes=tuple(notes),
     )
-
-
-def _is_current(value: object, high_ma: float) -> TypeGuard[float]:
-    """A real number (not a bool, not NaN) of mA from 0 to ``high_ma``."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= high_ma
 
 
 def _channel_reasons(prescription: Prescription) -> list[str]:

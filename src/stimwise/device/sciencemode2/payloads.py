@@ -21,6 +21,7 @@ from enum import IntEnum
 from typing import Self
 
 from stimwise.device.sciencemode2.codec import Result, signed_byte, unsigned_byte
+from stimwise.device.wire_fields import expect_length, in_range, raise_problems
 from stimwise.errors import FieldProblem, InputError
 
 CHANNELS = 8
@@ -66,23 +67,6 @@ class StimulationErrorCode(IntEnum):
     MODULE = -3
 
 
-def _expect_length(name: str, data: bytes, expected: int | str, ok: bool) -> None:
-    if not ok:
-        raise InputError(FieldProblem(f"{name}.data", data.hex(" "), f"{expected} bytes"))
-
-
-def _in_range(path: str, value: int, low: int, high: int) -> FieldProblem | None:
-    if low <= value <= high:
-        return None
-    return FieldProblem(path, value, f"an integer from {low} to {high}")
-
-
-def _raise_problems(problems: Iterable[FieldProblem | None]) -> None:
-    found = [p for p in problems if p is not None]
-    if found:
-        raise InputError(found)
-
-
 def _clamp(value: int, low: int, high: int) -> int:
     return min(max(value, low), high)
 
@@ -95,7 +79,7 @@ def channels_in(mask: int) -> tuple[int, ...]:
 def channel_mask(channels: Iterable[int]) -> int:
     """The bitmask of 1-based channel numbers; ``InputError`` outside 1–8."""
     channels = list(channels)
-    _raise_problems(_in_range("channels", c, 1, CHANNELS) for c in channels)
+    raise_problems(in_range("channels", c, 1, CHANNELS) for c in channels)
     return sum(1 << (c - 1) for c in set(channels))
 
 
@@ -143,12 +127,12 @@ class _OneByte:
     def encode(self) -> bytes:
         name = fields(self)[0].name
         value = getattr(self, name)
-        _raise_problems([_in_range(f"{type(self).__name__}.{name}", value, 0, 255)])
+        raise_problems([in_range(f"{type(self).__name__}.{name}", value, 0, 255)])
         return bytes((value,))
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length(cls.__name__, data, 1, len(data) == 1)
+        expect_length(cls.__name__, data, 1, len(data) == 1)
         return cls(data[0])  # type: ignore[call-arg]  # the subclass has exactly one field
 
 
@@ -171,7 +155,7 @@ class Ack:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length("Ack", data, 1, len(data) == 1)
+        expect_length("Ack", data, 1, len(data) == 1)
         return cls(Result.from_byte(data[0]))
 
 
@@ -200,11 +184,11 @@ class StimulationModeAck:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length("StimulationModeAck", data, "1 or 2", len(data) in (1, 2))
+        expect_length("StimulationModeAck", data, "1 or 2", len(data) in (1, 2))
         result = Result.from_byte(data[0])
         if result != Result.OK:
             return cls(result)
-        _expect_length("StimulationModeAck", data, 2, len(data) == 2)
+        expect_length("StimulationModeAck", data, 2, len(data) == 2)
         try:
             return cls(result, StimulationMode(data[1]))
         except ValueError:
@@ -229,7 +213,7 @@ class StimulationError:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length("StimulationError", data, 1, len(data) == 1)
+        expect_length("StimulationError", data, 1, len(data) == 1)
         try:
             return cls(StimulationErrorCode(signed_byte(data[0])))
         except ValueError:
@@ -297,7 +281,7 @@ class InitChannelListMode:
         if problems:
             raise InputError(problems)
         built = cls(low_frequency_factor, active, low, codes["t2"], codes["t1"])
-        _raise_problems(built.problems())
+        raise_problems(built.problems())
         return built
 
     @property
@@ -322,17 +306,17 @@ class InitChannelListMode:
         """Every field outside the spec's ranges (not the firmware's 8 ms floor)."""
         name = "InitChannelListMode"
         found = [
-            _in_range(
+            in_range(
                 f"{name}.low_frequency_factor",
                 self.low_frequency_factor,
                 0,
                 LOW_FREQUENCY_FACTOR_MAX,
             ),
-            _in_range(f"{name}.active_channels", self.active_channels, 1, 255),
-            _in_range(f"{name}.low_frequency_channels", self.low_frequency_channels, 0, 255),
-            _in_range(f"{name}.t2_code", self.t2_code, 0, T2_CODE_MAX),
-            _in_range(f"{name}.t1_code", self.t1_code, 0, T1_CODE_MAX),
-            _in_range(f"{name}.execution", self.execution, 0, 1),
+            in_range(f"{name}.active_channels", self.active_channels, 1, 255),
+            in_range(f"{name}.low_frequency_channels", self.low_frequency_channels, 0, 255),
+            in_range(f"{name}.t2_code", self.t2_code, 0, T2_CODE_MAX),
+            in_range(f"{name}.t1_code", self.t1_code, 0, T1_CODE_MAX),
+            in_range(f"{name}.execution", self.execution, 0, 1),
         ]
         if self.low_frequency_channels & ~self.active_channels & 0xFF:
             found.append(
@@ -356,7 +340,7 @@ class InitChannelListMode:
         )
 
     def encode(self) -> bytes:
-        _raise_problems(self.problems())
+        raise_problems(self.problems())
         return bytes(
             (
                 self.low_frequency_factor,
@@ -371,7 +355,7 @@ class InitChannelListMode:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length("InitChannelListMode", data, 7, len(data) == 7)
+        expect_length("InitChannelListMode", data, 7, len(data) == 7)
         return cls(data[0], data[1], data[2], data[3], data[4] << 8 | data[5], data[6])
 
 
@@ -390,9 +374,9 @@ class ChannelSettings:
 
     def problems(self, path: str) -> list[FieldProblem]:
         found = [
-            _in_range(f"{path}.mode", self.mode, 0, 2),
-            _in_range(f"{path}.pulse_width_us", self.pulse_width_us, 0, PULSE_WIDTH_MAX_US),
-            _in_range(f"{path}.current_ma", self.current_ma, 0, CURRENT_MAX_MA),
+            in_range(f"{path}.mode", self.mode, 0, 2),
+            in_range(f"{path}.pulse_width_us", self.pulse_width_us, 0, PULSE_WIDTH_MAX_US),
+            in_range(f"{path}.current_ma", self.current_ma, 0, CURRENT_MAX_MA),
         ]
         return [p for p in found if p is not None]
 
@@ -407,7 +391,7 @@ class ChannelSettings:
         )
 
     def encode(self) -> bytes:
-        _raise_problems(self.problems("ChannelSettings"))
+        raise_problems(self.problems("ChannelSettings"))
         return bytes(
             (self.mode, self.pulse_width_us >> 8, self.pulse_width_us & 0xFF, self.current_ma)
         )
@@ -431,12 +415,12 @@ class StartChannelListMode:
         return replace(self, channels=tuple(entry.clamped() for entry in self.channels))
 
     def encode(self) -> bytes:
-        _raise_problems(self.problems())
+        raise_problems(self.problems())
         return b"".join(entry.encode() for entry in self.channels)
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length("StartChannelListMode", data, "a multiple of 4", len(data) % 4 == 0)
+        expect_length("StartChannelListMode", data, "a multiple of 4", len(data) % 4 == 0)
         return cls(
             tuple(
                 ChannelSettings(data[i], data[i + 1] << 8 | data[i + 2], data[i + 3])
@@ -463,9 +447,9 @@ class SinglePulse:
 
     def problems(self) -> list[FieldProblem]:
         found = [
-            _in_range("SinglePulse.channel_index", self.channel_index, 0, CHANNELS - 1),
-            _in_range("SinglePulse.pulse_width_us", self.pulse_width_us, 0, PULSE_WIDTH_MAX_US),
-            _in_range("SinglePulse.current_ma", self.current_ma, 0, CURRENT_MAX_MA),
+            in_range("SinglePulse.channel_index", self.channel_index, 0, CHANNELS - 1),
+            in_range("SinglePulse.pulse_width_us", self.pulse_width_us, 0, PULSE_WIDTH_MAX_US),
+            in_range("SinglePulse.current_ma", self.current_ma, 0, CURRENT_MAX_MA),
         ]
         return [p for p in found if p is not None]
 
@@ -477,11 +461,11 @@ class SinglePulse:
         )
 
     def encode(self) -> bytes:
-        _raise_problems(self.problems())
+        raise_problems(self.problems())
         width = self.pulse_width_us
         return bytes((self.channel_index, width >> 8, width & 0xFF, self.current_ma))
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        _expect_length("SinglePulse", data, 4, len(data) == 4)
+        expect_length("SinglePulse", data, 4, len(data) == 4)
         return cls(data[0], data[1] << 8 | data[2], data[3])

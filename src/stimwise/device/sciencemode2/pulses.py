@@ -40,6 +40,11 @@ class Pulse:
     index_in_group: int
     source: PulseSource
 
+    @property
+    def peak_current_ma(self) -> float:
+        """The current of both phases (as every device's pulse log names its peak)."""
+        return float(self.current_ma)
+
     def to_json(self) -> dict[str, object]:
         return {
             "t_s": round(self.t_s, 6),

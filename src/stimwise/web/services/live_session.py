@@ -430,7 +430,7 @@ class LiveRegistry:
                 live.runner.emergency_stop("the session's hold on this person was lost")
 
     def _launch(self, actor, pseudonym, row, plan, caps, request, home, console_id) -> LiveSession:
-        from stimwise.cli.session import open_device
+        from stimwise.device.registry import open_device
 
         base = self.settings or SessionSettings()
         settings = SessionSettings(**{
