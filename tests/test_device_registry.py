@@ -17,7 +17,9 @@ from stimwise.errors import InputError
 SRC = Path(__file__).resolve().parents[1] / "src" / "stimwise"
 ALLOWED_FROM_ABOVE = {"stimwise.device", "stimwise.device.interface", "stimwise.device.registry"}
 """What packages above ``device/`` may import from it; emulator modules (``*emulator``) too, for
-``stimwise emulate``."""
+``stimwise emulate``, and the profiles of commercial devices (``stimwise.device.profiles``), which
+describe devices stimwise does not drive."""
+PROFILES = "stimwise.device.profiles"
 
 
 def test_every_registered_driver_opens_unconnected_with_its_capabilities():
@@ -102,7 +104,8 @@ def test_nothing_outside_device_imports_a_driver_module():
         if path.is_relative_to(SRC / "device"):
             continue
         for name in _device_imports(path):
-            if name not in ALLOWED_FROM_ABOVE and not name.endswith("emulator"):
+            if (name not in ALLOWED_FROM_ABOVE and not name.endswith("emulator")
+                    and name != PROFILES and not name.startswith(PROFILES + ".")):
                 offenders.append(f"{path.relative_to(SRC)}: {name}")
     assert offenders == []
 
