@@ -394,7 +394,7 @@ def test_the_diary_page_shows_today_and_a_four_week_progress_by_day(app_client):
 
 def test_every_link_on_a_patients_overview_opens_for_clinicians_and_researchers(app_client):
     ensure_patient(app_client.app, "P001")
-    for role, expected in (("clinician", 10), ("researcher", 7)):
+    for role, expected in (("clinician", 11), ("researcher", 8)):
         login_as(app_client, role)
         links = re.findall(r'href="(/patients/P001/[^"]+)"', app_client.get("/patients/P001").text)
         assert len(links) == expected, (role, links)

@@ -34,6 +34,8 @@ class DiaryEntryOut(BaseModel):
     function_interference_nrs: int | None
     medication_changes: list[dict]
     note: str | None
+    retrospective: bool
+    """A baseline day a clinician recorded afterwards from the person's recall."""
     created_at: datetime
 
 

@@ -36,7 +36,7 @@ from stimwise.records.database import Database
 from stimwise.records.models import SessionEntry
 from stimwise.records.sessions import list_sessions
 from stimwise.web.services.audit import audited_read
-from stimwise.web.services.response import responder_cutoff
+from stimwise.web.services.response import responder_cutoff, start_note
 
 NOTICE = (
     "stimwise is clinical-decision support and research software, not a certified medical "
@@ -117,6 +117,9 @@ class ProgressReport:
     enrolled_on: date
     generated_at: datetime
     therapy_start: date | None
+    therapy_start_note: str | None
+    """Who set the therapy start and why, and the sessions before it left out (None: the
+    first delivered session's day)."""
     prescriptions: list[PrescriptionLine]
     adherence: Adherence
     baseline_nrs: float | None
@@ -264,6 +267,7 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         enrolled_on=patient.enrolled_on,
         generated_at=datetime.now(UTC),
         therapy_start=series.therapy_start if started else None,
+        therapy_start_note=_start_text(patient, series),
         prescriptions=_prescription_lines(prescriptions),
         adherence=_adherence(sessions, series.sessions_per_week, last_day),
         baseline_nrs=verdict.baseline.mean_nrs,
@@ -329,6 +333,17 @@ def session_report(db: Database, actor: Actor, pseudonym: str, session_id: int) 
 # --------------------------------------------------------------------------- PDF
 
 
+def _start_text(patient, series) -> str | None:
+    note = start_note(patient)
+    if note is None:
+        return None
+    text = f"set by {note.set_by}" + (f": {note.reason}" if note.reason else "")
+    before = series.sessions_before_start
+    if before:
+        text += f"; {before} earlier session{'s' if before > 1 else ''} left out of the analysis"
+    return text
+
+
 def _num(value, digits: int = 1, unit: str = "") -> str:
     if value is None:
         return "–"
@@ -339,7 +354,9 @@ def progress_pdf(report: ProgressReport) -> bytes:
     pdf = _pdf(f"{report.title} — {report.pseudonym}")
     pdf.set_font("DejaVu", "", 9.5)
     _line(pdf, f"Enrolled {report.enrolled_on}; therapy started "
-               f"{report.therapy_start or 'not yet'}; generated "
+               f"{report.therapy_start or 'not yet'}"
+               + (f" ({report.therapy_start_note})" if report.therapy_start_note else "")
+               + "; generated "
                f"{report.generated_at:%Y-%m-%d %H:%M} UTC.")
     _heading(pdf, "Decision")
     pdf.set_font("DejaVu", "B", 10)

@@ -29,7 +29,7 @@ from stimwise.analysis.assessment import ResponseAssessment, assess
 from stimwise.analysis.from_records import load_prescription, load_series
 from stimwise.analysis.nof1 import DEFAULT_MID_NRS, Nof1Result, analyse_nof1, plan_nof1
 from stimwise.analysis.responder import MIN_REDUCTION_NRS, MODERATE_REDUCTION
-from stimwise.analysis.series import DailyPain, PatientSeries
+from stimwise.analysis.series import PatientSeries
 from stimwise.analysis.tuning import (
     CandidateSet,
     DoseProposal,
@@ -70,11 +70,21 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class TherapyStartNote:
+    """A therapy start a clinician set: by whom, when and why (shown next to the start)."""
+
+    set_by: str
+    set_at: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Dashboard:
     series: PatientSeries
     assessment: ResponseAssessment
     suggestion: Suggestion
     charts: dict
+    start_note: TherapyStartNote | None = None
 
     @property
     def responder_cutoff_nrs(self) -> float | None:
@@ -86,6 +96,10 @@ class Dashboard:
         document = self.assessment.to_dict()
         document["patient"] = self.series.patient_id
         document["therapy_start"] = self.series.therapy_start.isoformat()
+        document["therapy_start_set"] = (None if self.start_note is None else {
+            "by": self.start_note.set_by, "at": self.start_note.set_at.isoformat(),
+            "reason": self.start_note.reason})
+        document["sessions_before_start"] = self.series.sessions_before_start
         document["responder_cutoff_nrs"] = self.responder_cutoff_nrs
         document["dose_suggestion"] = self.suggestion.to_dict()
         document["charts"] = self.charts
@@ -177,12 +191,21 @@ def dashboard(db: Database, actor: Actor, pseudonym: str, *, seed: int = DEFAULT
     def read(session):
         return (load_series(session, actor, pseudonym, as_of),
                 load_prescription(session, actor, pseudonym),
-                list_diary(session, actor, pseudonym))
+                list_diary(session, actor, pseudonym),
+                start_note(get_patient(session, actor, pseudonym)))
 
-    series, stored, entries = audited_read(db, actor, pseudonym, "response", read)
+    series, stored, entries, note = audited_read(db, actor, pseudonym, "response", read)
     assessment = assess(series)
     return Dashboard(series, assessment, _suggestion(series, stored, seed),
-                     _charts(series, assessment, entries))
+                     _charts(series, assessment, entries), note)
+
+
+def start_note(patient) -> TherapyStartNote | None:
+    """Who set the person's therapy start, when and why (None: it is the first session's)."""
+    if patient.therapy_start_on is None:
+        return None
+    return TherapyStartNote(patient.therapy_start_set_by or "unknown",
+                            patient.therapy_start_set_at, patient.therapy_start_reason)
 
 
 # --------------------------------------------------------------------------- accept / reject
@@ -284,5 +307,4 @@ def nof1(db: Database, actor: Actor, pseudonym: str, request: Nof1Request
     series = audited_read(db, actor, pseudonym, "nof1",
                           lambda session: load_series(session, actor, pseudonym))
     shift = (series.therapy_start - request.start).days
-    pain = DailyPain(series.pain.day + shift, series.pain.nrs)
-    return plan, analyse_nof1(plan, pain)
+    return plan, analyse_nof1(plan, series.pain.shifted(shift))
