@@ -21,7 +21,7 @@ from sqlalchemy import select
 from stimwise.device.profiles import profiles
 from stimwise.records import repository as r
 from stimwise.records import self_logged
-from stimwise.records.access import Actor
+from stimwise.records.access import Actor, require
 from stimwise.records.audit import log_action
 from stimwise.records.database import Database
 from stimwise.records.models import Patient, SelfLoggedSession
@@ -81,12 +81,15 @@ class Inbox:
 
 
 def unread_count(db: Database, actor: Actor) -> int:
-    """How many reports and flagged sessions wait for a clinician (0 for anyone else)."""
+    """How many reports and flagged sessions wait for a clinician (0 for anyone else): one
+    statement, since every clinician page's header shows it."""
     if actor.role != "clinician":
         return 0
+    require(actor, "write_clinical")
+    statement = select(r.unacknowledged_adverse_events_count().scalar_subquery()
+                       + self_logged.unacknowledged_flagged_sessions_count().scalar_subquery())
     with db.reading() as session:
-        return (r.count_unacknowledged_adverse_events(session, actor)
-                + self_logged.count_unacknowledged_flagged_sessions(session, actor))
+        return session.execute(statement).scalar_one() or 0
 
 
 def _settings_text(settings: dict) -> str:

@@ -33,8 +33,7 @@ from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
-from stimwise.records.models import SessionEntry
-from stimwise.records.sessions import list_sessions
+from stimwise.records.sessions import list_sessions, session_summaries
 from stimwise.web.services.audit import audited_read
 from stimwise.web.services.response import responder_cutoff, start_note
 
@@ -207,7 +206,7 @@ def prescription_history(db: Database, actor: Actor, pseudonym: str) -> list[Pre
         _prescription_lines(r.list_prescriptions(session, actor, pseudonym))))
 
 
-def _adherence(sessions: list[SessionEntry], prescribed_per_week: float | None,
+def _adherence(sessions: list, prescribed_per_week: float | None,
                as_of: date) -> Adherence:
     delivered = [s for s in sessions if s.stimulation_s > 0]
     days = sorted({s.started_at.astimezone(UTC).date() for s in delivered})
@@ -252,7 +251,7 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         return (r.get_patient(session, actor, pseudonym),
                 load_series(session, actor, pseudonym, as_of),
                 r.list_prescriptions(session, actor, pseudonym),
-                list_sessions(session, actor, pseudonym),
+                session_summaries(session, actor, pseudonym),
                 r.list_adverse_events(session, actor, pseudonym),
                 r.list_instrument_scores(session, actor, pseudonym))
 

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from pydantic import Field
+from sqlalchemy import select
 
 from stimwise.analysis.assessment import ResponseAssessment, assess
 from stimwise.analysis.from_records import load_prescription, load_series
@@ -43,14 +44,15 @@ from stimwise.records.access import Actor, require
 from stimwise.records.audit import log_action
 from stimwise.records.database import Database
 from stimwise.records.inputs import LockedRanges, PrescriptionIn, ValueSpan
+from stimwise.records.models import DiaryEntry
 from stimwise.records.repository import (
     add_prescription,
     get_patient,
-    list_diary,
     list_prescriptions,
     supersede_prescriptions,
 )
 from stimwise.web.services.audit import audited_read
+from stimwise.web.services.memo import Memo, digest
 
 DEFAULT_SEED = 0
 
@@ -116,17 +118,34 @@ def _dates(series: PatientSeries, days: np.ndarray) -> list[str]:
     return [(series.therapy_start + timedelta(days=int(d))).isoformat() for d in days]
 
 
-def _daily_means(entries, attribute: str) -> tuple[list[str], list[float]]:
-    by_day: dict[str, list[int]] = defaultdict(list)
-    for entry in entries:
-        value = getattr(entry, attribute)
-        if value is not None:
-            by_day[entry.recorded_at.astimezone(UTC).date().isoformat()].append(value)
-    days = sorted(by_day)
-    return days, [round(sum(by_day[d]) / len(by_day[d]), 3) for d in days]
+INTERFERENCE = (("sleep_interference_nrs", "sleep interference"),
+                ("function_interference_nrs", "interference with function"))
 
 
-def _charts(series: PatientSeries, assessment: ResponseAssessment, entries) -> dict:
+def _interference(session, patient_id: int) -> dict[str, tuple[list[str], list[float]]]:
+    """Daily mean sleep and function interference (UTC days), read as plain columns (loading
+    every diary entry as an object cost more than the rest of the page)."""
+    by_day: dict[str, dict[str, list[int]]] = {name: defaultdict(list) for name, _ in INTERFERENCE}
+    rows = session.execute(
+        select(DiaryEntry.recorded_at, DiaryEntry.sleep_interference_nrs,
+               DiaryEntry.function_interference_nrs)
+        .where(DiaryEntry.patient_id == patient_id,
+               (DiaryEntry.sleep_interference_nrs.is_not(None))
+               | (DiaryEntry.function_interference_nrs.is_not(None))))
+    for recorded_at, *values in rows:
+        day = recorded_at.astimezone(UTC).date().isoformat()
+        for (name, _), value in zip(INTERFERENCE, values, strict=True):
+            if value is not None:
+                by_day[name][day].append(value)
+    means = {}
+    for name, days in by_day.items():
+        ordered = sorted(days)
+        means[name] = (ordered, [round(sum(days[d]) / len(days[d]), 3) for d in ordered])
+    return means
+
+
+def _charts(series: PatientSeries, assessment: ResponseAssessment,
+            interference: dict[str, tuple[list[str], list[float]]]) -> dict:
     """Plot data: diary trends with the baseline, assessment window and responder cut-off;
     session doses and within-session relief."""
     verdict = assessment.verdict
@@ -139,9 +158,8 @@ def _charts(series: PatientSeries, assessment: ResponseAssessment, entries) -> d
     cutoff = responder_cutoff(verdict.baseline.mean_nrs)
     diary = [{"name": "daily pain (average NRS)", "x": _dates(series, series.pain.day),
               "y": [round(float(v), 3) for v in series.pain.nrs], "mode": "markers"}]
-    for attribute, label in (("sleep_interference_nrs", "sleep interference"),
-                             ("function_interference_nrs", "interference with function")):
-        x, y = _daily_means(entries, attribute)
+    for attribute, label in INTERFERENCE:
+        x, y = interference[attribute]
         if x:
             diary.append({"name": label, "x": x, "y": y, "mode": "lines"})
     if cutoff is not None and len(series.pain.day):
@@ -185,19 +203,37 @@ def _suggestion(series: PatientSeries, stored, seed: int) -> Suggestion:
     return Suggestion(proposal, None, seed)
 
 
+_shown: Memo[Suggestion] = Memo(256)
+"""Suggestions shown on dashboards, by their inputs (a few hundred people's)."""
+
+
+def shown_suggestion(series: PatientSeries, stored, seed: int) -> Suggestion:
+    """The suggestion the dashboard shows, computed once per set of inputs: the delivered
+    sessions, the stored prescription with its caps and locked ranges, and the seed (the
+    Gaussian process and the safety verification of its candidates cost more than the rest of
+    the page). For display only: accepting recomputes it from the records
+    (:func:`accept_proposal`), so a kept suggestion is never the one released."""
+    sessions = series.sessions
+    key = digest(seed, *(np.ascontiguousarray(getattr(sessions, name)).tobytes() for name in (
+        "day", "amplitude_ma", "phase_width_us", "frequency_hz", "minutes", "nrs_pre",
+        "nrs_post", "adverse_events", "self_reported")),
+        *(None if part is None else part.model_dump(mode="json") for part in stored or ()))
+    return _shown.get(key, lambda: _suggestion(series, stored, seed))
+
+
 def dashboard(db: Database, actor: Actor, pseudonym: str, *, seed: int = DEFAULT_SEED,
               as_of: date | None = None) -> Dashboard:
     """Everything the response page shows (a read: audited)."""
     def read(session):
+        patient = get_patient(session, actor, pseudonym)
         return (load_series(session, actor, pseudonym, as_of),
                 load_prescription(session, actor, pseudonym),
-                list_diary(session, actor, pseudonym),
-                start_note(get_patient(session, actor, pseudonym)))
+                _interference(session, patient.id), start_note(patient))
 
-    series, stored, entries, note = audited_read(db, actor, pseudonym, "response", read)
+    series, stored, interference, note = audited_read(db, actor, pseudonym, "response", read)
     assessment = assess(series)
-    return Dashboard(series, assessment, _suggestion(series, stored, seed),
-                     _charts(series, assessment, entries), note)
+    return Dashboard(series, assessment, shown_suggestion(series, stored, seed),
+                     _charts(series, assessment, interference), note)
 
 
 def start_note(patient) -> TherapyStartNote | None:
