@@ -16,13 +16,12 @@ import os
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import uvicorn
 
-from baseline_people import enrolment_day_person, steady_diary
 from stimwise.analysis.from_records import cohort_prescription
 from stimwise.records.access import Actor
 from stimwise.records.repository import add_prescription
@@ -39,7 +38,6 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 PATIENT = "BRW-CRPS-01"
-TRIAL, NEW = "BRW-TRIAL-01", "BRW-NEW-01"
 NO_LISTS = ("implants", "thromboses", "malignancies", "skin", "sensation", "allodynia",
             "surgeries_and_fractures")
 TIMEOUT_MS = 15_000
@@ -69,13 +67,6 @@ def server(tmp_path_factory):
     with app.state.db.transaction() as session:  # a home programme with locked ranges for P001
         add_prescription(session, Actor("browser-setup", "clinician"), "P001",
                          cohort_prescription().model_copy(update={"valid_from": ENROLLED_ON}))
-    today = datetime.now(UTC).date()
-    # issue 17 defect 5: a fitting trial on the enrolment day, a baseline diary for two weeks,
-    # then daily sessions; and a person enrolled yesterday with a session that day
-    enrolment_day_person(app.state.db, TRIAL, today - timedelta(days=62),
-                         {**steady_diary(0, 13, 7), **steady_diary(14, 61, 3, seed=1)},
-                         [0, *range(14, 62)])
-    enrolment_day_person(app.state.db, NEW, today - timedelta(days=1), {}, [0])
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             ws="websockets-sansio")
@@ -366,46 +357,3 @@ def test_a_patients_problem_report_reaches_the_clinicians_inbox(server, browser)
     page.wait_for_url("**/inbox?acknowledged=1")
     assert page.locator(".inbox-item").count() == count - 1
     assert page.js_errors == [], page.js_errors
-
-
-def test_HAZ123_a_verdict_for_a_person_whose_first_session_was_on_the_enrolment_day(
-        server, browser):
-    """Issue 17, defect 5: the response page says what is missing and leads to the baseline
-    page; the clinician sets the therapy start after the fitting trial (with the reason) and
-    the verdict appears."""
-    page = new_page(browser, viewport={"width": 1280, "height": 900})
-    sign_in(page, server, "clinician-1")
-    page.goto(f"{server}/patients/{TRIAL}/response")
-    assert "Verdict: not enough data yet" in page.inner_text("main")
-    assert "7 more days with a pain score between" in page.inner_text("#verdict-reasons")
-    page.click("#record-baseline")
-    page.wait_for_url(f"**/patients/{TRIAL}/baseline")
-    assert "cannot be recalled" in page.inner_text("main")
-    shot(page, "19-baseline-missing")
-    start = (datetime.now(UTC).date() - timedelta(days=48)).isoformat()
-    page.fill("#field-therapy_start_on", start)
-    page.fill("#field-reason", "fitting trial on the enrolment day; baseline diary for 2 weeks")
-    page.click("text=Save the therapy start")
-    page.wait_for_url("**/response?done=start")
-    assert "Verdict: substantial responder" in page.inner_text("main")
-    assert "fitting trial on the enrolment day" in page.inner_text("#therapy-start")
-    shot(page, "20-response-verdict-after-therapy-start")
-    assert page.js_errors == [], page.js_errors
-
-
-def test_HAZ122_recalled_baseline_days_on_a_phone(server, browser):
-    phone = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True,
-                     has_touch=True)
-    sign_in(phone, server, "clinician-1")
-    phone.goto(f"{server}/patients/{NEW}/baseline")
-    fields = phone.locator("input[name^=pain-]")
-    assert fields.count() >= 7
-    for index in range(7):
-        fields.nth(index).fill("7")
-    shot(phone, "21-baseline-recalled-phone")
-    phone.click("text=Store recalled days")
-    phone.wait_for_url("**/baseline?done=recalled")
-    assert "the first verdict can be given on" in phone.inner_text("#baseline-missing")
-    assert phone.locator("text=recalled afterwards").count() == 7
-    shot(phone, "22-baseline-stored-phone")
-    assert phone.js_errors == [], phone.js_errors
