@@ -26,7 +26,6 @@ the instrument scores (:func:`stimwise.analysis.from_records.load_series`).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -38,9 +37,16 @@ from stimwise.errors import FieldProblem
 from stimwise.protocol.base import StrictModel
 from stimwise.records.access import Actor, require
 from stimwise.records.audit import log_action
-from stimwise.records.inputs import CalendarDate, Nrs, OptionalText
+from stimwise.records.inputs import CalendarDate, DiaryEntryIn, Nrs, OptionalText
 from stimwise.records.models import DiaryEntry, Patient, SelfLoggedSession, SessionEntry
-from stimwise.records.repository import find_patient, now_utc, raise_if, store
+from stimwise.records.repository import (
+    CLOCK_SKEW,
+    diary_row,
+    find_patient,
+    now_utc,
+    raise_if,
+    store,
+)
 
 MAX_RECALL_DAYS = 14
 """A recalled baseline day lies at most this many days before the day it is recorded [U:
@@ -166,16 +172,47 @@ def add_recalled_days(
     now = now or now_utc()
     patient = find_patient(session, pseudonym)
     raise_if(recall_problems(session, patient, days, now))
-    rows = []
-    for entry in sorted(days, key=lambda d: d.day):
-        row = DiaryEntry(
-            entry_uuid=str(uuid.uuid4()), patient_id=patient.id,
-            recorded_at=datetime.combine(entry.day, RECALLED_HOUR_UTC),
-            pain_average_nrs=entry.pain_average_nrs, note=entry.note, medication_changes=[],
-            retrospective=True, created_at=now,
-        )
-        rows.append(store(session, actor, row, "diary_entry"))
-    return rows
+    return _store_recalled(session, actor, patient, [
+        (DiaryEntryIn(recorded_at=datetime.combine(entry.day, RECALLED_HOUR_UTC),
+                      pain_average_nrs=entry.pain_average_nrs, note=entry.note), now)
+        for entry in sorted(days, key=lambda d: d.day)])
+
+
+def _store_recalled(session: Session, actor: Actor, patient: Patient,
+                    entries: Sequence[tuple[DiaryEntryIn, datetime]]) -> list[DiaryEntry]:
+    """Diary rows marked ``retrospective``, created when they were recalled (audited)."""
+    return [store(session, actor, DiaryEntry(**diary_row(patient, entry, recalled_on),
+                                              retrospective=True), "diary_entry")
+            for entry, recalled_on in entries]
+
+
+def import_recalled_entries(
+    session: Session, actor: Actor, pseudonym: str,
+    entries: Sequence[tuple[DiaryEntryIn, datetime]], *, now: datetime | None = None,
+) -> list[DiaryEntry]:
+    """Store recalled baseline days from another stimwise record (a FHIR bundle), each with the
+    time it was recorded there: the recall rules hold as of that time (a day that had ended, at
+    most :data:`MAX_RECALL_DAYS` before, an average-pain score), and the time is not in the
+    future. The therapy start, sessions and diary of this record are not re-checked: an import
+    brings the record as it was (clinicians only; all or none)."""
+    require(actor, "write_clinical", pseudonym)
+    now = now or now_utc()
+    patient = find_patient(session, pseudonym)
+    problems = []
+    for index, (entry, recalled_on) in enumerate(entries):
+        day, on = utc_day(entry.recorded_at), utc_day(recalled_on)
+        if recalled_on > now + CLOCK_SKEW:
+            problems.append(FieldProblem(f"entries[{index}].recalled_on",
+                                         recalled_on.isoformat(), "a time not in the future"))
+        elif not on - timedelta(days=MAX_RECALL_DAYS) <= day < on:
+            problems.append(FieldProblem(
+                f"entries[{index}].recorded_at", entry.recorded_at.isoformat(),
+                f"a day recalled within {MAX_RECALL_DAYS} days before it was recorded ({on})"))
+        elif entry.pain_average_nrs is None:
+            problems.append(FieldProblem(f"entries[{index}].pain_average_nrs", None,
+                                         "the recalled average pain (0-10)"))
+    raise_if(problems)
+    return _store_recalled(session, actor, patient, entries)
 
 
 def set_therapy_start(
