@@ -91,6 +91,8 @@ def test_HAZ051_no_verdict_in_the_first_weeks_of_therapy_however_clear():
     verdict = classify(_series(_noisy(7, 14), _noisy(2, 20), as_of=19))
     assert verdict.category == "not_enough_data"
     assert "the first verdict can be given on 15 Feb 2026 (therapy day 41" in verdict.reasons[0]
+    # the latest window shown so far covers therapy days only, not the baseline
+    assert (verdict.current.first_day, verdict.current.entries) == (0, 20)
 
 
 def test_HAZ051_a_sparse_recent_diary_gives_not_enough_data():

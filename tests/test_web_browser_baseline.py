@@ -18,6 +18,7 @@ import uvicorn
 from baseline_people import enrolment_day_person, steady_diary
 from stimwise.web.app import create_app
 from test_web_browser import browser, free_port, new_page, shot, sign_in  # noqa: F401
+from test_web_inbox import log_flagged_session
 from web_fixtures import ensure_user, web_settings
 
 pytestmark = pytest.mark.browser
@@ -39,6 +40,7 @@ def server(tmp_path_factory):
                          {**steady_diary(0, 13, 7), **steady_diary(14, 61, 3, seed=1)},
                          [0, *range(14, 62)])
     enrolment_day_person(app.state.db, NEW, TODAY - timedelta(days=1), {}, [0])
+    log_flagged_session(app)  # P001 logs a 150 Hz session on a prescription locked to 80-100
     port = free_port()
     uvi = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uvi.run, daemon=True)
@@ -91,4 +93,23 @@ def test_HAZ122_recalled_baseline_days_on_a_phone(server, browser):  # noqa: F81
     shot(phone, "34-baseline-stored-phone")
     phone.goto(f"{server}/patients/{NEW}/response")
     shot(phone, "35-response-baseline-recalled-phone")
+    phone.goto(f"{server}/patients/{NEW}/diary")
+    assert phone.locator("text=recalled afterwards").count() == 7
+    shot(phone, "36-diary-recalled-phone")
     assert phone.js_errors == [], phone.js_errors
+
+
+def test_HAZ124_a_flagged_self_logged_session_waits_in_the_inbox(server, browser):  # noqa: F811
+    for name, viewport in (("desktop", {"width": 1280, "height": 900}),
+                           ("phone", {"width": 390, "height": 844})):
+        page = new_page(browser, viewport=viewport)
+        sign_in(page, server, "clinician-1")
+        assert int(page.inner_text("#inbox-link .count-badge")) >= 1
+        page.click("#inbox-link")
+        item = page.inner_text("#inbox-sessions")
+        assert "pulse rate 150 Hz outside the prescribed 80–100 Hz" in item and "P001" in item
+        shot(page, f"37-inbox-flagged-session-{name}")
+        assert page.js_errors == [], page.js_errors
+    page.locator("#inbox-sessions button:has-text('Acknowledge')").first.click()
+    page.wait_for_url("**/inbox?acknowledged=1")
+    assert page.locator("#inbox-sessions").count() == 0

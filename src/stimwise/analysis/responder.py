@@ -207,7 +207,8 @@ def _windows(series: PatientSeries) -> tuple[WindowMean, WindowMean]:
     pain = series.pain
     diary = window_mean(pain.window(-BASELINE_DAYS, -1), -BASELINE_DAYS, -1)
     baseline = replace(diary, recalled=pain.recalled_in(-BASELINE_DAYS, -1))
-    first = series.as_of_day - WINDOW_DAYS + 1
+    # The latest window never reaches back into the baseline (it is shown before a verdict).
+    first = max(series.as_of_day - WINDOW_DAYS + 1, 0)
     current = window_mean(pain.window(first, series.as_of_day), first, series.as_of_day)
     if baseline.entries < MIN_BASELINE_ENTRIES:
         baseline = _intake_baseline(series) or baseline
