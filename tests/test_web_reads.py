@@ -86,3 +86,36 @@ def test_the_server_runs_linear_algebra_on_one_thread_unless_told_otherwise(monk
 
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["MKL_NUM_THREADS"] == "1"
     assert os.environ["OMP_NUM_THREADS"] == "4"
+
+
+def test_no_database_work_runs_in_the_event_loop(app_client, monkeypatch):
+    """A database read or write inside the event loop holds up every other request (and the
+    live consoles' messages) while it waits: the CSRF check of a write, an error page and the
+    console pages read the session and the inbox count in worker threads."""
+    import asyncio
+
+    from stimwise.records.database import Database
+
+    on_loop: list[str] = []
+
+    def probe(original):
+        def wrapped(self):
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(original.__name__)
+            except RuntimeError:
+                pass
+            return original(self)
+        return wrapped
+
+    monkeypatch.setattr(Database, "reading", probe(Database.reading))
+    monkeypatch.setattr(Database, "transaction", probe(Database.transaction))
+    ensure_patient(app_client.app, "P001")
+    login_as(app_client, "clinician")
+    assert app_client.post("/api/v1/patients/P001/diary", json={
+        "recorded_at": "2026-01-10T09:00:00+00:00", "pain_current_nrs": 4}).status_code == 201
+    assert app_client.get("/patients/NOBODY-01").status_code == 404  # an error page
+    assert app_client.get("/patients/P001/session").status_code == 200
+    assert app_client.post("/patients/P001/baseline/start", headers={"X-CSRF-Token": "wrong"},
+                           data={"therapy_start_on": ""}).status_code == 403  # page refused
+    assert on_loop == []
