@@ -14,6 +14,7 @@ from stimwise.protocol.library import get_protocol
 from stimwise.protocol.prescription import Prescription
 from stimwise.records import repository as repo
 from stimwise.records.access import Actor
+from stimwise.records.baseline import RecalledDayIn, add_recalled_days
 from stimwise.records.inputs import (
     AdverseEventIn,
     DiaryEntryIn,
@@ -98,6 +99,9 @@ def add_person(database, pseudonym: str = "P001") -> None:
             medication_changes=(MedicationChange(medication="pregabalin", change="started"),),
         ))
         repo.add_diary_entries(s, CLINICIAN, pseudonym, entries, now=NOW)
+        add_recalled_days(s, CLINICIAN, pseudonym, [  # a baseline day from before enrolment
+            RecalledDayIn(day=date(2026, 1, 14), pain_average_nrs=6, note="recalled at intake")],
+            now=datetime(2026, 1, 20, 10, tzinfo=UTC))
         repo.add_instrument_scores(s, CLINICIAN, pseudonym, [
             InstrumentResponse(instrument="pain_nrs", answered_on=date(2026, 2, 1),
                                answers={"current": 6, "average": 5, "worst": 8}),

@@ -37,12 +37,13 @@ def test_the_zip_holds_one_csv_per_kind_of_record_with_every_row(db):
     assert set(files) == {"README.txt", "diary.csv", "sessions.csv", "scores.csv",
                           "adverse_events.csv", "prescriptions.csv", "intakes.csv"}
     assert [len(files[n]) for n in ("diary.csv", "sessions.csv", "scores.csv",
-                                    "adverse_events.csv", "prescriptions.csv")] == [7, 2, 3, 2, 2]
+                                    "adverse_events.csv", "prescriptions.csv")] == [8, 2, 3, 2, 2]
+    assert [row["retrospective"] for row in files["diary.csv"]] == ["true"] + ["false"] * 7
     first = files["sessions.csv"][0]
     assert (first["started_at"], first["max_amplitude_ma"], first["outcome"]) == (
         "2026-02-03T09:00:00Z", "18.5", "completed")
     assert json.loads(first["minutes_at_amplitude"]) == {"15-18 mA": 10.5, "18-21 mA": 19.333}
-    noted = next(row for row in files["diary.csv"] if row["note"])
+    noted = next(row for row in files["diary.csv"] if row["medication_changes"] != "[]")
     assert json.loads(noted["medication_changes"]) == [{"change": "started",
                                                         "medication": "pregabalin"}]
     assert noted["pain_current_nrs"] == "" and noted["pain_worst_nrs"] == "9"
@@ -64,7 +65,7 @@ def test_HAZ071_the_csv_export_carries_no_identifying_data(db):
 
 def test_a_person_exports_their_own_record_and_no_one_elses(db):
     own = read_zip(export_csv_zip(db, Actor("alice", "patient", "P001"), "P001", now=NOW))
-    assert len(own["diary.csv"]) == 7
+    assert len(own["diary.csv"]) == 8
     with pytest.raises(AccessDeniedError):
         export_csv_zip(db, Actor("bob", "patient", "P002"), "P001")
     with pytest.raises(AccessDeniedError, match="researcher"):

@@ -72,7 +72,7 @@ def test_export_is_a_valid_r4_collection_with_every_kind_of_record(bundle):
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert {kind: kinds.count(kind) for kind in set(kinds)} == {
         "Patient": 1, "Questionnaire": 3, "QuestionnaireResponse": 3,
-        "Observation": 3 + 7, "DeviceRequest": 2, "Procedure": 2, "AdverseEvent": 2,
+        "Observation": 3 + 8, "DeviceRequest": 2, "Procedure": 2, "AdverseEvent": 2,
     }
     assert all(e["fullUrl"] == f"urn:uuid:{e['resource']['id']}" for e in bundle["entry"])
 
@@ -86,8 +86,10 @@ def test_an_invalid_exported_resource_is_a_fault_not_a_silent_export(bundle):
 
 
 def test_diary_pain_now_carries_loinc_72514_3_and_every_rating_its_value(bundle):
+    recalled = codes.extension_url("recalled-baseline")
     diary = [o for o in resources(bundle, "Observation")
-             if o["code"]["coding"][0]["code"] == "diary-entry"]
+             if o["code"]["coding"][0]["code"] == "diary-entry"
+             and not any(e["url"] == recalled for e in o.get("extension", []))]
     first = diary[0]["component"]
     pain_now = next(c for c in first if c["code"]["coding"][0].get("system") == codes.LOINC)
     assert pain_now["code"]["coding"][0]["code"] == "72514-3"
@@ -138,7 +140,7 @@ def test_export_import_export_round_trips(db_url, bundle):
     try:
         summary = import_bundle(database, CLINICIAN, json.dumps(bundle), now=NOW)
         assert summary.created == {"Patient": 1, "DeviceRequest": 2, "Procedure": 2,
-                                   "Observation": 7, "QuestionnaireResponse": 3,
+                                   "Observation": 8, "QuestionnaireResponse": 3,
                                    "AdverseEvent": 2}
         again = export_bundle(database, CLINICIAN, "P001", now=NOW)
     finally:
@@ -248,7 +250,7 @@ def entry_index(bundle, kind, nth=0):
 
 def test_HAZ072_a_malformed_value_is_named_by_entry_index_and_field(empty_db, bundle):
     broken = copy.deepcopy(bundle)
-    index = entry_index(bundle, "Observation", 3)  # the first diary entry
+    index = entry_index(bundle, "Observation", 4)  # the first diary entry written on its day
     broken["entry"][index]["resource"]["component"][1]["valueInteger"] = "lots"
     (problem,) = problems_of(empty_db, broken)
     assert problem.path == f"entry[{index}].resource.component[1].valueInteger"
@@ -273,7 +275,7 @@ def test_HAZ072_an_r5_shaped_resource_is_refused_as_another_fhir_version(empty_d
      "pseudonym"),
     (lambda b: b["entry"].append({"resource": {"resourceType": "Consent", "status": "active",
                                                "scope": {"text": "x"}, "category": [{}]}}),
-     "entry[23].resource", "Consent"),
+     "entry[24].resource", "Consent"),
 ])
 def test_HAZ072_structural_problems_are_named(empty_db, bundle, change, path, expected):
     broken = copy.deepcopy(bundle)
@@ -369,3 +371,26 @@ def test_HAZ072_any_damaged_field_is_refused_as_input_never_a_crash(bundle, data
         assert error.problems and all(p.path for p in error.problems)
     finally:
         database.close()
+
+
+def test_HAZ122_a_recalled_baseline_day_travels_marked_and_its_recall_is_checked(empty_db,
+                                                                                bundle):
+    """The recalled day (14 Jan, before the 15 Jan enrolment, recorded 20 Jan) is exported with
+    the time it was recorded and imported as recalled; one claimed to be recalled 30 days later
+    is refused, naming the entry."""
+    recalled = [o for o in resources(bundle, "Observation") if any(
+        e["url"] == codes.extension_url("recalled-baseline") for e in o.get("extension", []))]
+    assert len(recalled) == 1 and recalled[0]["effectiveDateTime"].startswith("2026-01-14")
+    assert recalled[0]["extension"][0]["valueDateTime"].startswith("2026-01-20")
+    late = copy.deepcopy(bundle)
+    index = next(i for i, e in enumerate(late["entry"]) if e["resource"] is not None
+                 and e["resource"].get("id") == recalled[0]["id"])
+    late["entry"][index]["resource"]["extension"][0]["valueDateTime"] = "2026-02-13T10:00:00Z"
+    (problem,) = problems_of(empty_db, late)
+    assert problem.path.startswith(f"entry[{index}]")
+    assert "recalled within 14 days before it was recorded" in problem.expected
+    import_bundle(empty_db, CLINICIAN, bundle, now=NOW)
+    with empty_db.reading() as s:
+        rows = repo.list_diary(s, CLINICIAN, "P001")
+    assert [(r.recorded_at.date().isoformat(), r.pain_average_nrs) for r in rows
+            if r.retrospective] == [("2026-01-14", 6)]

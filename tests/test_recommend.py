@@ -168,3 +168,17 @@ def test_clinical_rules_doc_matches_the_rule_book():
     on_disk = (Path(__file__).parents[1] / "docs" / "clinical-rules.md").read_text("utf-8")
     regenerate = "python -m stimwise.clinical.ruledoc > docs/clinical-rules.md"
     assert on_disk == generated, f"regenerate with: {regenerate}"
+
+
+def test_a_placement_names_each_site_once_with_its_number_of_electrodes():
+    """Issue 17, defect 9: the HF-EMS thigh channel (two pads on the anterior thigh, one on the
+    posterior) read "right thigh anterior + right thigh anterior + right thigh posterior"."""
+    hf = next(r for r in report_of("cipn-hands-feet").recommendations
+              if r.protocol_id == "hf-ems-neuropathy")
+    texts = [ch.sites_text for ch in hf.placement.channels]
+    assert "right thigh anterior (2 electrodes) + right thigh posterior" in texts
+    for name in example_names():
+        for r in report_of(name).recommendations:
+            for channel in (*r.placement.channels, *r.prescription.channels):
+                named = channel.sites_text.split(" + ")
+                assert len(named) == len(set(named)) == len({e.site for e in channel.electrodes})

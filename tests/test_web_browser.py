@@ -337,9 +337,6 @@ def test_HAZ144_an_out_of_range_log_on_a_phone_is_flagged_for_patient_and_clinic
     assert "for patient accounts only" in desk.inner_text("main")
 
 
-@pytest.mark.xfail(strict=True, reason="the clinicians' inbox lists flagged self-logged sessions "
-                   "only once branch web17b (issue 17, inbox list) is merged; strict: remove "
-                   "this marker then")
 def test_HAZ144_a_flagged_self_logged_session_appears_in_the_clinicians_inbox(server, browser):
     desk = new_page(browser, viewport={"width": 1280, "height": 900})
     sign_in(desk, server, "clinician-1")

@@ -211,3 +211,13 @@ def test_HAZ069_screening_made_with_other_rules_must_be_redone(app_client):
                              json=crps_draft(app_client))
     assert answer.status_code == 422
     assert "rule book changed" in answer.json()["problems"][0]["expected"]
+
+
+def test_the_hf_ems_placement_names_each_site_once(app_client):
+    """Issue 17, defect 9: 'right thigh anterior + right thigh anterior + right thigh
+    posterior' on the recommendations page."""
+    login_as(app_client, "clinician")
+    screened_patient(app_client, "cipn-hands-feet", "DEMO-CIPN-01")
+    page = app_client.get("/patients/DEMO-CIPN-01/recommendations").text
+    assert "right thigh: right thigh anterior (2 electrodes) + right thigh posterior" in page
+    assert "right thigh anterior + right thigh anterior" not in page

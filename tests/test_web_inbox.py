@@ -45,7 +45,8 @@ def test_HAZ119_a_patients_problem_report_reaches_the_clinicians_inbox(app_clien
     event_id = api["items"][0]["id"]
     answer = app_client.post(f"/api/v1/inbox/{event_id}/acknowledge")
     assert answer.status_code == 204
-    assert app_client.get("/api/v1/inbox").json() == {"unread": 0, "items": []}
+    assert app_client.get("/api/v1/inbox").json() == {
+        "unread": 0, "items": [], "flagged_sessions": []}
     assert "unread" not in app_client.get("/patients").text
     assert "acknowledged by clinician-1" in app_client.get("/patients/P001/diary").text
     with app_client.app.state.db.reading() as session:
@@ -63,3 +64,60 @@ def test_the_inbox_is_for_clinicians_and_their_own_records_need_no_acknowledging
     login_as(app_client, "patient", "P001")
     assert app_client.get("/api/v1/inbox").status_code == 403
     assert app_client.get("/inbox").status_code == 403
+
+
+def log_flagged_session(app) -> None:
+    """P001, on a home prescription locked to 80-100 Hz, logs a 150 Hz session on their own
+    device (issue 14: stored flagged, with the reason)."""
+    from datetime import UTC, date, datetime
+
+    from stimwise.protocol.library import get_protocol
+    from stimwise.protocol.prescription import Prescription
+    from stimwise.records.access import Actor
+    from stimwise.records.inputs import LockedRanges, PrescriptionIn, ValueSpan
+    from stimwise.records.repository import add_prescription
+    from stimwise.records.self_logged import log_self_session
+    from web_fixtures import ensure_patient
+
+    ensure_patient(app, "P001")
+    with app.state.db.transaction() as session:
+        add_prescription(session, Actor("dr", "clinician"), "P001", PrescriptionIn(
+            prescription=Prescription.from_protocol(get_protocol("crps-gentle-sensory")),
+            home_use=True, valid_from=date(2025, 1, 1), prescribed_by="dr",
+            locked_ranges=LockedRanges(amplitude_ma=ValueSpan(min=2, max=8),
+                                       frequency_hz=ValueSpan(min=80, max=100))))
+        log_self_session(session, Actor("pt-P001", "patient", "P001"), "P001", {
+            "started_at": datetime(2026, 2, 2, 9, tzinfo=UTC).isoformat(), "minutes": 20,
+            "profile": "twin-stim-plus-3", "as_prescribed": False, "programme": "N",
+            "settings": {"frequency_hz": 150}, "nrs_pre": 6, "nrs_post": 4})
+
+
+def test_HAZ124_a_flagged_self_logged_session_waits_in_the_inbox_until_acknowledged(
+        app_client):
+    login_as(app_client, "clinician")
+    log_flagged_session(app_client.app)
+    assert 'aria-label="1 unread">1</span>' in app_client.get("/patients").text
+    api = app_client.get("/api/v1/inbox").json()
+    (flagged,) = api["flagged_sessions"]
+    assert api["unread"] == 1 and api["items"] == []
+    assert "pulse rate 150 Hz outside the prescribed 80–100 Hz" in flagged["reasons"]
+    assert flagged["pseudonym"] == "P001" and "pulse rate 150 Hz" in flagged["settings"]
+    page = app_client.get("/inbox").text
+    assert "Self-logged session outside the prescription" in page
+    assert "pulse rate 150 Hz outside the prescribed 80–100 Hz" in page
+    assert 'href="/patients/P001"' in page and "twin-stim-plus-3" not in page  # device name
+    login_as(app_client, "patient", "P001")  # the person cannot acknowledge it
+    assert app_client.post(f"/api/v1/inbox/sessions/{flagged['id']}/acknowledge"
+                           ).status_code == 403
+    login_as(app_client, "clinician")
+    token = app_client.headers["X-CSRF-Token"]
+    done = app_client.post("/inbox/acknowledge-session", follow_redirects=False,
+                           data={"csrf_token": token, "session_id": flagged["id"]})
+    assert done.status_code == 303
+    assert app_client.get("/api/v1/inbox").json()["unread"] == 0
+    assert "unread" not in app_client.get("/patients").text
+    missing = app_client.post("/api/v1/inbox/sessions/999999/acknowledge")
+    assert missing.status_code == 422
+    with app_client.app.state.db.reading() as session:
+        actions = session.execute(select(AuditEntry.action, AuditEntry.record_type)).all()
+    assert ("acknowledge", "self_logged_session") in actions

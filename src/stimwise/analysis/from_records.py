@@ -6,10 +6,16 @@
   aggregation (``GROUP BY`` on both SQLite and PostgreSQL) and classifies every person with the
   same :func:`~stimwise.analysis.responder.classify` as the per-person verdict.
 
-Days are UTC calendar days. Therapy starts on the day of the first delivered session (the
-clinical start is when stimulation actually began); the analysis day is the last day with a diary
-entry or session unless one is given. The daily pain value is the mean "average pain" of that
-day's entries (the current pain where no average was given), over all body sites.
+Days are UTC calendar days. Therapy starts on the day a clinician set
+(``patients.therapy_start_on``, see :mod:`stimwise.records.baseline`), otherwise on the day of
+the first delivered session (the clinical start is when stimulation actually began). Sessions
+before a clinician's later start (e.g. a fitting trial on the enrolment day) are left out, and
+so are the diary days they fell on (not free of stimulation). The analysis day is the last day
+with a diary entry or session unless one is given. The daily pain value is the mean "average
+pain" of that day's entries (the current pain where no average was given), over all body
+sites; a day is marked recalled when a clinician wrote it afterwards from the person's recall.
+The intake's average-pain ratings answered in the 14 days before therapy (on its first day:
+stored before the first session began) come with the series as a stand-in baseline.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from stimwise.analysis.cohort import DOSE_SPACE, SYNTHETIC_PREFIX, SimulatedPatient
 from stimwise.analysis.population import PopulationSummary, summarise
-from stimwise.analysis.responder import classify
-from stimwise.analysis.series import DailyPain, PatientSeries, Sessions
+from stimwise.analysis.responder import BASELINE_DAYS, classify
+from stimwise.analysis.series import DailyPain, IntakePain, PatientSeries, Sessions
 from stimwise.errors import StimwiseError
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.library import get_protocol
@@ -44,6 +50,7 @@ from stimwise.records.inputs import (
 from stimwise.records.models import (
     AdverseEvent,
     DiaryEntry,
+    InstrumentScoreRecord,
     Patient,
     PrescriptionRecord,
     SelfLoggedSession,
@@ -92,6 +99,41 @@ def _pain_value():
     return func.coalesce(DiaryEntry.pain_average_nrs, DiaryEntry.pain_current_nrs)
 
 
+def _recalled_day():
+    """1 for a day holding a recalled (retrospective) entry, else 0, per group of a day."""
+    return func.max(cast(DiaryEntry.retrospective, Integer))
+
+
+INTAKE_PAIN_INSTRUMENT = "pain_nrs"
+INTAKE_PAIN_ITEM = "average"
+"""The intake rating that can stand in for a baseline: average pain, as the diary's daily value
+(clinical/instruments/ratings.py)."""
+
+
+def _intake_pain(session: Session, patient_id: int, start: int,
+                 first_session: datetime | None) -> tuple[IntakePain, ...]:
+    """The intake's average-pain ratings answered in the baseline window or on the first day of
+    therapy; one answered on a day with a session counts only if it was stored before that
+    session began (otherwise it may describe pain after stimulation)."""
+    rows = session.execute(
+        select(InstrumentScoreRecord.answered_on, InstrumentScoreRecord.score,
+               InstrumentScoreRecord.created_at)
+        .where(InstrumentScoreRecord.patient_id == patient_id,
+               InstrumentScoreRecord.instrument == INTAKE_PAIN_INSTRUMENT,
+               InstrumentScoreRecord.answered_on.is_not(None))
+        .order_by(InstrumentScoreRecord.answered_on, InstrumentScoreRecord.id)
+    ).all()
+    ratings = []
+    for answered_on, score, created_at in rows:
+        day = _day(answered_on) - start
+        value = (score.get("subscores") or {}).get(INTAKE_PAIN_ITEM)
+        after_session = (first_session is not None and _day(first_session) == _day(answered_on)
+                         and created_at > first_session)
+        if value is not None and -BASELINE_DAYS <= day <= 0 and not after_session:
+            ratings.append(IntakePain(day, float(value)))
+    return tuple(ratings)
+
+
 def load_series(session: Session, actor: Actor, pseudonym: str,
                 as_of: date | None = None) -> PatientSeries:
     """One person's series from the records (access checked as for any read)."""
@@ -99,7 +141,7 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
     dialect = session.get_bind().dialect.name
     diary_day = _day_key(DiaryEntry.recorded_at, dialect)
     diary = session.execute(
-        select(_key_to_day(diary_day, dialect), func.avg(_pain_value()))
+        select(_key_to_day(diary_day, dialect), func.avg(_pain_value()), _recalled_day())
         .where(DiaryEntry.patient_id == patient.id, _pain_value().is_not(None))
         .group_by(diary_day).order_by(diary_day)
     ).all()
@@ -133,25 +175,29 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
         + [(r.started_at, r.amplitude_ma, r.phase_width_us, r.frequency_hz, r.minutes,
             r.nrs_pre, r.nrs_post, len(r.problems or ()), True) for r in logged],
         key=lambda item: item[0])
-    absolute_days = [int(d) for d, _ in diary]
+    absolute_days = [int(d) for d, _, _ in diary]
     session_days = [_day(m[0]) for m in merged]
-    start = session_days[0] if session_days else None
     last_data = max(absolute_days[-1:] + session_days[-1:], default=_day(patient.enrolled_on))
     end = _day(as_of) if as_of is not None else last_data
+    start = (_day(patient.therapy_start_on) if patient.therapy_start_on is not None
+             else session_days[0] if session_days else None)
     if start is None:  # no therapy yet: every diary day is baseline, the verdict waits
         start = end + 1
-    keep = [i for i, d in enumerate(absolute_days) if d <= end]
+    trial_days = {d for d in session_days if d < start}
+    keep = [i for i, d in enumerate(absolute_days) if d <= end and d not in trial_days]
     pain = DailyPain(
         day=np.asarray([absolute_days[i] - start for i in keep], dtype=np.int64),
         nrs=np.asarray([float(diary[i][1]) for i in keep]),
+        recalled=np.asarray([bool(diary[i][2]) for i in keep], dtype=bool),
     )
-    delivered = [m for m, d in zip(merged, session_days, strict=True) if d <= end]
+    delivered = [m for m, d in zip(merged, session_days, strict=True) if start <= d <= end]
+    therapy_days = [d for d in session_days if start <= d <= end]
 
     def column(index):
         return np.asarray([np.nan if m[index] is None else float(m[index]) for m in delivered])
 
     sessions = Sessions(
-        day=np.asarray([d - start for d in session_days if d <= end], dtype=np.int64),
+        day=np.asarray([d - start for d in therapy_days], dtype=np.int64),
         amplitude_ma=column(1), phase_width_us=column(2), frequency_hz=column(3),
         minutes=column(4), nrs_pre=column(5), nrs_post=column(6), adverse_events=column(7),
         self_reported=np.asarray([m[8] for m in delivered], dtype=bool),
@@ -163,6 +209,9 @@ def load_series(session: Session, actor: Actor, pseudonym: str,
         sessions=sessions,
         as_of_day=end - start,
         sessions_per_week=_prescribed_per_week(session, patient.id).get(patient.id),
+        intake_pain=_intake_pain(session, patient.id, start,
+                                 delivered[0][0] if delivered else None),
+        sessions_before_start=sum(d < start for d in session_days),
     )
 
 
@@ -352,7 +401,8 @@ def population_from_database(session: Session, actor: Actor,
     diary_day = _day_key(DiaryEntry.recorded_at, dialect)
     connection = session.connection()
     daily_query = (
-        select(DiaryEntry.patient_id, _key_to_day(diary_day, dialect), func.avg(_pain_value()))
+        select(DiaryEntry.patient_id, _key_to_day(diary_day, dialect), func.avg(_pain_value()),
+               _recalled_day())
         .where(_pain_value().is_not(None))
         .group_by(DiaryEntry.patient_id, diary_day)
         .order_by(DiaryEntry.patient_id, diary_day)
@@ -361,7 +411,7 @@ def population_from_database(session: Session, actor: Actor,
     sql = str(daily_query.compile(dialect=connection.dialect,
                                   compile_kwargs={"literal_binds": True}))
     result = connection.exec_driver_sql(sql)
-    daily = np.asarray(result.cursor.fetchall(), dtype=float).reshape(-1, 3)
+    daily = np.asarray(result.cursor.fetchall(), dtype=float).reshape(-1, 4)
     result.close()
     per_person = {
         pid: (int(first), int(last), int(count)) for pid, first, last, count in connection.execute(
@@ -372,17 +422,21 @@ def population_from_database(session: Session, actor: Actor,
     }
     events = session.execute(select(func.count()).select_from(AdverseEvent)).scalar_one()
     prescribed = _prescribed_per_week(session)
+    set_starts, trial_days = _clinician_starts(session, dialect, per_person)
     ids, days, values = daily[:, 0].astype(np.int64), daily[:, 1].astype(np.int64), daily[:, 2]
+    recalled = daily[:, 3] > 0
     bounds = np.flatnonzero(np.diff(ids)) + 1
     groups = {
-        int(ids[first]): (person_days, person_values)
-        for first, person_days, person_values in zip(
-            np.r_[0, bounds], np.split(days, bounds), np.split(values, bounds), strict=True)
+        int(ids[first]): (person_days, person_values, person_recalled)
+        for first, person_days, person_values, person_recalled in zip(
+            np.r_[0, bounds], np.split(days, bounds), np.split(values, bounds),
+            np.split(recalled, bounds), strict=True)
     } if ids.size else {}
     categories, shares = [], []
     everyone = set(connection.execute(select(Patient.id)).scalars())
     for pid in sorted(everyone):
-        diary_days, nrs = groups.get(pid, (np.zeros(0, np.int64), np.zeros(0)))
+        diary_days, nrs, recalled_days = groups.get(
+            pid, (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)))
         first, last, count = per_person.get(pid, (None, None, 0))
         seen = [int(diary_days[-1])] if diary_days.size else []
         if not seen and last is None:  # enrolled, nothing recorded yet
@@ -390,9 +444,10 @@ def population_from_database(session: Session, actor: Actor,
             shares.append(np.nan)
             continue
         end = _day(as_of) if as_of is not None else max([*seen, *([] if last is None else [last])])
-        start = first if first is not None else end + 1
-        keep = diary_days <= end
-        series = PatientSeries(str(pid), EPOCH, DailyPain(diary_days[keep] - start, nrs[keep]),
+        start = set_starts.get(pid, first if first is not None else end + 1)
+        keep = (diary_days <= end) & ~np.isin(diary_days, trial_days.get(pid, []))
+        series = PatientSeries(str(pid), EPOCH,
+                               DailyPain(diary_days[keep] - start, nrs[keep], recalled_days[keep]),
                                NO_SESSIONS, as_of_day=end - start)
         categories.append(classify(series).category)
         weekly = prescribed.get(pid)
@@ -401,6 +456,31 @@ def population_from_database(session: Session, actor: Actor,
                       else np.nan)
     total_sessions = sum(c for _, _, c in per_person.values())
     return summarise(categories, shares, total_sessions, int(events))
+
+
+def _clinician_starts(session: Session, dialect: str,
+                      per_person: dict[int, tuple[int, int, int]]
+                      ) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """The therapy starts clinicians set (day numbers) and, for those people, the days of the
+    sessions before them (trial days, left out of the baseline as in :func:`load_series`);
+    ``per_person``'s first day and count are corrected to the sessions from the start on."""
+    starts = {pid: _day(on) for pid, on in session.execute(
+        select(Patient.id, Patient.therapy_start_on)
+        .where(Patient.therapy_start_on.is_not(None))).all()}
+    trial: dict[int, list[int]] = {}
+    if not starts:
+        return starts, trial
+    therapy: dict[int, list[int]] = {}
+    for pid, day in session.execute(
+        select(SessionEntry.patient_id, _day_of(SessionEntry.started_at, dialect))
+        .where(SessionEntry.patient_id.in_(starts), SessionEntry.stimulation_s > 0)
+    ).all():
+        (trial if day < starts[pid] else therapy).setdefault(pid, []).append(int(day))
+    for pid in starts:
+        if pid in per_person:
+            days = therapy.get(pid, [])
+            per_person[pid] = (min(days, default=starts[pid]), per_person[pid][1], len(days))
+    return starts, trial
 
 
 def _prescribed_per_week(session: Session, patient_id: int | None = None) -> dict[int, float]:

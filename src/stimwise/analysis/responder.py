@@ -11,10 +11,31 @@ Minimum-data rules (stimwise's own choices [U]; see ``docs/analysis.md``):
 * baseline = mean daily pain over the 14 days before therapy starts, with ≥ 7 diary days;
 * assessment = mean daily pain over the latest 14 days, with ≥ 7 diary days, and the window must
   begin at least 14 days after therapy starts (no verdict from the first fortnight);
-* otherwise the verdict is the honest "not enough data yet", naming what is missing;
+* otherwise the verdict is the honest "not enough data yet", naming what is missing with the
+  dates it can still be recorded for (:class:`MissingData`);
 * when the 90 % interval of the reduction (allowing for day-to-day autocorrelation) straddles the
   responder cut-off, the verdict is "borderline" with the direction it leans, never a confident
   responder or non-responder (HAZ-051).
+
+Baselines that were not written at the time (issue 17: a first session on the enrolment day
+left no diary baseline at all) count, more cautiously:
+
+* **recalled days** (retrospective baseline entries a clinician recorded from the person's
+  recall, ``DailyPain.recalled``) count in the baseline mean like diary days, but recall
+  smooths and inflates: recalled ratings run higher than the average of ratings made at the
+  time, and day-by-day recall fades beyond the past several days (Broderick et al. 2008, Pain
+  139:146-57, doi 10.1016/j.pain.2008.03.024 [C: abstract]). So when any baseline day is
+  recalled, the baseline's standard error is never taken smaller than one from
+  :data:`MIN_ASSUMED_DAILY_SD_NRS` or the therapy diary's own day-to-day s.d., whichever is
+  larger, and the verdict says that the reduction may be overstated;
+* **the intake's average-pain rating** (:class:`~stimwise.analysis.series.IntakePain`) stands in
+  only when the diary baseline has fewer than :data:`MIN_BASELINE_ENTRIES` days. A single
+  rating is far less reliable than a mean of days (Stone et al. 2014, Clin J Pain 30(9),
+  doi 10.1097/AJP.0000000000000030 [C: abstract]), so each rating is weighed as one diary day: its
+  standard error is that same assumed day-to-day s.d. (divided by the square root of the number
+  of ratings). Most changes near the cut-off are then "borderline"; a clear change still gives
+  a verdict. Population summaries do not use it (their responder rates rest on diary
+  baselines only).
 
 A person who met the responder cut-off in an earlier assessment window but no longer does is
 reported as "response faded" rather than "non-responder": repeated daily TENS loses effect
@@ -26,7 +47,8 @@ habituation calls for a change of dose, not for stopping (HAZ-053).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
@@ -45,6 +67,10 @@ MIN_BASELINE_NRS = 2.0
 """A baseline below 2 cannot show the required 2-point reduction [U]."""
 INTERVAL_Z = 1.645
 """90 % interval of the reduction (normal approximation) [U]."""
+MIN_ASSUMED_DAILY_SD_NRS = 1.0
+"""The smallest day-to-day s.d. of daily pain assumed for a baseline resting on recall or on an
+intake rating [U]: about the middle of the day-to-day scatter seen in daily pain diaries and
+used for the synthetic cohorts (0.6-1.2 NRS, docs/analysis.md), rounded up to be cautious."""
 FADE_MIN_NRS = 1.0
 """An earlier window must have been at least this much better, and clearly so (beyond twice the
 combined standard error), before a response is called faded [U]."""
@@ -84,13 +110,38 @@ def is_responder(category: str) -> bool:
     return category in ("substantial", "moderate")
 
 
+BaselineSource = Literal["diary", "intake"]
+
+
 @dataclass(frozen=True)
 class WindowMean:
+    """The mean pain of a window of days. For a baseline, ``recalled`` counts the days whose
+    value was recalled afterwards and ``source`` says whether it is the diary's or the
+    intake's rating."""
+
     first_day: int
     last_day: int
     entries: int
     mean_nrs: float | None
     sem_nrs: float | None
+    recalled: int = 0
+    source: BaselineSource = "diary"
+
+
+MissingKind = Literal["baseline", "low_baseline", "not_started", "too_early", "sparse_window"]
+
+
+@dataclass(frozen=True)
+class MissingData:
+    """One thing the verdict still waits for, with the dates a clinician or the person can act
+    on (ISO dates, inclusive) and how many days are there and needed."""
+
+    kind: MissingKind
+    text: str
+    have: int | None = None
+    need: int | None = None
+    first_date: str | None = None
+    last_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +159,7 @@ class ResponderVerdict:
     reduction_interval: tuple[float, float] | None
     borderline: bool
     best_earlier: WindowMean | None
+    missing: tuple[MissingData, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,39 +182,111 @@ def window_mean(values: np.ndarray, first_day: int, last_day: int) -> WindowMean
                       math.sqrt(sum_squares / (n - 1) / effective_n))
 
 
+def _assumed_daily_sd(series: PatientSeries, current: WindowMean) -> float:
+    """Day-to-day s.d. of daily pain assumed for a recalled or intake baseline: the therapy
+    window's own scatter, never below :data:`MIN_ASSUMED_DAILY_SD_NRS`."""
+    values = series.pain.window(current.first_day, current.last_day)
+    observed = float(np.std(values, ddof=1)) if values.size >= 2 else 0.0
+    return max(observed, MIN_ASSUMED_DAILY_SD_NRS)
+
+
+def _intake_baseline(series: PatientSeries) -> WindowMean | None:
+    """The intake's average-pain ratings as a stand-in baseline (no standard error yet: it is
+    set from the therapy diary's scatter once that is known)."""
+    ratings = [r for r in series.intake_pain if -BASELINE_DAYS <= r.day <= 0]
+    if not ratings:
+        return None
+    days = [r.day for r in ratings]
+    return WindowMean(min(days), max(days), len(ratings),
+                      sum(r.nrs for r in ratings) / len(ratings), None, source="intake")
+
+
 def _windows(series: PatientSeries) -> tuple[WindowMean, WindowMean]:
+    """The baseline (diary, else the intake's rating) and the latest assessment window; a
+    baseline that rests on recall or on the intake gets its cautious standard error here."""
     pain = series.pain
-    baseline = window_mean(pain.window(-BASELINE_DAYS, -1), -BASELINE_DAYS, -1)
-    first = series.as_of_day - WINDOW_DAYS + 1
+    diary = window_mean(pain.window(-BASELINE_DAYS, -1), -BASELINE_DAYS, -1)
+    baseline = replace(diary, recalled=pain.recalled_in(-BASELINE_DAYS, -1))
+    # The latest window never reaches back into the baseline (it is shown before a verdict).
+    first = max(series.as_of_day - WINDOW_DAYS + 1, 0)
     current = window_mean(pain.window(first, series.as_of_day), first, series.as_of_day)
+    if baseline.entries < MIN_BASELINE_ENTRIES:
+        baseline = _intake_baseline(series) or baseline
+    if baseline.source == "intake" or baseline.recalled:
+        floor = _assumed_daily_sd(series, current) / math.sqrt(baseline.entries)
+        baseline = replace(baseline, sem_nrs=max(baseline.sem_nrs or 0.0, floor))
     return baseline, current
 
 
-def _missing_data(baseline: WindowMean, current: WindowMean) -> list[str]:
-    reasons = []
-    if baseline.entries < MIN_BASELINE_ENTRIES:
-        reasons.append(
-            f"baseline has {baseline.entries} diary days in the {BASELINE_DAYS} days before "
-            f"therapy; at least {MIN_BASELINE_ENTRIES} are needed"
-        )
+def _shown(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _missing_data(series: PatientSeries, baseline: WindowMean,
+                  current: WindowMean) -> list[MissingData]:
+    """What the verdict waits for, in dates: the baseline window is the 14 days before the
+    therapy start, the first verdict comes on therapy day 41."""
+    def on(day: int) -> date:
+        return series.therapy_start + timedelta(days=day)
+
+    started = current.last_day >= 0
+    missing = []
+    if baseline.source == "diary" and baseline.entries < MIN_BASELINE_ENTRIES:
+        first, last = on(-BASELINE_DAYS), on(-1)
+        need = MIN_BASELINE_ENTRIES - baseline.entries
+        where = (f"between {_shown(first)} and {_shown(last)}" if started else
+                 f"in the {BASELINE_DAYS} days before the first session")
+        missing.append(MissingData(
+            "baseline",
+            f"baseline: {need} more day{'s' if need > 1 else ''} with a pain score {where} "
+            f"({baseline.entries} of the {MIN_BASELINE_ENTRIES} needed), or an intake "
+            "average-pain rating answered before the first session"
+            + (f" (between {_shown(first)} and {_shown(on(0))})" if started else ""),
+            baseline.entries, MIN_BASELINE_ENTRIES, first.isoformat(), last.isoformat()))
     elif baseline.mean_nrs is not None and baseline.mean_nrs < MIN_BASELINE_NRS:
-        reasons.append(
+        missing.append(MissingData(
+            "low_baseline",
             f"baseline pain {baseline.mean_nrs:.1f} is below {MIN_BASELINE_NRS:g}: a "
-            f"{MIN_REDUCTION_NRS:g}-point reduction cannot be shown"
-        )
-    if current.last_day < 0:
-        reasons.append("therapy has not started: no session on record")
+            f"{MIN_REDUCTION_NRS:g}-point reduction cannot be shown"))
+    first_verdict = EARLIEST_WINDOW_START_DAY + WINDOW_DAYS - 1
+    if not started:
+        missing.append(MissingData(
+            "not_started", "therapy has not started: no session on record (the first verdict "
+            f"comes {first_verdict} days after the first session)"))
     elif current.first_day < EARLIEST_WINDOW_START_DAY:
-        reasons.append(
-            f"therapy day {current.last_day}: the first verdict needs "
-            f"{EARLIEST_WINDOW_START_DAY + WINDOW_DAYS} days of therapy"
-        )
+        first = on(EARLIEST_WINDOW_START_DAY)
+        missing.append(MissingData(
+            "too_early",
+            f"therapy day {current.last_day}: the first verdict can be given on "
+            f"{_shown(on(first_verdict))} (therapy day {first_verdict}, after "
+            f"{first_verdict + 1} days of therapy), with at least {MIN_WINDOW_ENTRIES} days "
+            f"with a pain score from {_shown(first)} on",
+            None, MIN_WINDOW_ENTRIES, first.isoformat(), on(first_verdict).isoformat()))
     elif current.entries < MIN_WINDOW_ENTRIES:
-        reasons.append(
-            f"the latest {WINDOW_DAYS} days have {current.entries} diary days; at least "
-            f"{MIN_WINDOW_ENTRIES} are needed"
-        )
-    return reasons
+        first, last = on(current.first_day), on(current.last_day)
+        need = MIN_WINDOW_ENTRIES - current.entries
+        missing.append(MissingData(
+            "sparse_window",
+            f"the latest {WINDOW_DAYS} days ({_shown(first)} to {_shown(last)}) have "
+            f"{current.entries} diary days with a pain score: {need} more are needed (at "
+            f"least {MIN_WINDOW_ENTRIES})",
+            current.entries, MIN_WINDOW_ENTRIES, first.isoformat(), last.isoformat()))
+    return missing
+
+
+def _baseline_statement(baseline: WindowMean) -> str | None:
+    """How a baseline that was not written at the time was weighed (None: a plain diary)."""
+    if baseline.source == "intake":
+        count = baseline.entries
+        return (f"baseline from the intake's average-pain rating{'s' if count > 1 else ''} "
+                f"({count}, not from the diary): weighed as {count} diary day"
+                f"{'s' if count > 1 else ''}, so the verdict is less certain than one from a "
+                "diary baseline")
+    if baseline.recalled:
+        return (f"{baseline.recalled} of the {baseline.entries} baseline days were recalled "
+                "afterwards: recalled pain tends to run higher than pain noted at the time, so "
+                "the reduction may be overstated; the interval allows for more scatter")
+    return None
 
 
 def _best_earlier(series: PatientSeries, current: WindowMean) -> WindowMean | None:
@@ -190,11 +314,12 @@ def _clearly_better(earlier: WindowMean, current: WindowMean) -> bool:
 def classify(series: PatientSeries) -> ResponderVerdict:
     """IMMPACT responder verdict for one person as of ``series.as_of_day``."""
     baseline, current = _windows(series)
-    missing = _missing_data(baseline, current)
+    missing = _missing_data(series, baseline, current)
     if missing:
         return ResponderVerdict(
-            series.patient_id, "not_enough_data", LABELS["not_enough_data"], tuple(missing),
-            baseline, current, None, None, None, False, None,
+            series.patient_id, "not_enough_data", LABELS["not_enough_data"],
+            tuple(m.text for m in missing), baseline, current, None, None, None, False, None,
+            tuple(missing),
         )
     drop = baseline.mean_nrs - current.mean_nrs
     fraction = drop / baseline.mean_nrs
@@ -208,11 +333,16 @@ def classify(series: PatientSeries) -> ResponderVerdict:
         cut = max(MODERATE_REDUCTION, MIN_REDUCTION_NRS / baseline.mean_nrs)
         borderline = interval[0] < cut <= interval[1]
     reasons = [
-        f"baseline {baseline.mean_nrs:.1f} over {baseline.entries} days, latest "
+        f"baseline {baseline.mean_nrs:.1f} over {baseline.entries} "
+        f"{'intake rating' if baseline.source == 'intake' else 'day'}"
+        f"{'s' if baseline.entries > 1 else ''}, latest "
         f"{current.mean_nrs:.1f} over {current.entries} days: "
         + (f"{drop:.1f} points ({100 * fraction:.0f} %) less pain" if drop >= 0
            else f"{-drop:.1f} points ({-100 * fraction:.0f} %) more pain")
     ]
+    statement = _baseline_statement(baseline)
+    if statement:
+        reasons.append(statement)
     if borderline:
         leaning = "a response" if is_responder(category) else "no response"
         reasons.append(

@@ -54,15 +54,21 @@ class DailyPain:
     """One average-pain NRS per diary day (several entries a day are averaged first).
 
     Days without an entry are simply absent: missing days are information the minimum-data
-    rules need, never filled in.
+    rules need, never filled in. ``recalled`` marks the days whose value a clinician recorded
+    afterwards from the person's recall (a retrospective baseline entry); the verdict weighs
+    them more cautiously than days written at the time (:mod:`stimwise.analysis.responder`).
     """
 
     day: np.ndarray
     nrs: np.ndarray
+    recalled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
         day, nrs = _days(self.day, "pain.day"), _floats(self.nrs, "pain.nrs")
-        _check_same_length({"pain.day": day, "pain.nrs": nrs})
+        recalled = np.asarray(self.recalled, dtype=bool).reshape(-1)
+        if not recalled.size:
+            recalled = np.zeros(day.size, dtype=bool)
+        _check_same_length({"pain.day": day, "pain.nrs": nrs, "pain.recalled": recalled})
         _check_nrs(nrs, "pain.nrs")
         if np.isnan(nrs).any():
             raise InputError(FieldProblem("pain.nrs", "NaN", "a value on every listed day"))
@@ -70,6 +76,7 @@ class DailyPain:
             raise InputError(FieldProblem("pain.day", "unordered", "strictly increasing days"))
         object.__setattr__(self, "day", day)
         object.__setattr__(self, "nrs", nrs)
+        object.__setattr__(self, "recalled", recalled)
 
     @classmethod
     def from_entries(cls, days, values) -> DailyPain:
@@ -82,10 +89,21 @@ class DailyPain:
         counts = np.bincount(inverse, minlength=unique.size)
         return cls(day=unique, nrs=sums / np.maximum(counts, 1))
 
+    def _span(self, first_day: int, last_day: int) -> slice:
+        lo, hi = np.searchsorted(self.day, [first_day, last_day + 1])
+        return slice(int(lo), int(hi))
+
     def window(self, first_day: int, last_day: int) -> np.ndarray:
         """The NRS values of days ``first_day`` … ``last_day`` (inclusive) that have an entry."""
-        lo, hi = np.searchsorted(self.day, [first_day, last_day + 1])
-        return self.nrs[lo:hi]
+        return self.nrs[self._span(first_day, last_day)]
+
+    def recalled_in(self, first_day: int, last_day: int) -> int:
+        """How many of the days ``first_day`` … ``last_day`` hold a recalled value."""
+        return int(np.count_nonzero(self.recalled[self._span(first_day, last_day)]))
+
+    def shifted(self, days: int) -> DailyPain:
+        """The same diary counted from another day 0 (e.g. an n-of-1 plan's first day)."""
+        return DailyPain(self.day + days, self.nrs, self.recalled)
 
 
 @dataclass(frozen=True)
@@ -162,11 +180,33 @@ class Sessions:
 
 
 @dataclass(frozen=True)
+class IntakePain:
+    """An average-pain rating (0-10) answered at the intake before therapy began, on ``day``
+    (counted from the therapy start, so 0 or negative). A stand-in baseline when the diary has
+    too few baseline days; see :mod:`stimwise.analysis.responder` for how it is weighed."""
+
+    day: int
+    nrs: float
+
+    def __post_init__(self) -> None:
+        if not NRS_MIN <= self.nrs <= NRS_MAX:
+            raise InputError(FieldProblem("intake_pain.nrs", self.nrs,
+                                          "a pain NRS between 0 and 10"))
+        if self.day > 0:
+            raise InputError(FieldProblem("intake_pain.day", self.day,
+                                          "a day before therapy began (0 or earlier)"))
+
+
+@dataclass(frozen=True)
 class PatientSeries:
     """Everything the per-person analysis needs about one person.
 
     ``as_of_day`` is the last day the data cover (the day of the analysis); the verdict never
     looks past it. ``sessions_per_week`` is the prescribed schedule, for adherence.
+    ``intake_pain`` holds the intake's pain ratings answered before therapy (a weaker baseline
+    used only when the diary's is too short); ``sessions_before_start`` counts the sessions a
+    clinician placed before the therapy start (e.g. a fitting trial), which the analysis leaves
+    out.
     """
 
     patient_id: str
@@ -175,6 +215,8 @@ class PatientSeries:
     sessions: Sessions
     as_of_day: int
     sessions_per_week: float | None = None
+    intake_pain: tuple[IntakePain, ...] = ()
+    sessions_before_start: int = 0
 
     def __post_init__(self) -> None:
         late = [self.pain.day[-1] if self.pain.day.size else None,
@@ -184,3 +226,8 @@ class PatientSeries:
                 raise InputError(
                     FieldProblem(name, int(last), f"no day after the analysis day {self.as_of_day}")
                 )
+        if len(self.sessions) and self.sessions.day[0] < 0:
+            raise InputError(FieldProblem(
+                "sessions.day", int(self.sessions.day[0]),
+                "days from the therapy start on (0 or later): sessions before the therapy start "
+                "are left out of the analysis"))

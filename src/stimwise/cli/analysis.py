@@ -260,13 +260,12 @@ def nof1_analyse(
 
 def _diary_from_records(db: str | None, patient: str, start: date):
     from stimwise.analysis.from_records import load_series
-    from stimwise.analysis.series import DailyPain
     from stimwise.records.schema import open_database
 
     with open_database(db) as database, database.reading() as session:
         series = load_series(session, _actor(), patient)
     shift = (series.therapy_start - start).days
-    return DailyPain(series.pain.day + shift, series.pain.nrs)
+    return series.pain.shifted(shift)
 
 
 # --------------------------------------------------------------------------- cohorts

@@ -80,7 +80,7 @@ def print_recommendations(console: Console, report: RecommendationReport) -> Non
         console.print(f"[yellow]{note}[/]")
     for r in report.recommendations:
         sites = "; ".join(
-            f"{ch.label}: " + " + ".join(e.site for e in ch.electrodes)
+            f"{ch.label}: {ch.sites_text}"
             for ch in r.placement.channels
         )
         body = [

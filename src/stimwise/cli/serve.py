@@ -30,6 +30,22 @@ accounts_app = typer.Typer(
 )
 
 
+NUMERIC_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_thread_numerics() -> None:
+    """One thread per linear-algebra call in the web server, unless the operator set one.
+
+    A web worker answers many requests at once, each with small matrices (the dose tuner's
+    Gaussian process: about a hundred sessions). OpenBLAS's own threads spin while they wait,
+    so one response page cost about 245 ms of processor time on 2 cores instead of about 22 ms
+    with one thread (issue 17, speed; measured with the load benchmark's data). The libraries
+    read these variables when they load, so this runs before anything imports numpy; web
+    worker processes inherit them."""
+    for variable in NUMERIC_THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
     app.add_typer(accounts_app, name="account")
@@ -157,6 +173,7 @@ def serve_command(
     ] = None,
 ) -> None:
     """Start the web application and print its address."""
+    one_thread_numerics()
     import uvicorn
 
     from stimwise.device.registry import resolve

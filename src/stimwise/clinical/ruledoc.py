@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from stimwise.clinical.knowledge import Knowledge, knowledge
 from stimwise.clinical.rules import LoadedRules, ScreeningRule, screening_rules
+from stimwise.protocol.body_sites import sites_text
 from stimwise.protocol.models import Citation
 
 _TIER_MEANING = {
@@ -99,7 +100,7 @@ def rules_markdown(rules: LoadedRules, kb: Knowledge) -> str:
     ]
     for t in kb.templates.values():
         channels = "<br>".join(
-            f"{' + '.join(ch.electrodes)} ({ch.area_cm2:g} cm²)" for ch in t.channels
+            f"{sites_text(ch.electrodes)}; {ch.area_cm2:g} cm² pads" for ch in t.channels
         )
         lines.append(
             f"| {t.id} | {t.kind.replace('_', ' ')} | {', '.join(t.serves)} | {channels} | "

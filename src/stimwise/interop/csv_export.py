@@ -27,7 +27,7 @@ from stimwise.records.access import Actor
 DIARY_COLUMNS = (
     "entry_uuid", "recorded_at", "body_site", "pain_current_nrs", "pain_average_nrs",
     "pain_worst_nrs", "sleep_interference_nrs", "function_interference_nrs",
-    "medication_changes", "note",
+    "medication_changes", "note", "retrospective",
 )
 SESSION_COLUMNS = (
     "id", "prescription_id", "protocol_id", "plan_fingerprint", "device", "started_at",
@@ -51,7 +51,9 @@ PRESCRIPTION_COLUMNS = (
 
 README = """stimwise export of the record of {pseudonym} (exported {exported}).
 
-diary.csv            symptom diary entries; ratings 0-10 (nrs = numeric rating scale)
+diary.csv            symptom diary entries; ratings 0-10 (nrs = numeric rating scale);
+                     retrospective = a baseline day a clinician recorded afterwards from
+                     the person's recall (not written on the day)
 sessions.csv         delivered stimulation sessions and their dose (ma = milliampere,
                      uc = microcoulomb, hz = hertz, us = microsecond, s = second)
 scores.csv           completed questionnaires: the answers given and the score computed

@@ -220,14 +220,18 @@ def diary_observation(row: DiaryEntry, subject: dict[str, str]) -> Resource:
         resource["bodySite"] = {"coding": [{"system": codes.BODY_SITES, "code": row.body_site}]}
     if row.note is not None:
         resource["note"] = [{"text": row.note}]
-    if row.medication_changes:
-        resource["extension"] = [
-            extension("medication-change", extension=[
-                {"url": "medication", "valueString": change["medication"]},
-                {"url": "change", "valueCode": change["change"]},
-            ])
-            for change in row.medication_changes
-        ]
+    extensions = [
+        extension("medication-change", extension=[
+            {"url": "medication", "valueString": change["medication"]},
+            {"url": "change", "valueCode": change["change"]},
+        ])
+        for change in row.medication_changes
+    ]
+    if row.retrospective:  # a baseline day recalled afterwards, and when it was recorded
+        extensions.append(extension("recalled-baseline",
+                                    valueDateTime=keys.instant(row.created_at)))
+    if extensions:
+        resource["extension"] = extensions
     return resource
 
 

@@ -556,6 +556,7 @@ class _Importer:
         stored = {row.entry_uuid for row in repo.list_diary(self.session, self.actor,
                                                               summary.pseudonym)}
         pending: list[tuple[Entry, Any]] = []
+        recalled: list[tuple[Entry, Any, datetime]] = []
         for entry in self.of_type("Observation"):
             resource = entry.resource
             code = _coded(resource.get("code"), codes.STIMWISE_CODES)
@@ -590,7 +591,14 @@ class _Importer:
                 summary.skipped["Observation"] += 1
                 continue
             stored.add(uuid_text)
-            pending.append((entry, data))
+            recalled_on = _extension_value(resource, "recalled-baseline", "valueDateTime")
+            if recalled_on is not None:
+                recalled.append((entry, data, _instant(
+                    entry, "extension[recalled-baseline].valueDateTime", recalled_on)))
+            else:
+                pending.append((entry, data))
+        if recalled:
+            self._recalled_in(summary, recalled)
         if not pending:
             return
         try:  # one call: the repository checks and writes a batch far faster than one by one
@@ -599,6 +607,19 @@ class _Importer:
         except InputError as error:
             raise _batch_error([entry for entry, _ in pending], error) from None
         summary.created["Observation"] += len(pending)
+
+    def _recalled_in(self, summary: ImportSummary,
+                     recalled: list[tuple[Entry, Any, datetime]]) -> None:
+        """Baseline days recalled afterwards: stored marked so, checked against the recall
+        rules as of when they were recorded (records.baseline.import_recalled_entries)."""
+        from stimwise.records.baseline import import_recalled_entries
+
+        try:
+            import_recalled_entries(self.session, self.actor, summary.pseudonym,
+                                    [(data, on) for _, data, on in recalled], now=self.now)
+        except InputError as error:
+            raise _batch_error([entry for entry, _, _ in recalled], error) from None
+        summary.created["Observation"] += len(recalled)
 
     # ---------------------------------------------------------------- instruments
 

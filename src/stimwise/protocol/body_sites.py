@@ -11,6 +11,8 @@ trans-thoracic or trans-cranial current path (IEC 60601-2-10 IFU requirements; F
 from __future__ import annotations
 
 import itertools
+from collections import Counter
+from collections.abc import Sequence
 from typing import Literal
 
 SIDES = ("left", "right")
@@ -245,3 +247,17 @@ def neighbours(site: str) -> frozenset[str]:
 def near(sites: frozenset[str] | set[str]) -> frozenset[str]:
     """``sites`` with all their neighbours."""
     return frozenset(sites).union(*(neighbours(s) for s in sites))
+
+
+def sites_text(sites: Sequence[str], joiner: str = " + ") -> str:
+    """Electrode sites in words, each site once, in the order of first appearance, with the
+    number of electrodes on it when there are several: two pads on the anterior thigh read
+    "left thigh anterior (2 electrodes)", not "left thigh anterior + left thigh anterior"
+    (issue 17: the site vocabulary does not tell apart two pads on one site, so naming the site
+    twice reads as a mistake)."""
+    counts = Counter(sites)
+    return joiner.join(
+        site.replace("_", " ") + (f" ({counts[site]} electrodes)" if counts[site] > 1 else "")
+        for site in dict.fromkeys(sites)
+    )
+

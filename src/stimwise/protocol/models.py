@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from stimwise.protocol.base import Float, Int, StrictChoice, StrictModel
-from stimwise.protocol.body_sites import SITE_NAMES
+from stimwise.protocol.body_sites import SITE_NAMES, sites_text
 from stimwise.protocol.modulation import (
     AmplitudeModulation,
     FrequencyModulation,
@@ -352,6 +352,11 @@ class Channel(StrictModel):
     @property
     def smallest_area_cm2(self) -> float:
         return min(e.area_cm2 for e in self.electrodes)
+
+    @property
+    def sites_text(self) -> str:
+        """Where the electrodes go, in words, each site once (:func:`sites_text`)."""
+        return sites_text([e.site for e in self.electrodes])
 
 
 # --------------------------------------------------------------------------- dose and evidence

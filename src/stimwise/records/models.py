@@ -75,6 +75,10 @@ class Patient(Base):
     enrolled_on: Mapped[date] = mapped_column(Date)
     therapy_start_on: Mapped[date | None] = mapped_column(Date)
     """The day therapy counts from, when a clinician set it; else the first session's day."""
+    therapy_start_reason: Mapped[str | None] = mapped_column(Text)
+    """Why the clinician set it (required when it lies after the first delivered session)."""
+    therapy_start_set_by: Mapped[str | None] = mapped_column(String(80))
+    therapy_start_set_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     identity: Mapped[PatientIdentity | None] = relationship(

@@ -59,10 +59,19 @@ def now_utc() -> datetime:
 
 
 def find_patient(session: Session, pseudonym: str) -> Patient:
-    """The patient row, or an :class:`InputError` naming the unknown pseudonym."""
-    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    """The patient row, or an :class:`InputError` naming the unknown pseudonym.
+
+    Found once per database session: a page's reads ask for the same person several times
+    (the progress report seven times), and the row object is the session's own, so changes
+    made in the session are seen."""
+    known = session.info.setdefault("patients_by_pseudonym", {})
+    patient = known.get(pseudonym)
     if patient is None:
-        raise InputError(FieldProblem("patient", pseudonym, "the pseudonym of a known patient"))
+        patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+        if patient is None:
+            raise InputError(
+                FieldProblem("patient", pseudonym, "the pseudonym of a known patient"))
+        known[pseudonym] = patient
     return patient
 
 
@@ -305,6 +314,19 @@ def list_diary(
     return list(session.scalars(query.order_by(DiaryEntry.recorded_at, DiaryEntry.id)))
 
 
+def latest_diary(
+    session: Session, actor: Actor, pseudonym: str, limit: int, before: datetime | None = None
+) -> list[DiaryEntry]:
+    """A patient's latest ``limit`` diary entries (before ``before`` when given), newest first:
+    one page of a diary that grows without end."""
+    patient = get_patient(session, actor, pseudonym)
+    query = select(DiaryEntry).where(DiaryEntry.patient_id == patient.id)
+    if before is not None:
+        query = query.where(DiaryEntry.recorded_at < before)
+    return list(session.scalars(
+        query.order_by(DiaryEntry.recorded_at.desc(), DiaryEntry.id.desc()).limit(limit)))
+
+
 def adverse_event_row(patient: Patient, event: AdverseEventIn, now: datetime) -> dict:
     return {
         "patient_id": patient.id,
@@ -357,10 +379,13 @@ def unacknowledged_adverse_events(session: Session, actor: Actor) -> list[Advers
 
 def count_unacknowledged_adverse_events(session: Session, actor: Actor) -> int:
     require(actor, "write_clinical")
-    return session.scalar(
-        select(func.count()).select_from(AdverseEvent)
-        .where(AdverseEvent.acknowledged_at.is_(None))
-    ) or 0
+    return session.scalar(unacknowledged_adverse_events_count()) or 0
+
+
+def unacknowledged_adverse_events_count():
+    """The statement counting the inbox's adverse events (for a combined count)."""
+    return (select(func.count()).select_from(AdverseEvent)
+            .where(AdverseEvent.acknowledged_at.is_(None)))
 
 
 def acknowledge_adverse_event(

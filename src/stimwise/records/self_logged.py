@@ -321,8 +321,13 @@ def unacknowledged_flagged_sessions(session: Session, actor: Actor
 
 def count_unacknowledged_flagged_sessions(session: Session, actor: Actor) -> int:
     require(actor, "write_clinical")
-    return session.scalar(select(func.count()).select_from(SelfLoggedSession).where(
-        SelfLoggedSession.flagged.is_(True), SelfLoggedSession.acknowledged_at.is_(None))) or 0
+    return session.scalar(unacknowledged_flagged_sessions_count()) or 0
+
+
+def unacknowledged_flagged_sessions_count():
+    """The statement counting the inbox's flagged sessions (for a combined count)."""
+    return select(func.count()).select_from(SelfLoggedSession).where(
+        SelfLoggedSession.flagged.is_(True), SelfLoggedSession.acknowledged_at.is_(None))
 
 
 def acknowledge_flagged_session(session: Session, actor: Actor, session_id: int,

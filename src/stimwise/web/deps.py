@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from stimwise.records.access import AccessDeniedError, Actor
@@ -123,7 +124,9 @@ def expected_csrf_token(request: Request) -> str | None:
 
 
 async def csrf_protect(request: Request) -> None:
-    """Refuse POST/PUT/PATCH/DELETE without the expected token (header or form field)."""
+    """Refuse POST/PUT/PATCH/DELETE without the expected token (header or form field). The
+    session's token is looked up in the database in a worker thread, never in the event loop
+    (which would hold up every other request while it waits for the database)."""
     if request.method in _SAFE_METHODS:
         return
     given = request.headers.get(CSRF_HEADER)
@@ -133,7 +136,7 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
-    if not tokens_match(expected_csrf_token(request), given):
+    if not tokens_match(await run_in_threadpool(expected_csrf_token, request), given):
         raise CsrfRefusedError
 
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,18 +75,16 @@ def _error_page(request: Request, status: int, title: str, message: str, **extra
     return render(request, "errors/error.html", context, status_code=status)
 
 
-def _answer(
+async def _answer(
     request: Request, status: int, payload: dict[str, Any], title: str, headers=None
 ) -> Response:
     if is_api(request):
         return JSONResponse(payload, status_code=status, headers=headers)
-    response = _error_page(
-        request,
-        status,
-        title,
-        payload.get("message", ""),
-        problems=payload.get("problems", ()),
-    )
+    # A page reads the session and the inbox count from the database: in a worker thread,
+    # never in the event loop.
+    response = await run_in_threadpool(
+        _error_page, request, status, title, payload.get("message", ""),
+        problems=payload.get("problems", ()))
     if headers:
         response.headers.update(headers)
     return response
@@ -104,8 +103,8 @@ async def _invalid_input(request: Request, error: Exception) -> Response:
                         for p in error.problems], error.source)  # never echo unbounded input
     if _unknown_patient(request, error):
         payload = {**error.to_dict(), "error": "not_found", "message": "no such patient"}
-        return _answer(request, 404, payload, "Not found")
-    return _answer(request, 422, error.to_dict(), "Please check what you entered")
+        return await _answer(request, 404, payload, "Not found")
+    return await _answer(request, 422, error.to_dict(), "Please check what you entered")
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:
@@ -116,12 +115,12 @@ async def _invalid_request(request: Request, error: Exception) -> Response:
 
 async def _access_denied(request: Request, error: Exception) -> Response:
     payload = {"error": "access_denied", "message": str(error)}
-    return _answer(request, 403, payload, "Not allowed")
+    return await _answer(request, 403, payload, "Not allowed")
 
 
 async def _csrf_refused(request: Request, _error: Exception) -> Response:
     message = "the form or request lacks a valid CSRF token; reload the page and try again"
-    return _answer(request, 403, {"error": "csrf_refused", "message": message}, "Not allowed")
+    return await _answer(request, 403, {"error": "csrf_refused", "message": message}, "Not allowed")
 
 
 async def _not_signed_in(request: Request, _error: Exception) -> Response:
@@ -138,22 +137,22 @@ async def _throttled(request: Request, error: Exception) -> Response:
     assert isinstance(error, LoginThrottledError)
     headers = {"Retry-After": str(error.retry_after_s)}
     payload = {"error": "too_many_attempts", "message": str(error)}
-    return _answer(request, 429, payload, "Too many attempts", headers)
+    return await _answer(request, 429, payload, "Too many attempts", headers)
 
 
 async def _stimwise_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StimwiseError)
     status = 409 if error.exit_code == 1 else 503
     payload = {"error": type(error).__name__, "message": str(error)}
-    return _answer(request, status, payload, "Refused" if status == 409 else "Unavailable")
+    return await _answer(request, status, payload, "Refused" if status == 409 else "Unavailable")
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     titles = {404: "Not found", 405: "Method not allowed"}
     payload = {"error": "http_error", "message": str(error.detail)}
-    return _answer(request, error.status_code, payload, titles.get(error.status_code, "Error"),
-                   getattr(error, "headers", None))
+    return await _answer(request, error.status_code, payload,
+                         titles.get(error.status_code, "Error"), getattr(error, "headers", None))
 
 
 class UnexpectedErrorMiddleware:

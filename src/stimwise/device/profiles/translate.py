@@ -24,6 +24,7 @@ from typing import Literal
 
 from stimwise.device.profiles.models import DeviceProfile, Programme, SettingRange
 from stimwise.errors import InputError
+from stimwise.protocol.body_sites import sites_text
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.models import (
     AsymmetricBiphasicPulse,
@@ -339,11 +340,11 @@ def _placement(profile: DeviceProfile, prescription: Prescription) -> list[str]:
     lines = []
     pad = profile.smallest_pad_cm2
     for index, channel in enumerate(prescription.channels, start=1):
-        sites = [e.site.replace("_", " ") for e in channel.electrodes]
         size = (f"{pad:g} cm² pads" if pad is not None
                 else f"{channel.electrodes[0].area_cm2:g} cm² pads (or the pads sold with "
                      "your device)")
-        lines.append(f"Channel {index} ({channel.label}): {' and '.join(sites)}; {size}.")
+        lines.append(f"Channel {index} ({channel.label}): "
+                     f"{sites_text([e.site for e in channel.electrodes], ' and ')}; {size}.")
     return lines
 
 

@@ -26,6 +26,7 @@ class ProgressReportOut(BaseModel):
     enrolled_on: str
     generated_at: str
     therapy_start: str | None
+    therapy_start_note: str | None
     prescriptions: list[dict[str, Any]]
     adherence: dict[str, Any]
     baseline_nrs: float | None

@@ -20,6 +20,10 @@ class DashboardOut(BaseModel):
 
     patient: str
     therapy_start: str
+    therapy_start_set: dict[str, Any] | None
+    """Who set the therapy start, when and why (null: the first delivered session's day)."""
+    sessions_before_start: int
+    """Sessions before a clinician's later therapy start, left out of the analysis."""
     verdict: dict[str, Any]
     relief: dict[str, Any]
     dose_response: dict[str, Any]

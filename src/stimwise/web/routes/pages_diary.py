@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from stimwise.errors import FieldProblem, InputError
@@ -241,13 +241,17 @@ def record_problem_submit(
 
 
 @router.get("/patients/{pseudonym}/diary")
-def diary_list(request: Request, pseudonym: str, actor: SignedInActor) -> Response:
-    db = get_db(request)
-    entries = diary.list_entries(db, actor, pseudonym)
-    events = diary.list_adverse_events(db, actor, pseudonym)
+def diary_list(
+    request: Request, pseudonym: str, actor: SignedInActor,
+    before: Annotated[AwareDatetime | None, Query(description="Entries before this time.")] = None,
+) -> Response:
+    """The diary page by page (newest first), with the adverse events."""
+    entries, earlier, events = diary.entries_page(get_db(request), actor, pseudonym, before)
     context = {
         "pseudonym": pseudonym,
-        "entries": list(reversed(entries)),
+        "entries": entries,
+        "earlier": None if earlier is None else earlier.isoformat(),
+        "paged": before is not None,
         "events": list(reversed(events)),
         "days": diary.progress(entries),
     }

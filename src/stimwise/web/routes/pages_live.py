@@ -20,7 +20,7 @@ async def console_page(request: Request, pseudonym: str, actor: ClinicianActor) 
     choices = await run_in_threadpool(
         live_session.runnable_prescriptions, db, actor, pseudonym, home=False)
     sessions = await run_in_threadpool(live_session.recent_sessions, db, actor, pseudonym)
-    return render(request, "live/console.html", {
+    return await run_in_threadpool(render, request, "live/console.html", {  # reads the inbox
         "pseudonym": pseudonym, "here": "session", "choices": choices, "sessions": sessions,
     })
 
@@ -32,6 +32,6 @@ async def home_page(request: Request, actor: PatientActor) -> Response:
     choices = await run_in_threadpool(
         live_session.runnable_prescriptions, db, actor, pseudonym, home=True)
     sessions = await run_in_threadpool(live_session.recent_sessions, db, actor, pseudonym, 5)
-    return render(request, "live/home.html", {
+    return await run_in_threadpool(render, request, "live/home.html", {
         "pseudonym": pseudonym, "choices": choices, "sessions": sessions,
     })

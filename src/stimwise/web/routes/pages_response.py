@@ -21,6 +21,7 @@ Clinician = Annotated[Actor, Depends(require_roles("clinician"))]
 NOTICES = {
     "accepted": "The suggestion was accepted and stored as a new prescription.",
     "rejected": "The suggestion was rejected; the prescription stays as it is.",
+    "start": "The therapy start was saved; the verdict below counts from it.",
 }
 
 

@@ -158,7 +158,9 @@ async def _send_updates(console: Console) -> None:
 
 @router.websocket("/ws/v1/live/{pseudonym}")
 async def live_socket(websocket: WebSocket, pseudonym: str) -> None:
-    actor, code = admission(websocket, pseudonym)
+    # The session lookup reads the database: in a worker thread, so that the event loop keeps
+    # serving the other consoles (an emergency stop among them) meanwhile.
+    actor, code = await run_in_threadpool(admission, websocket, pseudonym)
     if actor is None:
         await websocket.close(code=code)
         return

@@ -1,8 +1,11 @@
 """Audited reads and the audit log itself.
 
-The repository audits every write; reads are audited here, in the same transaction as the read
-(if the audit entry cannot be written, nothing is shown). Entries name the actor, the action and
-the patient's record id, never values, notes or names.
+The repository audits every write; reads are audited here: the read runs in a read snapshot,
+then the audit entry is written in its own short write transaction, and nothing is shown unless
+it was written. (Reading inside the write transaction held the database's one write lock for the
+whole read, so on SQLite every page view queued behind every other page view and diary write:
+issue 17, speed.) Entries name the actor, the action and the patient's record id, never values,
+notes or names.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ MAX_AUDIT_ROWS = 5000
 def audited_read(
     db: Database, actor: Actor, pseudonym: str, what: str, read: Callable[[Session], T]
 ) -> T:
-    """Run ``read`` on ``pseudonym``'s record after the access check, and log
-    ``read_<what>`` for the patient in the same transaction."""
-    with db.transaction() as session:
-        patient = r.get_patient(session, actor, pseudonym)
+    """Run ``read`` on ``pseudonym``'s record after the access check, then log
+    ``read_<what>`` for the patient; the result is returned only once the entry is written."""
+    with db.reading() as session:
+        patient_id = r.get_patient(session, actor, pseudonym).id
         result = read(session)
-        log_action(session, actor, f"read_{what}", "patient", patient.id)
+    with db.transaction() as session:
+        log_action(session, actor, f"read_{what}", "patient", patient_id)
     return result
 
 

@@ -30,6 +30,7 @@ from stimwise.records.repository import add_intake, get_patient
 from stimwise.web.services.audit import audited_read
 from stimwise.web.services.bodymap import SiteStatus, body_map_svg, site_statuses
 from stimwise.web.services.intake_form import FormSection, build_form, parse_form
+from stimwise.web.services.memo import Memo, digest
 
 MAX_SCREENING_AGE_DAYS = 90
 """A screening older than this is not used for a new prescription: contraindications (pregnancy,
@@ -125,23 +126,33 @@ def latest_screening(
     row = audited_read(db, actor, pseudonym, "intake", read)
     if row is None:
         return None
-    intake = validate_model(Intake, row.intake, source="stored intake")
     stored, recorded_at, row_id = row.screening, row.created_at, row.id
-    fresh = screen(intake)
-    same = fresh.model_dump(mode="json") == stored
-    view = ScreeningView(
+    intake, fresh, texts, sites = _screened.get(digest(row.intake), lambda: _screen(row.intake))
+    return ScreeningView(
         intake_id=row_id,
         recorded_at=recorded_at,
         intake=intake,
         screening=fresh,
-        rules_current=same,
+        rules_current=fresh.model_dump(mode="json") == stored,
         stored_rules_version=str(stored.get("rules_version")),
         age_days=((today or datetime.now(UTC).date()) - intake.assessed_on).days,
-        clinician_text=clinician_text(fresh),
-        patient_text=patient_text(fresh),
-        sites=site_statuses(fresh, intake),
+        clinician_text=texts[0],
+        patient_text=texts[1],
+        sites=sites,
     )
-    return view
+
+
+_screened: Memo[tuple] = Memo(128)
+"""Stored intakes screened now, by the intake's content (the packaged rule book is the same for
+the life of the process; the screening page and the prescribe page re-screen on every view)."""
+_recommended: Memo[RecommendationReport] = Memo(128)
+
+
+def _screen(stored_intake: dict) -> tuple:
+    intake = validate_model(Intake, stored_intake, source="stored intake")
+    fresh = screen(intake)
+    return (intake, fresh, (clinician_text(fresh), patient_text(fresh)),
+            site_statuses(fresh, intake))
 
 
 def require_current_screening(
@@ -216,4 +227,5 @@ def recommendations(db: Database, actor: Actor, pseudonym: str
     view = latest_screening(db, actor, pseudonym)
     if view is None:
         return None
-    return view, recommend(view.intake, view.screening)
+    key = digest(view.intake.model_dump(mode="json"))
+    return view, _recommended.get(key, lambda: recommend(view.intake, view.screening))

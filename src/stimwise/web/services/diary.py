@@ -21,6 +21,10 @@ from stimwise.web.services.audit import audited_read
 
 PROGRESS_DAYS = 28
 """A four-week view: long enough to see a trend, short enough for a phone screen [U]."""
+LIST_PAGE_ENTRIES = 50
+"""Entries on one page of a patient's diary list (newest first; a link leads to earlier ones):
+about seven weeks of daily entries; a year would otherwise be one page of several hundred
+rows [U]."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,17 @@ def list_entries(
         db, actor, pseudonym, "diary",
         lambda s: r.list_diary(s, actor, pseudonym, since=since, until=until),
     )
+
+
+def entries_page(db: Database, actor: Actor, pseudonym: str, before: datetime | None = None
+                 ) -> tuple[list[DiaryEntry], datetime | None, list[AdverseEvent]]:
+    """One page of the diary, newest first, the time to ask for the page before it (``None``:
+    this page reaches the first entry), and every adverse event (one audited read)."""
+    rows, events = audited_read(db, actor, pseudonym, "diary", lambda s: (
+        r.latest_diary(s, actor, pseudonym, LIST_PAGE_ENTRIES + 1, before=before),
+        r.list_adverse_events(s, actor, pseudonym)))
+    page = rows[:LIST_PAGE_ENTRIES]
+    return page, page[-1].recorded_at if len(rows) > LIST_PAGE_ENTRIES else None, events
 
 
 def local_midnight(now: datetime | None = None) -> datetime:

@@ -34,11 +34,11 @@ from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
-from stimwise.records.models import SelfLoggedSession, SessionEntry
+from stimwise.records.models import SelfLoggedSession
 from stimwise.records.self_logged import list_self_logged
-from stimwise.records.sessions import list_sessions
+from stimwise.records.sessions import list_sessions, session_summaries
 from stimwise.web.services.audit import audited_read
-from stimwise.web.services.response import responder_cutoff
+from stimwise.web.services.response import responder_cutoff, start_note
 
 NOTICE = (
     "stimwise is clinical-decision support and research software, not a certified medical "
@@ -123,6 +123,9 @@ class ProgressReport:
     enrolled_on: date
     generated_at: datetime
     therapy_start: date | None
+    therapy_start_note: str | None
+    """Who set the therapy start and why, and the sessions before it left out (None: the
+    first delivered session's day)."""
     prescriptions: list[PrescriptionLine]
     adherence: Adherence
     baseline_nrs: float | None
@@ -216,7 +219,7 @@ def prescription_history(db: Database, actor: Actor, pseudonym: str) -> list[Pre
         _prescription_lines(r.list_prescriptions(session, actor, pseudonym))))
 
 
-def _adherence(sessions: list[SessionEntry], self_logged: list[SelfLoggedSession],
+def _adherence(sessions: list, self_logged: list[SelfLoggedSession],
                prescribed_per_week: float | None, as_of: date) -> Adherence:
     """Sessions of both provenances: delivered by a device stimwise drove, and self-logged."""
     delivered = [s for s in sessions if s.stimulation_s > 0]
@@ -293,7 +296,7 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         return (r.get_patient(session, actor, pseudonym),
                 load_series(session, actor, pseudonym, as_of),
                 r.list_prescriptions(session, actor, pseudonym),
-                list_sessions(session, actor, pseudonym),
+                session_summaries(session, actor, pseudonym),
                 r.list_adverse_events(session, actor, pseudonym),
                 r.list_instrument_scores(session, actor, pseudonym),
                 list_self_logged(session, actor, pseudonym),
@@ -311,6 +314,7 @@ def progress_report(db: Database, actor: Actor, pseudonym: str,
         enrolled_on=patient.enrolled_on,
         generated_at=datetime.now(UTC),
         therapy_start=series.therapy_start if started else None,
+        therapy_start_note=_start_text(patient, series),
         prescriptions=_prescription_lines(prescriptions),
         adherence=_adherence(
             sessions, [x for x in own if x.started_at.astimezone(UTC).date() <= last_day],
@@ -393,6 +397,17 @@ def adherence_text(a: Adherence) -> str:
             f"{_num(a.prescribed_per_week, 0)}")
 
 
+def _start_text(patient, series) -> str | None:
+    note = start_note(patient)
+    if note is None:
+        return None
+    text = f"set by {note.set_by}" + (f": {note.reason}" if note.reason else "")
+    before = series.sessions_before_start
+    if before:
+        text += f"; {before} earlier session{'s' if before > 1 else ''} left out of the analysis"
+    return text
+
+
 def _num(value, digits: int = 1, unit: str = "") -> str:
     if value is None:
         return "–"
@@ -403,7 +418,9 @@ def progress_pdf(report: ProgressReport) -> bytes:
     pdf = _pdf(f"{report.title} — {report.pseudonym}")
     pdf.set_font("DejaVu", "", 9.5)
     _line(pdf, f"Enrolled {report.enrolled_on}; therapy started "
-               f"{report.therapy_start or 'not yet'}; generated "
+               f"{report.therapy_start or 'not yet'}"
+               + (f" ({report.therapy_start_note})" if report.therapy_start_note else "")
+               + "; generated "
                f"{report.generated_at:%Y-%m-%d %H:%M} UTC.")
     _heading(pdf, "Decision")
     pdf.set_font("DejaVu", "B", 10)

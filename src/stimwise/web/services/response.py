@@ -24,12 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from pydantic import Field
+from sqlalchemy import select
 
 from stimwise.analysis.assessment import ResponseAssessment, assess
 from stimwise.analysis.from_records import load_prescription, load_series
 from stimwise.analysis.nof1 import DEFAULT_MID_NRS, Nof1Result, analyse_nof1, plan_nof1
 from stimwise.analysis.responder import MIN_REDUCTION_NRS, MODERATE_REDUCTION
-from stimwise.analysis.series import DailyPain, PatientSeries
+from stimwise.analysis.series import PatientSeries
 from stimwise.analysis.tuning import (
     CandidateSet,
     DoseProposal,
@@ -43,14 +44,15 @@ from stimwise.records.access import Actor, require
 from stimwise.records.audit import log_action
 from stimwise.records.database import Database
 from stimwise.records.inputs import LockedRanges, PrescriptionIn, ValueSpan
+from stimwise.records.models import DiaryEntry
 from stimwise.records.repository import (
     add_prescription,
     get_patient,
-    list_diary,
     list_prescriptions,
     supersede_prescriptions,
 )
 from stimwise.web.services.audit import audited_read
+from stimwise.web.services.memo import Memo, digest
 
 DEFAULT_SEED = 0
 
@@ -70,11 +72,21 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class TherapyStartNote:
+    """A therapy start a clinician set: by whom, when and why (shown next to the start)."""
+
+    set_by: str
+    set_at: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Dashboard:
     series: PatientSeries
     assessment: ResponseAssessment
     suggestion: Suggestion
     charts: dict
+    start_note: TherapyStartNote | None = None
 
     @property
     def responder_cutoff_nrs(self) -> float | None:
@@ -86,6 +98,10 @@ class Dashboard:
         document = self.assessment.to_dict()
         document["patient"] = self.series.patient_id
         document["therapy_start"] = self.series.therapy_start.isoformat()
+        document["therapy_start_set"] = (None if self.start_note is None else {
+            "by": self.start_note.set_by, "at": self.start_note.set_at.isoformat(),
+            "reason": self.start_note.reason})
+        document["sessions_before_start"] = self.series.sessions_before_start
         document["responder_cutoff_nrs"] = self.responder_cutoff_nrs
         document["dose_suggestion"] = self.suggestion.to_dict()
         document["charts"] = self.charts
@@ -102,17 +118,34 @@ def _dates(series: PatientSeries, days: np.ndarray) -> list[str]:
     return [(series.therapy_start + timedelta(days=int(d))).isoformat() for d in days]
 
 
-def _daily_means(entries, attribute: str) -> tuple[list[str], list[float]]:
-    by_day: dict[str, list[int]] = defaultdict(list)
-    for entry in entries:
-        value = getattr(entry, attribute)
-        if value is not None:
-            by_day[entry.recorded_at.astimezone(UTC).date().isoformat()].append(value)
-    days = sorted(by_day)
-    return days, [round(sum(by_day[d]) / len(by_day[d]), 3) for d in days]
+INTERFERENCE = (("sleep_interference_nrs", "sleep interference"),
+                ("function_interference_nrs", "interference with function"))
 
 
-def _charts(series: PatientSeries, assessment: ResponseAssessment, entries) -> dict:
+def _interference(session, patient_id: int) -> dict[str, tuple[list[str], list[float]]]:
+    """Daily mean sleep and function interference (UTC days), read as plain columns (loading
+    every diary entry as an object cost more than the rest of the page)."""
+    by_day: dict[str, dict[str, list[int]]] = {name: defaultdict(list) for name, _ in INTERFERENCE}
+    rows = session.execute(
+        select(DiaryEntry.recorded_at, DiaryEntry.sleep_interference_nrs,
+               DiaryEntry.function_interference_nrs)
+        .where(DiaryEntry.patient_id == patient_id,
+               (DiaryEntry.sleep_interference_nrs.is_not(None))
+               | (DiaryEntry.function_interference_nrs.is_not(None))))
+    for recorded_at, *values in rows:
+        day = recorded_at.astimezone(UTC).date().isoformat()
+        for (name, _), value in zip(INTERFERENCE, values, strict=True):
+            if value is not None:
+                by_day[name][day].append(value)
+    means = {}
+    for name, days in by_day.items():
+        ordered = sorted(days)
+        means[name] = (ordered, [round(sum(days[d]) / len(days[d]), 3) for d in ordered])
+    return means
+
+
+def _charts(series: PatientSeries, assessment: ResponseAssessment,
+            interference: dict[str, tuple[list[str], list[float]]]) -> dict:
     """Plot data: diary trends with the baseline, assessment window and responder cut-off;
     session doses and within-session relief."""
     verdict = assessment.verdict
@@ -125,9 +158,8 @@ def _charts(series: PatientSeries, assessment: ResponseAssessment, entries) -> d
     cutoff = responder_cutoff(verdict.baseline.mean_nrs)
     diary = [{"name": "daily pain (average NRS)", "x": _dates(series, series.pain.day),
               "y": [round(float(v), 3) for v in series.pain.nrs], "mode": "markers"}]
-    for attribute, label in (("sleep_interference_nrs", "sleep interference"),
-                             ("function_interference_nrs", "interference with function")):
-        x, y = _daily_means(entries, attribute)
+    for attribute, label in INTERFERENCE:
+        x, y = interference[attribute]
         if x:
             diary.append({"name": label, "x": x, "y": y, "mode": "lines"})
     if cutoff is not None and len(series.pain.day):
@@ -171,18 +203,45 @@ def _suggestion(series: PatientSeries, stored, seed: int) -> Suggestion:
     return Suggestion(proposal, None, seed)
 
 
+_shown: Memo[Suggestion] = Memo(256)
+"""Suggestions shown on dashboards, by their inputs (a few hundred people's)."""
+
+
+def shown_suggestion(series: PatientSeries, stored, seed: int) -> Suggestion:
+    """The suggestion the dashboard shows, computed once per set of inputs: the delivered
+    sessions, the stored prescription with its caps and locked ranges, and the seed (the
+    Gaussian process and the safety verification of its candidates cost more than the rest of
+    the page). For display only: accepting recomputes it from the records
+    (:func:`accept_proposal`), so a kept suggestion is never the one released."""
+    sessions = series.sessions
+    key = digest(seed, *(np.ascontiguousarray(getattr(sessions, name)).tobytes() for name in (
+        "day", "amplitude_ma", "phase_width_us", "frequency_hz", "minutes", "nrs_pre",
+        "nrs_post", "adverse_events", "self_reported")),
+        *(None if part is None else part.model_dump(mode="json") for part in stored or ()))
+    return _shown.get(key, lambda: _suggestion(series, stored, seed))
+
+
 def dashboard(db: Database, actor: Actor, pseudonym: str, *, seed: int = DEFAULT_SEED,
               as_of: date | None = None) -> Dashboard:
     """Everything the response page shows (a read: audited)."""
     def read(session):
+        patient = get_patient(session, actor, pseudonym)
         return (load_series(session, actor, pseudonym, as_of),
                 load_prescription(session, actor, pseudonym),
-                list_diary(session, actor, pseudonym))
+                _interference(session, patient.id), start_note(patient))
 
-    series, stored, entries = audited_read(db, actor, pseudonym, "response", read)
+    series, stored, interference, note = audited_read(db, actor, pseudonym, "response", read)
     assessment = assess(series)
-    return Dashboard(series, assessment, _suggestion(series, stored, seed),
-                     _charts(series, assessment, entries))
+    return Dashboard(series, assessment, shown_suggestion(series, stored, seed),
+                     _charts(series, assessment, interference), note)
+
+
+def start_note(patient) -> TherapyStartNote | None:
+    """Who set the person's therapy start, when and why (None: it is the first session's)."""
+    if patient.therapy_start_on is None:
+        return None
+    return TherapyStartNote(patient.therapy_start_set_by or "unknown",
+                            patient.therapy_start_set_at, patient.therapy_start_reason)
 
 
 # --------------------------------------------------------------------------- accept / reject
@@ -284,5 +343,4 @@ def nof1(db: Database, actor: Actor, pseudonym: str, request: Nof1Request
     series = audited_read(db, actor, pseudonym, "nof1",
                           lambda session: load_series(session, actor, pseudonym))
     shift = (series.therapy_start - request.start).days
-    pain = DailyPain(series.pain.day + shift, series.pain.nrs)
-    return plan, analyse_nof1(plan, pain)
+    return plan, analyse_nof1(plan, series.pain.shifted(shift))

@@ -18,6 +18,7 @@ import numpy as np
 
 from stimwise.protocol.models import PulseTrain
 from stimwise.protocol.prescription import Prescription
+from stimwise.safety.plan import prescription_fingerprint
 from stimwise.waveform.plot import (
     CARRIER_CYCLES_SHOWN,
     CARRIER_SAMPLES_PER_CYCLE,
@@ -33,6 +34,7 @@ from stimwise.waveform.sampler import (
     sample_window,
 )
 from stimwise.waveform.timefunctions import envelope_fraction
+from stimwise.web.services.memo import Memo
 
 MAX_POINTS = 2000
 """Points per trace sent to the browser (min/max pairs above this)."""
@@ -62,7 +64,7 @@ def _affordable(prescription: Prescription, fs: float, window_s: float) -> tuple
 
 
 def _rounded(values: np.ndarray) -> list[float]:
-    return [round(float(v), 6) for v in values]
+    return np.round(np.asarray(values, dtype=float), 6).tolist()
 
 
 def _traces(prescription: Prescription, t: np.ndarray, rows: np.ndarray) -> list[dict]:
@@ -124,8 +126,14 @@ def _envelope(prescription: Prescription) -> dict:
                         "y": _rounded(amplitude)}]}
 
 
+_views: Memo[dict] = Memo(64)
+"""Views by prescription fingerprint: the prescribe page draws the same draft again and again."""
+
+
 def waveform_views(prescription: Prescription) -> dict:
     """``{"pulse": panel, "second": panel, "envelope": panel}``; each panel has a title, axis
-    labels and traces of ``x``/``y`` arrays (current positive = anodic at the active electrode)."""
-    return {"pulse": _one_pulse(prescription), "second": _one_second(prescription),
-            "envelope": _envelope(prescription)}
+    labels and traces of ``x``/``y`` arrays (current positive = anodic at the active electrode).
+    Kept by the prescription's fingerprint (a view depends on nothing else); do not modify."""
+    return _views.get(prescription_fingerprint(prescription), lambda: {
+        "pulse": _one_pulse(prescription), "second": _one_second(prescription),
+        "envelope": _envelope(prescription)})

@@ -34,6 +34,14 @@ function drawPlot(element, given) {
     dayAxis.range = [new Date(day - 86400000).toISOString().slice(0, 10),
       new Date(day + 86400000).toISOString().slice(0, 10)];
   }
+  if (spec.x_label === "date" && xs.length) {
+    // Up to a month: days as "05 Dec" so that they fit a phone's width; up to a week, one tick
+    // a day (half-day ticks would print each day twice).
+    const times = xs.map((x) => Date.parse(x));
+    const span = Math.max(...times) - Math.min(...times);
+    if (span <= 31 * 86400000) dayAxis.tickformat = "%d %b";
+    if (span <= 7 * 86400000) dayAxis.dtick = 86400000;
+  }
   const layout = {
     xaxis: { title: { text: spec.x_label }, ...dayAxis },
     yaxis: { title: { text: spec.y_label } },

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_home_device_calendar"
-down_revision = "0005_self_logged_sessions"
+down_revision = "0006_therapy_start_reason"
 branch_labels = None
 depends_on = None
 
