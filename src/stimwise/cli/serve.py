@@ -159,6 +159,7 @@ def serve_command(
     import uvicorn
 
     from stimwise.errors import FieldProblem, InputError
+    from stimwise.protocol.io import validate_model
     from stimwise.records.database import shown_url
     from stimwise.records.schema import open_database
     from stimwise.web.app import create_app
@@ -176,10 +177,10 @@ def serve_command(
         except ValueError:
             raise InputError(FieldProblem("--trusted-proxy", proxy,
                                           "an IP address or network such as 10.0.0.0/8")) from None
-    settings = WebSettings(
-        db_url=db, host=host, port=port, device=device, secure_cookies=secure_cookies,
-        trusted_proxies=tuple(proxies),
-    )
+    settings = validate_model(WebSettings, {
+        "db_url": db, "host": host, "port": port, "device": device,
+        "secure_cookies": secure_cookies, "trusted_proxies": tuple(proxies),
+    }, source="settings")
     database = open_database(db)
     try:
         if not users.has_administrator(database):

@@ -56,6 +56,12 @@ def _date_not_number(value: object) -> object:
 
 
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+DisplayName = Annotated[
+    Annotated[str, Field(min_length=2, max_length=120)] | None,
+    BeforeValidator(_blank_to_none),
+    Field(description="The name reports are signed with, e.g. 'Dr A. Example' (blank: the "
+          "user name)."),
+]
 CalendarDate = Annotated[date, BeforeValidator(_date_not_number)]
 
 
@@ -176,6 +182,9 @@ class PrescriptionIn(StrictModel):
     home_use: bool = False
     valid_from: date
     valid_to: date | None = None
+    review_on: CalendarDate | None = Field(
+        default=None, description="When the clinician reviews it (None: 4 weeks on, see "
+        "stimwise.records.review; a date given must not be in the past).")
     prescribed_by: str = Field(min_length=2, max_length=80)
 
     @model_validator(mode="after")
@@ -183,6 +192,9 @@ class PrescriptionIn(StrictModel):
         problems: list = []
         if self.valid_to is not None and self.valid_to < self.valid_from:
             problems.append((("valid_to",), self.valid_to.isoformat(), "on or after valid_from"))
+        if self.review_on is not None and self.review_on <= self.valid_from:
+            problems.append((("review_on",), self.review_on.isoformat(),
+                             f"a review date after the first day ({self.valid_from})"))
         ceiling = home_amplitude_ceiling_ma(self.prescription, self.caps)
         top = None if self.locked_ranges is None else self.locked_ranges.amplitude_ma.max
         if top is not None and (expected := home_amplitude_problem(top, ceiling)):
@@ -211,6 +223,7 @@ class UserIn(StrictModel):
     patient: Pseudonym | None = Field(
         default=None, description="The patient's own record (role 'patient' only)."
     )
+    display_name: DisplayName = None
 
     @model_validator(mode="after")
     def _patient_for_patient_role(self) -> UserIn:
