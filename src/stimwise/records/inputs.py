@@ -159,11 +159,17 @@ def home_amplitude_ceiling_ma(prescription: Prescription, caps: PatientCaps | No
     return ceiling
 
 
+def home_amplitude_rule_text(ceiling_ma: float) -> str:
+    """The rule with this prescription's ceiling: the editor's hint, its live check and every
+    refusal say exactly this."""
+    return f"{HOME_AMPLITUDE_RULE} ({ceiling_ma:g} mA)"
+
+
 def home_amplitude_problem(top_ma: float, ceiling_ma: float) -> str | None:
     """What is expected of a home amplitude range's top ``top_ma`` (None: it keeps the rule)."""
     if top_ma <= ceiling_ma:
         return None
-    return f"{HOME_AMPLITUDE_RULE} ({ceiling_ma:g} mA)"
+    return home_amplitude_rule_text(ceiling_ma)
 
 
 class LockedRanges(StrictModel):
