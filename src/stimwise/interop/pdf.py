@@ -3,14 +3,17 @@ system libraries): the primitives every stimwise report and sheet is written wit
 
 Tables never break a word across lines (issue 16: "2026-12-/06", "crps-gentl/e-sensory"): each
 column is at least as wide as its longest word, and the width left over goes to the columns
-with the longest texts (:func:`column_widths`); fpdf2 then wraps cells at spaces.
+with the longest texts (:func:`column_widths`); fpdf2 then wraps cells at spaces. A table whose
+words do not fit side by side is set in a smaller size (down to 6 pt) before any word would
+break.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-TABLE_FONT_PT = 8.5
+TABLE_FONT_SIZES = (8.5, 8.0, 7.5, 7.0, 6.5, 6.0)
+"""Table text sizes (pt), tried from the largest until every word fits its column."""
 BODY_FONT_PT = 9.5
 
 
@@ -59,13 +62,18 @@ def line(pdf, text: str) -> None:
     pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
 
 
+def word_widths(pdf, rows: list[list[str]], padding: float) -> list[float]:
+    """Each column's longest word plus ``padding`` (mm) in the current font."""
+    return [max(pdf.get_string_width(word) for cell in column for word in (cell.split() or [""]))
+            + padding for column in zip(*rows, strict=True)]
+
+
 def column_widths(pdf, rows: list[list[str]], total: float, padding: float) -> list[float]:
     """Widths (mm) for the columns of ``rows`` (the header first) in the current font: each
     at least its longest word plus ``padding``, the rest shared in proportion to how much
     more each column's longest text needs."""
     columns = list(zip(*rows, strict=True))
-    least = [max(pdf.get_string_width(word) for cell in column for word in (cell.split() or [""]))
-             + padding for column in columns]
+    least = word_widths(pdf, rows, padding)
     wanted = [max(pdf.get_string_width(cell) for cell in column) + padding
               for column in columns]
     spare = total - sum(least)
@@ -84,10 +92,14 @@ def table(pdf, header: list[str], rows: list[list[str]], empty: str = "none reco
         line(pdf, empty)
         return
     everything = [list(header), *[list(r) for r in rows]]
-    pdf.set_font("DejaVu", "B", TABLE_FONT_PT)  # measured in bold, the wider face (headers)
-    widths = column_widths(pdf, everything, pdf.epw, 2 * pdf.c_margin + 1.0)
-    pdf.set_font("DejaVu", "", TABLE_FONT_PT)
-    with pdf.table(text_align="LEFT", line_height=4.5, first_row_as_headings=True,
+    for size in TABLE_FONT_SIZES:  # the largest size at which every word fits its column
+        pdf.set_font("DejaVu", "B", size)  # measured in bold, the wider face (headers)
+        widths = column_widths(pdf, everything, pdf.epw, 2 * pdf.c_margin + 1.0)
+        if all(width >= least for width, least in zip(
+                widths, word_widths(pdf, everything, 2 * pdf.c_margin + 1.0), strict=True)):
+            break
+    pdf.set_font("DejaVu", "", size)
+    with pdf.table(text_align="LEFT", line_height=size * 0.53, first_row_as_headings=True,
                    col_widths=widths, width=pdf.epw) as drawn:
         for values in everything:
             row = drawn.row()

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 from stimwise.clinical.labels import choice_label, screening_label
 from stimwise.protocol.site_names import site_label
 
+RECORD_DECIMALS = 6
+"""Session records keep amplitudes to 6 decimals (1 nA; :mod:`stimwise.session.record`)."""
 OUTCOME_WORDS = {"completed": "Completed", "aborted": "Stopped before the planned end"}
 SKIN_WORDS = {"ok": "no problem seen", "not_ok": "a problem seen"}
 PROVENANCE_WORDS = {
@@ -43,10 +45,10 @@ def amplitude_text(ma: float | None) -> str:
 def amplitude_against_ceiling(ma: float, ceiling_ma: float | None) -> str:
     """A delivered amplitude next to its ceiling, never rounded onto it from above: 5.04 mA
     against a 5 mA ceiling reads "5.04 mA (above the 5.0 mA ceiling)", not "5.0 mA"."""
-    if ceiling_ma is None or ma <= ceiling_ma:
+    if ceiling_ma is None or round(ma, RECORD_DECIMALS) <= ceiling_ma:
         return amplitude_text(ma)
     digits = 1
-    while digits < 6 and round(ma, digits) <= ceiling_ma:
+    while round(ma, digits) <= ceiling_ma:  # ends by RECORD_DECIMALS at the latest
         digits += 1
     return f"{ma:.{digits}f} mA (above the {amplitude_text(ceiling_ma)} ceiling)"
 
@@ -105,6 +107,23 @@ def charge_text(uc: float | None) -> str:
     rounded = float(f"{uc:.2g}")
     decimals = max(0, 1 - math.floor(math.log10(abs(rounded))))
     return f"{rounded:.{decimals}f} µC"
+
+
+def metric_text(value) -> str:
+    """A computed safety metric to three significant figures, never more than three decimals
+    and never in exponent notation: "1.34", "0.054", "< 0.001" (a value that is not a number,
+    such as a site, is shown as it is)."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    size = abs(value)
+    if size == 0:
+        return "0"
+    if size < 0.0005:
+        return "< 0.001"
+    decimals = min(3, max(0, 2 - math.floor(math.log10(size))))
+    return f"{value:,.{decimals}f}"
 
 
 def nrs_text(value: int | float | None) -> str:
@@ -175,4 +194,4 @@ def skin_text(answer: str | None) -> str:
 def template_words() -> dict:
     """The functions a page template writes values with (merged into its context)."""
     return {"day_text": day_text, "amplitude_text": amplitude_text, "site_label": site_label,
-            "screening_label": screening_label}
+            "screening_label": screening_label, "metric_text": metric_text}
