@@ -67,7 +67,8 @@ def test_other_units_and_significant_figures():
     assert w.frequency_text(80.0) == "80 Hz" and w.frequency_text(4096) == "4,096 Hz"
     assert w.frequency_text(2.5) == "2.5 Hz"
     assert w.width_text(200.0) == "200 µs"
-    assert [w.charge_text(x) for x in (0.999, 0.0401, 12.3)] == ["1.0 µC", "0.040 µC", "12 µC"]
+    assert [w.charge_text(x) for x in (0.999, 0.0401, 12.3, 0.002, 0.00049)] == [
+        "1.0 µC", "0.040 µC", "12 µC", "2.0 nC", "0.49 nC"]
     assert w.nrs_change_text(6, 4) == "6 → 4 (0–10)" and w.nrs_change_text(None, None) == (
         "not asked")
 
@@ -86,7 +87,7 @@ def test_record_values_become_words():
     assert w.event_kind_text("flare") == "Pain flare-up"
     assert w.severity_text("moderate") == "Moderate"
     assert w.outcome_text("aborted", "emergency stop: key pressed") == (
-        "Stopped before the planned end: emergency stop: key pressed.")
+        "Aborted before the planned end: emergency stop: key pressed.")
     assert w.outcome_text("completed", None) == "Completed."
     assert w.sentence("lead off on channel 1") == "Lead off on channel 1."
     assert w.skin_text("not_ok") == "a problem seen"

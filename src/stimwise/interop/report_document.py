@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 from stimwise.interop.pdf import BODY_FONT_PT, heading, line, new_pdf, table
 
+SIGNATURE_SPACE_MM = 65
+"""Room the "Signed" block needs at the foot of a page (heading, name, signature line, notice,
+footer); with less left, it starts a new page."""
 FINGERPRINT_CHARS = 12
 """How much of a 64-character fingerprint a report prints: enough to tell plans apart by eye
 (2^48 values) while the full one stays in the record and the JSON."""
@@ -122,9 +125,9 @@ def to_pdf(document: ReportDocument) -> bytes:
                 pdf.set_font("DejaVu", "", BODY_FONT_PT)
             table(pdf, list(drawn.header), [[c.text for c in row] for row in drawn.rows],
                   empty=drawn.empty)
-    heading(pdf, "Signed")
-    if pdf.get_y() > pdf.h - 45:
+    if pdf.get_y() > pdf.h - SIGNATURE_SPACE_MM:  # the heading stays with the lines it heads
         pdf.add_page()
+    heading(pdf, "Signed")
     name_line, sign_line = document.signature_lines
     line(pdf, name_line)
     pdf.ln(8)

@@ -25,7 +25,7 @@ from stimwise.protocol.site_names import site_label
 
 RECORD_DECIMALS = 6
 """Session records keep amplitudes to 6 decimals (1 nA; :mod:`stimwise.session.record`)."""
-OUTCOME_WORDS = {"completed": "Completed", "aborted": "Stopped before the planned end"}
+OUTCOME_WORDS = {"completed": "Completed", "aborted": "Aborted before the planned end"}
 SKIN_WORDS = {"ok": "no problem seen", "not_ok": "a problem seen"}
 PROVENANCE_WORDS = {
     "device_recorded": "recorded by a stimulator stimwise drove (its journal)",
@@ -99,14 +99,21 @@ def width_text(us: float | None) -> str:
 
 
 def charge_text(uc: float | None) -> str:
-    """Charge per phase to two significant figures: "1.0 µC", "0.040 µC", "12 µC"."""
+    """Charge per phase to two significant figures: "1.0 µC", "0.040 µC", "12 µC"; below
+    0.01 µC in nanocoulombs ("2.0 nC"), so no figure has more than three decimals."""
     if uc is None:
         return "–"
     if uc == 0:
         return "0 µC"
+    if abs(uc) < 0.01:
+        return f"{float(f'{uc * 1000:.2g}'):.{_decimals(uc * 1000)}f} nC"
     rounded = float(f"{uc:.2g}")
-    decimals = max(0, 1 - math.floor(math.log10(abs(rounded))))
-    return f"{rounded:.{decimals}f} µC"
+    return f"{rounded:.{_decimals(rounded)}f} µC"
+
+
+def _decimals(value: float) -> int:
+    """Decimals that show two significant figures of ``value``."""
+    return max(0, 1 - math.floor(math.log10(abs(float(f"{value:.2g}")))))
 
 
 def metric_text(value) -> str:
