@@ -219,3 +219,23 @@ def test_clinic_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("STIMWISE_REPORT_TIME_ZONE", "Mars/Olympus")
     with pytest.raises(ValueError, match="STIMWISE_REPORT_TIME_ZONE"):
         WebSettings()
+
+
+def test_cli_sets_the_name_on_reports(tmp_path):
+    from typer.testing import CliRunner
+
+    from stimwise.cli.main import app as cli
+    from stimwise.records.repository import display_names
+    from stimwise.records.schema import open_database
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    runner = CliRunner()
+    added = runner.invoke(cli, ["account", "add", "dr-b", "--role", "clinician", "--db", url],
+                          env={"STIMWISE_NEW_PASSWORD": "a long enough passphrase"})
+    assert added.exit_code == 0, added.output
+    named = runner.invoke(cli, ["account", "set-name", "dr-b", SIGNER, "--db", url])
+    assert named.exit_code == 0 and SIGNER in named.output
+    refused = runner.invoke(cli, ["account", "set-name", "nobody", "Dr X", "--db", url])
+    assert refused.exit_code == 2 and "username" in refused.output
+    with open_database(url) as database, database.reading() as s:
+        assert display_names(s, ["dr-b"]) == {"dr-b": SIGNER}
