@@ -59,6 +59,12 @@ def test_HAZ165_review_date_is_after_the_start_not_past_within_12_weeks_and_not_
     assert problem is not None and words in problem.expected and problem.path == "review_on"
 
 
+def test_dates_at_the_end_of_the_calendar_are_refused_in_words_not_by_overflow():
+    last = date.max
+    assert default_review_on(last, None, TODAY) == last
+    assert "after the first day" in review_problem(last, last, None, TODAY).expected
+
+
 def test_HAZ165_review_date_not_in_the_past_for_a_back_dated_prescription():
     start = TODAY - timedelta(days=60)
     assert "not in the past" in review_problem(TODAY - timedelta(days=1), start, None,

@@ -42,6 +42,12 @@ DUE_SOON_DAYS = 7
 """"Due this week": a review within the next 7 days is listed with the overdue ones."""
 
 
+def _later(day: date, days: int) -> date:
+    """``day`` plus ``days``, at most the last representable day (a year-9999 date typed in a
+    form must be refused in words, not overflow)."""
+    return day + timedelta(days=days) if day <= date.max - timedelta(days=days) else date.max
+
+
 def _start(valid_from: date, today: date) -> date:
     """The day a review is counted from: the first day, or today for a back-dated one."""
     return max(valid_from, today)
@@ -50,7 +56,7 @@ def _start(valid_from: date, today: date) -> date:
 def default_review_on(valid_from: date, valid_to: date | None, today: date) -> date:
     """The review date a prescription gets when none is chosen (and the form's suggestion):
     4 weeks after the later of its first day and today, or its last day if that comes first."""
-    proposed = _start(valid_from, today) + timedelta(days=DEFAULT_REVIEW_DAYS)
+    proposed = _later(_start(valid_from, today), DEFAULT_REVIEW_DAYS)
     return proposed if valid_to is None else min(proposed, max(valid_to, valid_from))
 
 
@@ -58,7 +64,7 @@ def review_problem(review_on: date, valid_from: date, valid_to: date | None, tod
                    path: str = "review_on") -> FieldProblem | None:
     """Why ``review_on`` cannot be this prescription's review date (None: it can)."""
     shown = review_on.isoformat()
-    latest = _start(valid_from, today) + timedelta(days=MAX_REVIEW_DAYS)
+    latest = _later(_start(valid_from, today), MAX_REVIEW_DAYS)
     if review_on <= valid_from:
         return FieldProblem(path, shown, f"a review date after the first day ({valid_from})")
     if review_on < today:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.library import library
 from stimwise.protocol.prescription import Prescription
 from stimwise.records.access import Actor
+from stimwise.records.inputs import MAX_ROW_ID
 from stimwise.web.deps import csrf_protect, current_actor, get_db, require_roles
 from stimwise.web.services import prescribing, review
 from stimwise.web.services.reports import PrescriptionLine, prescription_history
@@ -21,6 +22,7 @@ from stimwise.web.services.waveform_data import waveform_views
 router = APIRouter(prefix="/api/v1", tags=["prescriptions"])
 SignedIn = Annotated[Actor, Depends(current_actor)]
 Clinician = Annotated[Actor, Depends(require_roles("clinician"))]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A prescription's id.")]
 
 
 class Trace(BaseModel):
@@ -163,8 +165,8 @@ class ReviewedOut(BaseModel):
 
 @router.post("/patients/{pseudonym}/prescriptions/{prescription_id}/review",
              response_model=ReviewedOut, dependencies=[Depends(csrf_protect)])
-def record_review(request: Request, pseudonym: str, prescription_id: int, actor: Clinician,
-                  body: review.NextReview) -> dict:
+def record_review(request: Request, pseudonym: str, actor: Clinician,
+                  body: review.NextReview, prescription_id: RowId) -> dict:
     """Record that the prescription was reviewed and stays, with its next review date (after
     its first day, not in the past, within 12 weeks; 422 naming ``next_review_on``)."""
     chosen = review.reviewed(get_db(request), actor, pseudonym, prescription_id,

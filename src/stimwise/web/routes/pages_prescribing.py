@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from stimwise.errors import InputError, SafetyBlockError
 from stimwise.protocol.io import validate_model
 from stimwise.records.access import Actor
-from stimwise.records.inputs import home_amplitude_rule_text
+from stimwise.records.inputs import MAX_ROW_ID, home_amplitude_rule_text
 from stimwise.records.review import DUE_SOON_DAYS
 from stimwise.web.deps import csrf_protect, get_db, render, require_roles
 from stimwise.web.services import clinical, prescribing, prescribing_form, review, wording
@@ -164,7 +164,8 @@ def prescription_page(request: Request, pseudonym: str, prescription_id: int,
 
 @router.post("/patients/{pseudonym}/prescriptions/{prescription_id}/review",
              dependencies=[Depends(csrf_protect)])
-def review_submit(request: Request, pseudonym: str, prescription_id: int, actor: Clinician,
+def review_submit(request: Request, pseudonym: str,
+                  prescription_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], actor: Clinician,
                   next_review_on: Annotated[str, Form(max_length=40)] = "") -> Response:
     """The clinician reviewed the prescription and keeps it until the next review date."""
     try:

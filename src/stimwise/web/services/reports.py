@@ -390,21 +390,16 @@ def prescription_periods(lines: list[PrescriptionLine], sessions: list[SessionEn
     day, against what it planned for that time. A session counts for the prescription it was
     delivered or logged under; one without a prescription counts for the one in force that day
     (days in the clinic's time zone)."""
+    done = [(s.prescription_id, SessionDone(s.started_at.astimezone(zone).date(),
+                                            s.stimulation_s / 60))
+            for s in sessions if s.stimulation_s > 0]
+    done += [(x.prescription_id, SessionDone(x.started_at.astimezone(zone).date(), x.minutes,
+                                             True)) for x in self_logged]
     periods = []
     for line in lines:
         last = min(d for d in (as_of, line.last_day) if d is not None)
-
-        def belongs(linked: int | None, day: date, line: PrescriptionLine = line,
-                    last: date = last) -> bool:
-            return linked == line.id or (linked is None and line.valid_from <= day <= last)
-
-        done = [SessionDone(s.started_at.astimezone(zone).date(), s.stimulation_s / 60)
-                for s in sessions if s.stimulation_s > 0]
-        linked = [s.prescription_id for s in sessions if s.stimulation_s > 0]
-        done += [SessionDone(x.started_at.astimezone(zone).date(), x.minutes, True)
-                 for x in self_logged]
-        linked += [x.prescription_id for x in self_logged]
-        mine = [d for d, p in zip(done, linked, strict=True) if belongs(p, d.day)]
+        mine = [d for linked, d in done if linked == line.id
+                or (linked is None and line.valid_from <= d.day <= last)]
         schedule = Schedule(sessions_per_week=line.sessions_per_week,
                             sessions_per_day=1, session_minutes=line.session_duration_min)
         periods.append(PeriodLine(line.id, line.protocol_name,
