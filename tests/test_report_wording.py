@@ -87,8 +87,8 @@ def test_record_values_become_words():
     assert w.event_kind_text("flare") == "Pain flare-up"
     assert w.severity_text("moderate") == "Moderate"
     assert w.outcome_text("aborted", "emergency stop: key pressed") == (
-        "Aborted before the planned end: emergency stop: key pressed.")
-    assert w.outcome_text("completed", None) == "Completed."
+        "Session aborted before the planned end: emergency stop: key pressed.")
+    assert w.outcome_text("completed", None) == "Session completed."
     assert w.sentence("lead off on channel 1") == "Lead off on channel 1."
     assert w.skin_text("not_ok") == "a problem seen"
 

@@ -94,7 +94,7 @@ def test_session_report_html_json_and_pdf(app_client, person):
     assert "Highest amplitude" in page and "max amplitude ma" not in page
     pdf = app_client.get(f"/api/v1/patients/{person}/sessions/1/report.pdf")
     text = _pdf_text(pdf.content)
-    assert person in text and "Completed" in text
+    assert person in text and "Session completed" in text
     missing = app_client.get(f"/api/v1/patients/{person}/sessions/999999/report")
     assert missing.status_code == 422
     assert missing.json()["problems"][0]["path"] == "session_id"

@@ -25,7 +25,8 @@ from stimwise.protocol.site_names import site_label
 
 RECORD_DECIMALS = 6
 """Session records keep amplitudes to 6 decimals (1 nA; :mod:`stimwise.session.record`)."""
-OUTCOME_WORDS = {"completed": "Completed", "aborted": "Aborted before the planned end"}
+OUTCOME_WORDS = {"completed": "Session completed",
+                 "aborted": "Session aborted before the planned end"}
 SKIN_WORDS = {"ok": "no problem seen", "not_ok": "a problem seen"}
 PROVENANCE_WORDS = {
     "device_recorded": "recorded by a stimulator stimwise drove (its journal)",
