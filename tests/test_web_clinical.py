@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from stimwise.web.services.wording import day_text
 from test_web_clinical_support import (
     CRPS,
     NOTICE,
@@ -185,7 +186,8 @@ def test_HAZ069_old_screening_is_not_prescribed_from_and_its_date_is_shown(app_c
     view = screened_patient(app_client, assessed_on=old)
     assert not view["usable_for_prescribing"] and "120 days old" in view["stale_reasons"][0]
     page = app_client.get(f"/patients/{CRPS}/prescribe").text
-    assert f"Screening of {old}" in page and "Cannot prescribe" in page
+    shown = day_text(date.fromisoformat(old))  # "8 Aug 2026", as the page writes dates
+    assert f"Screening of {shown}" in page and "Cannot prescribe" in page
     from test_web_prescribing import crps_draft
 
     answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions",

@@ -4,6 +4,7 @@ ranges are verified at every corner (HAZ-066), waveform views, and bad input ans
 from __future__ import annotations
 
 import html
+from datetime import date, timedelta
 
 from stimwise.protocol.io import validate_model
 from stimwise.protocol.prescription import Prescription
@@ -39,6 +40,7 @@ def crps_draft(client, intake_id: int | None = None, **changes) -> dict:
         "max_amplitude_ma": rx["max_amplitude_ma"],
         "session_duration_min": rx["session_duration_min"],
         "valid_from": "2026-01-01",
+        "review_on": (date.today() + timedelta(days=28)).isoformat(),
     }
     return {**draft, **changes}
 

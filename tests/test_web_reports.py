@@ -3,6 +3,7 @@ and the verdict; wording that claims no more than the evidence (HAZ-068); access
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -39,7 +40,7 @@ def test_progress_report_pdf_names_patient_and_verdict(app_client, person):
     assert person in text
     assert data["verdict_label"] in text
     assert "Parameter history" in text and "Adherence" in text and "Adverse events" in text
-    assert "minimal important change 1 point" in text
+    assert "minimal important change of 1 point" in text
     assert "not a certified medical device" in text
 
 
@@ -82,7 +83,7 @@ def test_HAZ068_report_without_data_says_so(app_client):
     assert data["verdict_category"] == "not_enough_data"
     assert data["therapy_start"] is None and data["adherence"]["sessions"] == 0
     page = app_client.get("/patients/P002/report").text
-    assert "Decision: not enough data yet" in page
+    assert "Verdict: not enough data yet" in page
 
 
 def test_session_report_html_json_and_pdf(app_client, person):
@@ -90,10 +91,10 @@ def test_session_report_html_json_and_pdf(app_client, person):
     assert data["session"]["id"] == 1 and data["session"]["outcome"] == "completed"
     assert data["session"]["provenance"] == "device_recorded"
     page = app_client.get(f"/patients/{person}/sessions/1/report").text
-    assert "max amplitude ma" in page
+    assert "Highest amplitude" in page and "max amplitude ma" not in page
     pdf = app_client.get(f"/api/v1/patients/{person}/sessions/1/report.pdf")
     text = _pdf_text(pdf.content)
-    assert person in text and "completed" in text
+    assert person in text and "Session completed" in text
     missing = app_client.get(f"/api/v1/patients/{person}/sessions/999999/report")
     assert missing.status_code == 422
     assert missing.json()["problems"][0]["path"] == "session_id"
@@ -140,7 +141,8 @@ def test_intake_instruments_reach_the_overview_and_the_report(app_client):
     report = app_client.get(f"/api/v1/patients/{CRPS}/reports/progress").json()
     (score,) = report["instruments"]
     assert score["instrument"] == "pain_nrs" and "average 7/10" in score["interpretation"]
-    assert "pain_nrs" in app_client.get(f"/patients/{CRPS}/report").text
+    page = app_client.get(f"/patients/{CRPS}/report").text
+    assert "Pain intensity numeric rating scale" in page and "pain_nrs" not in page
 
 
 def test_HAZ149_the_progress_report_lists_self_logged_sessions_with_provenance_and_adherence(
@@ -163,7 +165,7 @@ def test_HAZ149_the_progress_report_lists_self_logged_sessions_with_provenance_a
     weekly = data["weekly_adherence"]
     assert weekly["self_reported_sessions"] == 2 and weekly["schedule"]["sessions_per_week"] == 7
     assert "2 of 2 sessions are self-reported" in data["data_provenance"]
-    page = app_client.get("/patients/P001/report").text
+    page = html.unescape(app_client.get("/patients/P001/report").text)
     assert "2 of them self-reported (50 minutes" in page
     assert "Sessions on the person's own device" in page and "rate 180 Hz" in page
     text = " ".join(_pdf_text(app_client.get("/patients/P001/report.pdf").content).split())

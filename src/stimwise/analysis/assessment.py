@@ -30,7 +30,8 @@ def provenance(series: PatientSeries) -> DataProvenance:
     reported = series.sessions.self_reported_count
     recorded = len(series.sessions) - reported
     if reported == 0:
-        statement = f"{recorded} sessions recorded by a device stimwise drove"
+        noun = "session" if recorded == 1 else "sessions"
+        statement = f"{recorded} {noun} recorded by a device stimwise drove"
     else:
         statement = (
             f"{reported} of {recorded + reported} sessions are self-reported (logged by the "

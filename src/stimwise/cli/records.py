@@ -529,6 +529,13 @@ def prescription_add(
         str | None, typer.Option("--valid-from", help="First day (default: today).")
     ] = None,
     valid_to: Annotated[str | None, typer.Option("--valid-to", help="Last day.")] = None,
+    review_on: Annotated[
+        str | None, typer.Option(
+            "--review-on", help="The day you review it: after the first day, not in the past, "
+            "within 12 weeks (default: 4 weeks after the first day or today, whichever is "
+            "later).",
+        )
+    ] = None,
     home_range_ma: Annotated[
         str | None,
         typer.Option("--home-range-ma", help="LOW:HIGH amplitude a person may set at home."),
@@ -539,6 +546,7 @@ def prescription_add(
     """Record a prescription; it must pass the safety verification. Sessions run with the same
     protocol and options carry its fingerprint, which `session import` matches."""
     from stimwise.cli.main import _prescription
+    from stimwise.errors import InputError
     from stimwise.records.inputs import PrescriptionIn
     from stimwise.records.repository import add_prescription
     from stimwise.records.schema import open_database
@@ -550,23 +558,28 @@ def prescription_add(
         "prescription": prescription,
         "valid_from": valid_from or date.today().isoformat(),
         "valid_to": valid_to,
+        "review_on": review_on,
         "prescribed_by": _actor().username,
         "home_use": home_range_ma is not None,
     }
     if home_range_ma is not None:
         data["locked_ranges"] = {"amplitude_ma": _home_range(home_range_ma)}
     options = {"valid_from": "--valid-from", "valid_to": "--valid-to",
-               "locked_ranges": "--home-range-ma"}
+               "review_on": "--review-on", "locked_ranges": "--home-range-ma"}
     prescription_in = _validated(PrescriptionIn, data, options)
     with open_database(db) as database, database.transaction() as session:
-        row = add_prescription(session, _actor(), patient, prescription_in)
+        try:
+            row = add_prescription(session, _actor(), patient, prescription_in)
+        except InputError as error:
+            raise _with_options(error, options) from None
     document = {"id": row.id, "protocol_id": row.protocol_id, "fingerprint": row.fingerprint,
-                "valid_from": row.valid_from.isoformat()}
+                "valid_from": row.valid_from.isoformat(), "review_on": row.review_on.isoformat()}
     if as_json:
         _print(document)
     else:
         print(f"prescription {row.id} for {patient}: {row.protocol_id} "
-              f"(fingerprint {row.fingerprint[:12]}) from {row.valid_from}")
+              f"(fingerprint {row.fingerprint[:12]}) from {row.valid_from}, "
+              f"review on {row.review_on}")
 
 
 def _home_range(text: str) -> dict[str, float]:

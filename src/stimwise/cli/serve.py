@@ -1,5 +1,5 @@
 """``stimwise serve``: the clinic and home web application on embedded defaults; and
-``stimwise account add|set-password`` for web accounts at the command line.
+``stimwise account add|set-password|set-name`` for web accounts at the command line.
 
 With no options it serves the SQLite records in the user's data directory, with the simulated
 stimulator, on the loopback address, and prints the address to open. The first run creates the
@@ -138,6 +138,28 @@ def account_set_password(
     typer.echo(f"Set the password of {username!r}; their sessions have ended.")
 
 
+@accounts_app.command("set-name")
+@report_errors(json_flag=None)
+def account_set_name(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    display_name: Annotated[
+        str, typer.Argument(help="The name its reports are signed with, e.g. 'Dr A. Example' "
+                            "('' shows the user name).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Set the name a clinician's reports carry above the signature line (audited)."""
+    from stimwise.protocol.io import validate_model
+    from stimwise.records.access import local_administrator
+    from stimwise.records.schema import open_database
+    from stimwise.web.services import users
+
+    data = validate_model(users.DisplayNameIn, {"display_name": display_name})
+    with open_database(db) as database:
+        users.set_display_name(database, local_administrator(), username, data)
+    typer.echo(f"Reports by {username!r} are signed {data.display_name or username!r}.")
+
+
 @report_errors(json_flag=None)
 def serve_command(
     db: DbOption = None,
@@ -178,6 +200,7 @@ def serve_command(
 
     from stimwise.device.registry import resolve
     from stimwise.errors import FieldProblem, InputError
+    from stimwise.protocol.io import validate_model
     from stimwise.records.database import shown_url
     from stimwise.records.schema import open_database
     from stimwise.web.app import create_app
@@ -194,10 +217,10 @@ def serve_command(
         except ValueError:
             raise InputError(FieldProblem("--trusted-proxy", proxy,
                                           "an IP address or network such as 10.0.0.0/8")) from None
-    settings = WebSettings(
-        db_url=db, host=host, port=port, device=device, secure_cookies=secure_cookies,
-        trusted_proxies=tuple(proxies),
-    )
+    settings = validate_model(WebSettings, {
+        "db_url": db, "host": host, "port": port, "device": device,
+        "secure_cookies": secure_cookies, "trusted_proxies": tuple(proxies),
+    }, source="settings")
     database = open_database(db)
     try:
         if not users.has_administrator(database):

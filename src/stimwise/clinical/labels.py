@@ -148,6 +148,11 @@ FIELD_CHOICE_LABELS: dict[str, dict[str, str]] = {
     "surgeries_and_fractures.healing": {"unknown": "Not known"},
     "arterial_disease.severity": {"unknown": "Severity not known"},
     "schema_version": {"1": "Format 1 (older files)", "2": "Format 2 (current)"},
+    # adverse events (stimwise.records.inputs.AdverseEventIn), as the reports print them
+    "adverse_event.kind": {"skin_irritation": "Skin irritation", "burn": "Burn",
+                           "flare": "Pain flare-up", "soreness": "Soreness",
+                           "other": "Other problem"},
+    "adverse_event.severity": {"mild": "Mild", "moderate": "Moderate", "severe": "Severe"},
 }
 """Wordings that differ by field, keyed by the path without row numbers."""
 

@@ -45,8 +45,8 @@ ADVERSE_EVENT_COLUMNS = (
 )
 INTAKE_COLUMNS = ("assessed_on", "decision", "rules_version", "intake", "screening")
 PRESCRIPTION_COLUMNS = (
-    "id", "protocol_id", "fingerprint", "valid_from", "valid_to", "home_use", "frequency_hz",
-    "phase_width_us", "prescribed_by", "locked_ranges", "caps", "prescription",
+    "id", "protocol_id", "fingerprint", "valid_from", "valid_to", "review_on", "home_use",
+    "frequency_hz", "phase_width_us", "prescribed_by", "locked_ranges", "caps", "prescription",
 )
 
 README = """stimwise export of the record of {pseudonym} (exported {exported}).
@@ -58,7 +58,8 @@ sessions.csv         delivered stimulation sessions and their dose (ma = milliam
                      uc = microcoulomb, hz = hertz, us = microsecond, s = second)
 scores.csv           completed questionnaires: the answers given and the score computed
 adverse_events.csv   adverse events (session_id refers to sessions.csv)
-prescriptions.csv    prescriptions with their home ranges (prescription_id in sessions.csv)
+prescriptions.csv    prescriptions with their home ranges and review date (prescription_id in
+                     sessions.csv)
 intakes.csv          intake assessments and their screening decision with reasons
 
 Times are in UTC (ISO 8601). Cells holding several values are JSON.

@@ -373,7 +373,7 @@ def device_request(row: PrescriptionRecord, subject: dict[str, str], today: date
     ]
     if row.caps is not None:
         extensions.append(extension("caps-document", valueAttachment=attachment(row.caps)))
-    return {
+    resource: Resource = {
         "resourceType": "DeviceRequest",
         "id": keys.resource_uuid("prescription", key),
         "identifier": [identifier("prescription", key)],
@@ -389,6 +389,13 @@ def device_request(row: PrescriptionRecord, subject: dict[str, str], today: date
         ),
         "extension": extensions,
     }
+    if row.review_on is not None:
+        # R4 has no element for a review date of a DeviceRequest (occurrence[x] is when the
+        # device is used): an extension carries it for programs, a note for people.
+        extensions.append(extension("review-on", valueDate=row.review_on.isoformat()))
+        resource["note"] = [{"text": f"Review by the prescribing clinician on "
+                                     f"{row.review_on.isoformat()}."}]
+    return resource
 
 
 def session_procedure(

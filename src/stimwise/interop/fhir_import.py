@@ -445,10 +445,13 @@ class _Importer:
             "home_use": (parameters.get("home-use") or {}).get("valueBoolean", False),
             "valid_from": period.get("start"),
             "valid_to": period.get("end"),
+            "review_on": _extension_value(resource, "review-on", "valueDate"),
             "prescribed_by": (resource.get("requester") or {}).get("display"),
         })
         try:
-            row = repo.add_prescription(self.session, self.actor, pseudonym, data, now=self.now)
+            # An imported review date is history: it is kept even when it has passed.
+            row = repo.add_prescription(self.session, self.actor, pseudonym, data, now=self.now,
+                                        historical=True)
         except InputError as error:
             raise _within(entry, error) from None
         stated = _extension_value(resource, "plan-fingerprint", "valueString")

@@ -56,6 +56,12 @@ def _date_not_number(value: object) -> object:
 
 
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+DisplayName = Annotated[
+    Annotated[str, Field(min_length=2, max_length=120)] | None,
+    BeforeValidator(_blank_to_none),
+    Field(description="The name reports are signed with, e.g. 'Dr A. Example' (blank: the "
+          "user name)."),
+]
 CalendarDate = Annotated[date, BeforeValidator(_date_not_number)]
 
 
@@ -153,11 +159,17 @@ def home_amplitude_ceiling_ma(prescription: Prescription, caps: PatientCaps | No
     return ceiling
 
 
+def home_amplitude_rule_text(ceiling_ma: float) -> str:
+    """The rule with this prescription's ceiling: the editor's hint, its live check and every
+    refusal say exactly this."""
+    return f"{HOME_AMPLITUDE_RULE} ({ceiling_ma:g} mA)"
+
+
 def home_amplitude_problem(top_ma: float, ceiling_ma: float) -> str | None:
     """What is expected of a home amplitude range's top ``top_ma`` (None: it keeps the rule)."""
     if top_ma <= ceiling_ma:
         return None
-    return f"{HOME_AMPLITUDE_RULE} ({ceiling_ma:g} mA)"
+    return home_amplitude_rule_text(ceiling_ma)
 
 
 class LockedRanges(StrictModel):
@@ -176,6 +188,9 @@ class PrescriptionIn(StrictModel):
     home_use: bool = False
     valid_from: date
     valid_to: date | None = None
+    review_on: CalendarDate | None = Field(
+        default=None, description="When the clinician reviews it (None: 4 weeks on, see "
+        "stimwise.records.review; a date given must not be in the past).")
     prescribed_by: str = Field(min_length=2, max_length=80)
 
     @model_validator(mode="after")
@@ -183,6 +198,9 @@ class PrescriptionIn(StrictModel):
         problems: list = []
         if self.valid_to is not None and self.valid_to < self.valid_from:
             problems.append((("valid_to",), self.valid_to.isoformat(), "on or after valid_from"))
+        if self.review_on is not None and self.review_on <= self.valid_from:
+            problems.append((("review_on",), self.review_on.isoformat(),
+                             f"a review date after the first day ({self.valid_from})"))
         ceiling = home_amplitude_ceiling_ma(self.prescription, self.caps)
         top = None if self.locked_ranges is None else self.locked_ranges.amplitude_ma.max
         if top is not None and (expected := home_amplitude_problem(top, ceiling)):
@@ -211,6 +229,7 @@ class UserIn(StrictModel):
     patient: Pseudonym | None = Field(
         default=None, description="The patient's own record (role 'patient' only)."
     )
+    display_name: DisplayName = None
 
     @model_validator(mode="after")
     def _patient_for_patient_role(self) -> UserIn:

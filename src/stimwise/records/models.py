@@ -115,6 +115,8 @@ class User(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime]
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    """The name reports are signed with (an administrator sets it); None: the user name."""
 
 
 class UserCredential(Base):
@@ -201,6 +203,9 @@ class PrescriptionRecord(Base):
     """The prescription that replaced this one (an accepted next-dose suggestion): it ended
     then, whatever its ``valid_to`` says."""
     superseded_at: Mapped[datetime | None]
+    review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    """The day the clinician reviews this prescription (:mod:`stimwise.records.review`); None
+    only on rows written before review dates existed, read as "review now"."""
 
 
 class SessionEntry(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -44,6 +44,7 @@ from stimwise.records.models import (
     SessionEntry,
     User,
 )
+from stimwise.records.review import active_on, check_review_on, default_review_on
 
 RowT = TypeVar("RowT")
 
@@ -197,8 +198,32 @@ def add_user(session: Session, actor: Actor, data: UserIn, *, now: datetime | No
         role=data.role,
         patient_id=None if patient is None else patient.id,
         created_at=now or now_utc(),
+        display_name=data.display_name,
     )
     return store(session, actor, user, "user")
+
+
+def set_display_name(session: Session, actor: Actor, username: str,
+                     display_name: str | None) -> User:
+    """Set (or, with None, clear) the name an account signs reports with (administrators
+    only; audited as ``set_display_name``, the name itself is not logged)."""
+    require(actor, "administer")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InputError(FieldProblem("username", username, "a registered user name"))
+    user.display_name = display_name
+    log_action(session, actor, "set_display_name", "user", user.id)
+    return user
+
+
+def display_names(session: Session, usernames) -> dict[str, str]:
+    """The names to print for these user names: the display name where one is set, else the
+    user name itself (e.g. a prescriber from an imported record)."""
+    wanted = set(usernames)
+    found = dict(session.execute(
+        select(User.username, User.display_name).where(User.username.in_(wanted))).all()
+    ) if wanted else {}
+    return {name: found.get(name) or name for name in wanted}
 
 
 def actor_for(session: Session, username: str) -> Actor:
@@ -531,9 +556,14 @@ def add_prescription(
     data: PrescriptionIn,
     *,
     now: datetime | None = None,
+    historical: bool = False,
 ) -> PrescriptionRecord:
     """Store a prescription with the fingerprint ``safety.verify`` gives its plan, so that a
-    session journal can be matched to it."""
+    session journal can be matched to it.
+
+    It gets its review date (:mod:`stimwise.records.review`): the one given, which must keep the
+    review rule (not in the past...), or the default 4 weeks on. ``historical`` (an import of
+    records written elsewhere) keeps a given review date even when it has passed."""
     from stimwise.safety.plan import prescription_fingerprint
 
     require(actor, "write_clinical", pseudonym)
@@ -542,6 +572,12 @@ def add_prescription(
     if data.valid_from < patient.enrolled_on:
         expected = f"on or after the patient's enrolment ({patient.enrolled_on})"
         raise InputError(FieldProblem("valid_from", data.valid_from.isoformat(), expected))
+    if data.review_on is None:
+        review_on = default_review_on(data.valid_from, data.valid_to, now.date())
+    elif historical:
+        review_on = data.review_on
+    else:
+        review_on = check_review_on(data.review_on, data.valid_from, data.valid_to, now.date())
     frequency_hz, phase_width_us = _nominal_pulse(data)
     row = PrescriptionRecord(
         patient_id=patient.id,
@@ -557,6 +593,7 @@ def add_prescription(
         phase_width_us=phase_width_us,
         valid_from=data.valid_from,
         valid_to=data.valid_to,
+        review_on=review_on,
         prescribed_by=data.prescribed_by,
         created_at=now,
     )
@@ -570,14 +607,7 @@ def list_prescriptions(
     patient = get_patient(session, actor, pseudonym)
     query = select(PrescriptionRecord).where(PrescriptionRecord.patient_id == patient.id)
     if valid_on is not None:
-        next_day = datetime.combine(valid_on + timedelta(days=1), time(0), tzinfo=UTC)
-        query = query.where(
-            PrescriptionRecord.valid_from <= valid_on,
-            (PrescriptionRecord.valid_to.is_(None)) | (PrescriptionRecord.valid_to >= valid_on),
-            # A superseded prescription ends on the day it was replaced.
-            (PrescriptionRecord.superseded_at.is_(None))
-            | (PrescriptionRecord.superseded_at >= next_day),
-        )
+        query = query.where(active_on(valid_on))
     return list(session.scalars(query.order_by(PrescriptionRecord.valid_from)))
 
 

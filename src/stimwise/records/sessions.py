@@ -248,13 +248,14 @@ def list_sessions(session: Session, actor: Actor, pseudonym: str) -> list[Sessio
 
 SUMMARY_COLUMNS = (SessionEntry.id, SessionEntry.started_at, SessionEntry.outcome,
                    SessionEntry.stimulation_s, SessionEntry.max_amplitude_ma,
-                   SessionEntry.nrs_pre, SessionEntry.nrs_post)
+                   SessionEntry.nrs_pre, SessionEntry.nrs_post, SessionEntry.prescription_id)
 
 
 def session_summaries(session: Session, actor: Actor, pseudonym: str) -> list:
     """A patient's sessions in time order, only the columns a report lists (id, start,
-    outcome, stimulation, maximum amplitude, NRS before and after): a fraction of the cost of
-    whole rows with their journals' details, for pages that list every session."""
+    outcome, stimulation, maximum amplitude, NRS before and after, prescription): a
+    fraction of the cost of whole rows with their journals' details, for pages that list
+    every session."""
     patient = get_patient(session, actor, pseudonym)
     return list(session.execute(
         select(*SUMMARY_COLUMNS).where(SessionEntry.patient_id == patient.id)

@@ -8,8 +8,9 @@ import os
 import secrets
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from stimwise.protocol.base import StrictModel
 
@@ -17,6 +18,16 @@ ENV_SECRET_KEY = "STIMWISE_SECRET_KEY"
 ENV_WEB_SETTINGS = "STIMWISE_WEB_SETTINGS"
 """The settings as JSON, handed by ``stimwise serve --workers N`` to each worker process."""
 SECRET_KEY_FILE = "web-secret-key"
+ENV_CLINIC_NAME = "STIMWISE_CLINIC_NAME"
+ENV_CLINIC_ADDRESS = "STIMWISE_CLINIC_ADDRESS"
+ENV_CLINIC_PHONE = "STIMWISE_CLINIC_PHONE"
+ENV_REPORT_TIME_ZONE = "STIMWISE_REPORT_TIME_ZONE"
+
+
+def _from_environment(variable: str, default: str = ""):
+    """A default read from the environment when the settings are made (the issue 13 settings
+    object will take these over)."""
+    return lambda: os.environ.get(variable, default).strip() or default
 
 
 class WebSettings(StrictModel):
@@ -61,6 +72,36 @@ class WebSettings(StrictModel):
         default="standard",
         description="argon2id cost: RFC 9106's low-memory profile, or the cheapest for tests.",
     )
+    clinic_name: str = Field(
+        default_factory=_from_environment(ENV_CLINIC_NAME), max_length=120, validate_default=True,
+        description="The clinic's name at the top of every report ($STIMWISE_CLINIC_NAME; "
+        "empty: the reports say no clinic is set).",
+    )
+    clinic_address: str = Field(
+        default_factory=_from_environment(ENV_CLINIC_ADDRESS), max_length=300,
+        validate_default=True,
+        description="The clinic's postal address on reports ($STIMWISE_CLINIC_ADDRESS).",
+    )
+    clinic_phone: str = Field(
+        default_factory=_from_environment(ENV_CLINIC_PHONE), max_length=40, validate_default=True,
+        description="The clinic's telephone number on reports ($STIMWISE_CLINIC_PHONE).",
+    )
+    report_time_zone: str = Field(
+        default_factory=_from_environment(ENV_REPORT_TIME_ZONE, "UTC"), max_length=64,
+        validate_default=True,
+        description="The IANA time zone reports give times in, e.g. Europe/Amsterdam "
+        "($STIMWISE_REPORT_TIME_ZONE; default UTC). Records stay in UTC.",
+    )
+
+    @field_validator("report_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone such as Europe/Amsterdam or UTC "
+                             f"(${ENV_REPORT_TIME_ZONE} sets it)") from None
+        return value
 
 
 def data_dir() -> Path:

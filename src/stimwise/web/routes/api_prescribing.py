@@ -6,20 +6,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.library import library
 from stimwise.protocol.prescription import Prescription
 from stimwise.records.access import Actor
-from stimwise.web.deps import csrf_protect, current_actor, get_db
-from stimwise.web.services import prescribing
+from stimwise.records.inputs import MAX_ROW_ID
+from stimwise.web.deps import csrf_protect, current_actor, get_db, require_roles
+from stimwise.web.services import prescribing, review
 from stimwise.web.services.reports import PrescriptionLine, prescription_history
 from stimwise.web.services.waveform_data import waveform_views
 
 router = APIRouter(prefix="/api/v1", tags=["prescriptions"])
 SignedIn = Annotated[Actor, Depends(current_actor)]
+Clinician = Annotated[Actor, Depends(require_roles("clinician"))]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A prescription's id.")]
 
 
 class Trace(BaseModel):
@@ -49,11 +52,18 @@ class RangeProblem(BaseModel):
     expected: str
 
 
+class DraftProblem(RangeProblem):
+    label: str
+
+
 class EvaluationOut(BaseModel):
     verdict: str
     storable: bool
     safety: dict[str, Any]
     range_problems: list[RangeProblem]
+    problems: list[DraftProblem]
+    home_amplitude_ceiling_ma: float
+    home_amplitude_rule: str
     intake_id: int
     screening_assessed_on: date
     waveform: WaveformViews | None = None
@@ -122,3 +132,43 @@ def protocol_waveform(protocol_id: str, _actor: SignedIn) -> dict:
         raise InputError(FieldProblem("protocol_id", protocol_id,
                                       f"a library id ({', '.join(sorted(protocols))})"))
     return waveform_views(Prescription.from_protocol(protocols[protocol_id]))
+
+
+class DueReviewOut(BaseModel):
+    pseudonym: str
+    prescription_id: int
+    protocol_id: str
+    protocol_name: str
+    valid_from: date
+    review_on: date | None
+    overdue: bool
+    when: str
+    prescribed_by: str
+
+
+@router.get("/reviews/due", response_model=list[DueReviewOut])
+def due_reviews(request: Request, actor: Clinician) -> list[dict]:
+    """Prescriptions in force whose review is overdue, not set, or due within a week (most
+    urgent first; clinicians only)."""
+    found = review.review_list(get_db(request), actor)
+    return [{"pseudonym": d.pseudonym, "prescription_id": d.prescription_id,
+             "protocol_id": d.protocol_id, "protocol_name": d.protocol_name,
+             "valid_from": d.valid_from, "review_on": d.review_on, "overdue": d.overdue,
+             "when": d.when_text, "prescribed_by": d.prescribed_by}
+            for d in [*found.overdue, *found.due_soon]]
+
+
+class ReviewedOut(BaseModel):
+    prescription_id: int
+    review_on: date
+
+
+@router.post("/patients/{pseudonym}/prescriptions/{prescription_id}/review",
+             response_model=ReviewedOut, dependencies=[Depends(csrf_protect)])
+def record_review(request: Request, pseudonym: str, actor: Clinician,
+                  body: review.NextReview, prescription_id: RowId) -> dict:
+    """Record that the prescription was reviewed and stays, with its next review date (after
+    its first day, not in the past, within 12 weeks; 422 naming ``next_review_on``)."""
+    chosen = review.reviewed(get_db(request), actor, pseudonym, prescription_id,
+                             body.next_review_on)
+    return {"prescription_id": prescription_id, "review_on": chosen}

@@ -10,7 +10,13 @@ from pydantic import BaseModel
 
 from stimwise.records.access import Actor
 from stimwise.web.deps import current_actor, get_db
-from stimwise.web.routes.pages_reports import Wanted, pdf_response
+from stimwise.web.routes.pages_reports import (
+    Wanted,
+    clinic_of,
+    progress_of,
+    progress_pdf_response,
+    session_pdf_response,
+)
 from stimwise.web.services import reports
 
 router = APIRouter(prefix="/api/v1/patients/{pseudonym}", tags=["reports"])
@@ -48,6 +54,9 @@ class ProgressReportOut(BaseModel):
     self_logged: list[dict[str, Any]]
     weekly_adherence: dict[str, Any] | None
     data_provenance: str
+    periods: list[dict[str, Any]]
+    advice: str | None
+    clinician: str | None
 
 
 class SessionReportOut(BaseModel):
@@ -56,18 +65,21 @@ class SessionReportOut(BaseModel):
     session: dict[str, Any]
     adverse_events: list[dict[str, Any]]
     notice: str
+    prescription: dict[str, Any] | None
+    clinician: str | None
 
 
 @router.get("/reports/progress", response_model=ProgressReportOut)
 def progress(request: Request, pseudonym: str, actor: SignedIn, wanted: Wanted) -> dict:
-    """``kind`` progress or discharge; ``plan`` (clinicians) one of the fixed plans."""
-    return reports.progress_report(get_db(request), actor, pseudonym, request=wanted).to_dict()
+    """``kind`` progress or discharge; ``plan`` and ``advice`` (clinicians) from the fixed
+    lists."""
+    return progress_of(request, actor, pseudonym, wanted)[0].to_dict()
 
 
 @router.get("/reports/progress.pdf", response_class=Response, responses=PDF)
 def progress_pdf(request: Request, pseudonym: str, actor: SignedIn, wanted: Wanted) -> Response:
-    report = reports.progress_report(get_db(request), actor, pseudonym, request=wanted)
-    return pdf_response(reports.progress_pdf(report), f"{report.kind}-{report.pseudonym}.pdf")
+    """The signed progress or discharge report as PDF."""
+    return progress_pdf_response(*progress_of(request, actor, pseudonym, wanted))
 
 
 @router.get("/sessions/{session_id}/report", response_model=SessionReportOut)
@@ -77,6 +89,6 @@ def session(request: Request, pseudonym: str, session_id: int, actor: SignedIn) 
 
 @router.get("/sessions/{session_id}/report.pdf", response_class=Response, responses=PDF)
 def session_pdf(request: Request, pseudonym: str, session_id: int, actor: SignedIn) -> Response:
+    """The signed session report as PDF."""
     report = reports.session_report(get_db(request), actor, pseudonym, session_id)
-    return pdf_response(reports.session_pdf(report),
-                        f"session-{report.pseudonym}-{session_id}.pdf")
+    return session_pdf_response(report, clinic_of(request))

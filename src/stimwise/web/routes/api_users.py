@@ -24,6 +24,8 @@ class UserOut(BaseModel):
     patient: str | None
     created_at: datetime
     can_sign_in: bool = Field(description="False once sign-in was revoked (no password).")
+    display_name: str | None = Field(
+        default=None, description="The name reports are signed with (None: the user name).")
 
 
 class PasswordIn(StrictModel):
@@ -59,6 +61,17 @@ def set_password(
         get_db(request), actor, username, body.password.get_secret_value(),
         request.app.state.passwords,
     )
+    return Response(status_code=204)
+
+
+@router.put(
+    "/{username}/display-name", status_code=204, dependencies=CSRF, responses=PROBLEM_RESPONSES
+)
+def set_display_name(
+    request: Request, username: str, actor: AdministratorActor, body: users.DisplayNameIn
+) -> Response:
+    """Set the name the account signs reports with (blank or null: the user name)."""
+    users.set_display_name(get_db(request), actor, username, body)
     return Response(status_code=204)
 
 

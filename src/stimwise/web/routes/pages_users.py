@@ -1,5 +1,5 @@
-"""Accounts page (clinicians): list users, create clinician, researcher or patient accounts,
-set a forgotten password, and revoke sign-in."""
+"""Accounts page (administrators): list users, create clinician, researcher or patient accounts,
+set the name a clinician signs reports with, set a forgotten password, and revoke sign-in."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def _users_page(request: Request, actor, form: dict, problems=(), status_code: i
         "min_length": MIN_PASSWORD_LENGTH,
         "created": request.query_params.get("created"),
         "changed": request.query_params.get("changed"),
+        "named": request.query_params.get("named"),
     }
     return render(request, "users/list.html", context, status_code=status_code)
 
@@ -43,9 +44,11 @@ def create_user_submit(
     role: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=1024)],
     patient: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
-    form = {"username": username, "role": role, "patient": patient}
-    data = {"username": username, "role": role, "patient": patient.strip() or None}
+    form = {"username": username, "role": role, "patient": patient, "display_name": display_name}
+    data = {"username": username, "role": role, "patient": patient.strip() or None,
+            "display_name": display_name}
     try:
         new_user = validate_model(users.NewUser, {**data, "password": SecretStr(password)})
         users.create_user(get_db(request), actor, new_user, request.app.state.passwords)
@@ -68,6 +71,24 @@ def set_password_submit(
     except InputError as error:
         return _users_page(request, actor, {"reset_username": username}, error.problems, 422)
     return RedirectResponse(f"/users?changed={username}", status_code=303)
+
+
+@router.post("/users/display-name", dependencies=CSRF)
+def display_name_submit(
+    request: Request,
+    actor: AdministratorActor,
+    username: Annotated[str, Form(max_length=200)],
+    display_name: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """The name an account signs reports with (blank: the user name)."""
+    try:
+        data = validate_model(users.DisplayNameIn, {"display_name": display_name})
+        users.set_display_name(get_db(request), actor, username, data)
+    except InputError as error:
+        return _users_page(request, actor, {"name_username": username,
+                                            "display_name_new": display_name},
+                           error.problems, 422)
+    return RedirectResponse(f"/users?named={username}", status_code=303)
 
 
 @router.post("/users/revoke", dependencies=CSRF)

@@ -36,6 +36,7 @@ from stimwise.protocol.io import validate_model
 from stimwise.protocol.library import library, library_ids
 from stimwise.protocol.models import Channel, PulseTrain
 from stimwise.protocol.prescription import Prescription
+from stimwise.protocol.site_names import find_sites, site_label
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
 from stimwise.records.inputs import (
@@ -45,8 +46,10 @@ from stimwise.records.inputs import (
     ValueSpan,
     home_amplitude_ceiling_ma,
     home_amplitude_problem,
+    home_amplitude_rule_text,
 )
 from stimwise.records.repository import add_prescription, list_prescriptions
+from stimwise.records.review import default_review_on, review_problem
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import prescription_fingerprint
 from stimwise.safety.report import SafetyReport
@@ -60,10 +63,18 @@ RANGED = ("amplitude_ma", "frequency_hz", "phase_width_us", "session_duration_mi
 
 
 def _body_site_selector(name: str) -> str:
-    """A single body site (the name ends in ``selector`` so the form offers the site list)."""
-    if name not in SITE_NAMES:
-        raise ValueError(f"unknown body site {name!r}; one site such as 'left_calf'")
-    return name
+    """One body site for an electrode, chosen (``left_calf``) or typed ("R calf", "left calf");
+    a typed name is matched only when it means exactly one site (never a guessed side, HAZ-159),
+    and a larger area ("left leg") is refused: an electrode sits on one site."""
+    if name in SITE_NAMES:
+        return name
+    match = find_sites(name)
+    if len(match.selectors) == 1 and match.selectors[0] in SITE_NAMES:
+        return match.selectors[0]
+    options = [s for s in (*match.selectors, *match.suggestions) if s in SITE_NAMES]
+    hint = f"; did you mean {' or '.join(map(site_label, options[:4]))}?" if options else ""
+    why = match.problem or f"{name!r} is an area, not one site"
+    raise ValueError(f"one body site, e.g. 'Left calf' or 'R calf' ({why}{hint})")
 
 
 BodySite = Annotated[str, AfterValidator(_body_site_selector)]
@@ -72,9 +83,11 @@ BodySite = Annotated[str, AfterValidator(_body_site_selector)]
 class ChannelDraft(StrictModel):
     """One channel: an active electrode and its return electrode."""
 
-    label: str = Field(min_length=1, max_length=40)
-    active_site: BodySite = Field(description="Body site of the active electrode.")
-    return_site: BodySite = Field(description="Body site of the return electrode.")
+    label: str = Field(min_length=1, max_length=40, title="Channel name")
+    active_site: BodySite = Field(title="Active electrode",
+                                  description="Body site of the active electrode.")
+    return_site: BodySite = Field(title="Return electrode",
+                                  description="Body site of the return electrode.")
     area_cm2: TextFloat = Field(gt=0, le=1000, title="Electrode area (cm²)",
                             description="Conductive area of each of the two electrodes.")
 
@@ -82,15 +95,17 @@ class ChannelDraft(StrictModel):
 class PrescriptionDraft(StrictModel):
     """What the editor submits; every number in the unit its name says."""
 
-    intake_id: TextInt = Field(ge=1, description="The screening this prescription rests on.")
-    protocol_id: ProtocolId = Field(title="Library protocol")
-    channels: tuple[ChannelDraft, ...] = Field(min_length=1, max_length=8)
+    intake_id: TextInt = Field(ge=1, title="Screening",
+                               description="The screening this prescription rests on.")
+    protocol_id: ProtocolId = Field(title="Protocol")
+    channels: tuple[ChannelDraft, ...] = Field(min_length=1, max_length=8, title="Electrodes")
     max_amplitude_ma: TextFloat = Field(gt=0, le=200, title="Amplitude ceiling (mA)",
                                     description="Peak current of the leading phase.")
     session_duration_min: TextFloat = Field(gt=0, le=480, title="Session length (min)")
-    frequency_hz: TextFloat | None = Field(default=None, gt=0, le=100_000,
+    frequency_hz: TextFloat | None = Field(default=None, gt=0, le=100_000, title="Pulse rate (Hz)",
                                        description="Pulse rate (pulse trains only).")
     phase_width_us: TextFloat | None = Field(default=None, gt=0, le=100_000,
+                                         title="Phase width (µs)",
                                          description="Leading phase width (pulse trains only).")
     home_use: bool = Field(default=False, title="For home use (within the locked ranges)")
     amplitude_ma_min: TextFloat | None = Field(default=None, ge=0,
@@ -110,8 +125,24 @@ class PrescriptionDraft(StrictModel):
                                                    title="Home: shortest session (min)")
     session_duration_min_max: TextFloat | None = Field(default=None, ge=0,
                                                    title="Home: longest session (min)")
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: date = Field(title="First day")
+    valid_to: date | None = Field(default=None, title="Last day")
+    review_on: date = Field(
+        title="Review on", description="When you review this prescription: after the first day, "
+        "not in the past, within 12 weeks (stimwise.records.review).")
+
+
+def draft_label(path: str) -> str:
+    """The words of a draft field for a person: ``channels.0.active_site`` -> "Channel 1:
+    Active electrode", ``amplitude_ma_max`` -> "Home: highest amplitude (mA)"."""
+    head, _, rest = path.partition(".")
+    if head == "channels" and rest:
+        index, _, name = rest.partition(".")
+        info = ChannelDraft.model_fields.get(name)
+        where = f"Channel {int(index) + 1}" if index.isdigit() else "Channels"
+        return f"{where}: {info.title}" if info is not None and info.title else where
+    info = PrescriptionDraft.model_fields.get(head)
+    return info.title if info is not None and info.title else head.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -124,10 +155,21 @@ class Evaluation:
     screening: ScreeningView
     locked_ranges: LockedRanges | None
     range_problems: tuple[FieldProblem, ...]
+    review_problems: tuple[FieldProblem, ...] = ()
 
     @property
     def storable(self) -> bool:
-        return self.report.plan is not None and not self.range_problems
+        return self.report.plan is not None and not self.problems
+
+    @property
+    def problems(self) -> tuple[FieldProblem, ...]:
+        """Everything besides the safety verification that stops it being stored."""
+        return (*self.range_problems, *self.review_problems)
+
+    @property
+    def home_amplitude_ceiling_ma(self) -> float:
+        """The highest top the home amplitude range may have (:data:`HOME_AMPLITUDE_RULE`)."""
+        return home_amplitude_ceiling_ma(self.prescription, self.screening.screening.caps)
 
     def views(self) -> dict:
         return waveform_views(self.prescription)
@@ -141,6 +183,13 @@ class Evaluation:
                 {"path": p.path, "value": p.value, "expected": p.expected}
                 for p in self.range_problems
             ],
+            "problems": [
+                {"path": p.path, "label": draft_label(p.path), "value": p.value,
+                 "expected": p.expected}
+                for p in self.problems
+            ],
+            "home_amplitude_ceiling_ma": self.home_amplitude_ceiling_ma,
+            "home_amplitude_rule": home_amplitude_rule_text(self.home_amplitude_ceiling_ma),
             "intake_id": self.screening.intake_id,
             "screening_assessed_on": self.screening.intake.assessed_on.isoformat(),
         }
@@ -152,7 +201,9 @@ class Evaluation:
 def draft_values(
     view: ScreeningView, protocol_id: str | None, channels: tuple | None = None
 ) -> dict:
-    """Editor values for a protocol's defaults (on the given channels, e.g. a recommendation's)."""
+    """Editor values for a protocol's defaults (on the given channels, e.g. a recommendation's),
+    starting today with the default review date."""
+    today = datetime.now(UTC).date()
     protocols = library()
     protocol = protocols.get(protocol_id or "") or protocols[library_ids()[0]]
     chosen = channels or protocol.channels
@@ -172,7 +223,8 @@ def draft_values(
         "session_duration_min": protocol.session.duration_min,
         "frequency_hz": waveform.frequency_hz if pulse else None,
         "phase_width_us": waveform.pulse.phase_width_us if pulse else None,
-        "valid_from": datetime.now(UTC).date().isoformat(),
+        "valid_from": today.isoformat(),
+        "review_on": default_review_on(today, None, today).isoformat(),
     }
 
 
@@ -294,7 +346,10 @@ def evaluate(db: Database, actor: Actor, pseudonym: str, draft: PrescriptionDraf
     locked = _locked_ranges(draft)
     report = verify(rx, caps=view.screening.caps)
     problems = range_problems(rx, locked, view, draft.home_use)
-    return Evaluation(rx, report, view, locked, tuple(problems))
+    review = review_problem(draft.review_on, draft.valid_from, draft.valid_to,
+                            today or datetime.now(UTC).date())
+    return Evaluation(rx, report, view, locked, tuple(problems),
+                      () if review is None else (review,))
 
 
 def save(db: Database, actor: Actor, pseudonym: str, draft: PrescriptionDraft,
@@ -309,8 +364,8 @@ def save(db: Database, actor: Actor, pseudonym: str, draft: PrescriptionDraft,
         Invalid draft, stale screening, or home-use ranges that may not be stored.
     """
     evaluation = evaluate(db, actor, pseudonym, draft, today=today)
-    if evaluation.range_problems:
-        raise InputError(list(evaluation.range_problems), source="prescription")
+    if evaluation.problems:
+        raise InputError(list(evaluation.problems), source="prescription")
     plan = evaluation.report.require_plan()
     data = PrescriptionIn(
         prescription=plan.prescription,
@@ -319,6 +374,7 @@ def save(db: Database, actor: Actor, pseudonym: str, draft: PrescriptionDraft,
         home_use=draft.home_use,
         valid_from=draft.valid_from,
         valid_to=draft.valid_to,
+        review_on=draft.review_on,
         prescribed_by=actor.username,
     )
     with db.transaction() as session:

@@ -18,11 +18,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from stimwise.errors import FieldProblem, InputError
+from stimwise.protocol.base import StrictModel
 from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.audit import log_action
 from stimwise.records.database import Database
-from stimwise.records.inputs import UserIn
+from stimwise.records.inputs import DisplayName, UserIn
 from stimwise.records.models import Patient, User, UserCredential
 from stimwise.web.security.passwords import KEEP_SPACES, Passwords, password_problems
 from stimwise.web.security.sessions import (
@@ -51,10 +52,13 @@ class UserSummary:
     patient: str | None
     created_at: datetime
     can_sign_in: bool
+    display_name: str | None = None
+    """The name reports are signed with (None: the user name is printed)."""
 
 
 def _summary(user: User, pseudonym: str | None, can_sign_in: bool = True) -> UserSummary:
-    return UserSummary(user.username, user.role, pseudonym, user.created_at, can_sign_in)
+    return UserSummary(user.username, user.role, pseudonym, user.created_at, can_sign_in,
+                       user.display_name)
 
 
 def _store_password(session: Session, user: User, password_hash: str) -> None:
@@ -95,6 +99,24 @@ def list_users(db: Database, actor: Actor) -> list[UserSummary]:
         ).all()
         log_action(session, actor, "read", "user_list")
     return [_summary(user, pseudonym, key is not None) for user, pseudonym, key in rows]
+
+
+class DisplayNameIn(StrictModel):
+    """The name an account signs reports with; blank clears it (the user name is printed)."""
+
+    display_name: DisplayName = None
+
+
+def set_display_name(db: Database, actor: Actor, username: str, data: DisplayNameIn) -> None:
+    """Set the name a clinician's reports carry (administrators only; audited)."""
+    with db.transaction() as session:
+        r.set_display_name(session, actor, username, data.display_name)
+
+
+def display_name_of(db: Database, username: str) -> str:
+    """The name to print for ``username`` (their display name, else the user name)."""
+    with db.reading() as session:
+        return r.display_names(session, [username])[username]
 
 
 def change_password(

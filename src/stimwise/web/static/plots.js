@@ -50,7 +50,9 @@ function drawPlot(element, given) {
     font: { family: "system-ui, sans-serif", color: "#1b1f24" },
   };
   element.textContent = "";
-  element.setAttribute("role", "img");
+  // A group, not an image: Plotly puts interactive controls inside, which an image role may
+  // not contain (axe-core "nested-interactive").
+  element.setAttribute("role", "group");
   element.setAttribute("aria-label", spec.title + " (chart; the same figures are listed as text on this page)");
   Plotly.react(element, traces, layout, { responsive: true, displaylogo: false });
 }

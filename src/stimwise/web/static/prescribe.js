@@ -38,6 +38,17 @@ function draftFromForm(form) {
   return draft;
 }
 
+// A field's words for a problem the server named by its path (never the path itself).
+function labelOf(form, path) {
+  const field = form.querySelector(`[name="${CSS.escape(path)}"]`);
+  if (field && field.dataset.label) {
+    return field.dataset.label;
+  }
+  const group = document.getElementById("field-" + path.replaceAll(".", "-"));
+  const legend = group ? group.querySelector("legend") : null;
+  return legend ? legend.textContent : "This draft";
+}
+
 function showStatus(region, text) {
   region.textContent = text;
 }
@@ -59,7 +70,7 @@ async function reverify(form, region) {
   }
   const body = await answer.json();
   if (answer.status === 422) {
-    const problems = (body.problems || []).map((p) => `${p.path}: ${p.expected}`);
+    const problems = (body.problems || []).map((p) => `${labelOf(form, p.path)}: ${p.expected}`);
     showStatus(region, "Not verified yet: " + problems.join("; "));
     return;
   }
@@ -77,11 +88,15 @@ async function reverify(form, region) {
     text += " — " + blocking.map((f) => `[${f.rule_id}] ${f.message}`).join("; ");
   }
   text += ".";
-  if (body.range_problems.length) {
-    text += " Home-use ranges: expected " +
-      body.range_problems.map((p) => p.expected).join("; ") + ".";
+  if (body.problems.length) {
+    text += " " + body.problems.map((p) => `${p.label}: ${p.expected}`).join("; ") + ".";
   }
   showStatus(region, text);
+  // The home rule's sentence carries this draft's ceiling: the same words as any refusal.
+  const rule = document.getElementById("home-rule-text");
+  if (rule && body.home_amplitude_rule) {
+    rule.textContent = body.home_amplitude_rule;
+  }
   for (const key of ["pulse", "second", "envelope"]) {
     const element = document.querySelector(`[data-plot-key=${key}]`);
     if (element && body.waveform && window.stimwiseDrawPlot) {
