@@ -964,6 +964,7 @@ class CliTarget(Target):
         import stimwise.cli.session as cli_session
         import stimwise.session.journal as journal_module
         import stimwise.session.runtime as runtime
+        from stimwise.device import registry
         from stimwise.device.simulated import SimulatedStimulator
 
         clock = VirtualClock()
@@ -977,9 +978,9 @@ class CliTarget(Target):
             def __init__(self, path, **kwargs):
                 super().__init__(path, clock=clock)
 
-        def open_device(spec):
+        def open_device(spec, field="--device"):
             if spec != "sim":
-                return original_open(spec)
+                return original_open(spec, field)
             return SimulatedStimulator(clock=clock, command_latency_s=0.0)
 
         def run_live(console, runner, responder, *, interactive):
@@ -992,10 +993,10 @@ class CliTarget(Target):
                     raise _VirtualBudget
             return runner.record
 
-        original_open = cli_session.open_device
+        original_open = registry.open_device
         with mock.patch.object(runtime, "SessionRunner", Runner), \
                 mock.patch.object(journal_module, "Journal", VirtualJournal), \
-                mock.patch.object(cli_session, "open_device", open_device), \
+                mock.patch.object(registry, "open_device", open_device), \
                 mock.patch.object(cli_session, "run_live", run_live):
             yield clock
 
