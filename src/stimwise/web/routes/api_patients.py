@@ -8,11 +8,13 @@ from datetime import date, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from stimwise.records.inputs import IdentityIn, PatientIn
+from stimwise.records.patient_status import MAX_REASON_CHARS
 from stimwise.web.deps import CSRF, ClinicianActor, SignedInActor, get_db
 from stimwise.web.services import patients
+from stimwise.web.services.patients import patient_query
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -40,6 +42,7 @@ class PatientOut(BaseModel):
 
 
 class PatientDetailOut(PatientOut):
+    status: str
     counts: dict[str, int]
 
 
@@ -51,11 +54,52 @@ class IdentityOut(BaseModel):
     contact: str | None
 
 
-@router.get("", response_model=list[PatientOut], responses=PROBLEM_RESPONSES)
-def list_patients(request: Request, actor: SignedInActor) -> list[PatientOut]:
-    """Every patient by pseudonym (a patient account sees only its own record)."""
-    rows = patients.list_patients(get_db(request), actor)
-    return [PatientOut.model_validate(row) for row in rows]
+class PatientListOut(PatientOut):
+    """One person in the list; name, date of birth and unread count for clinicians only."""
+
+    status: str
+    last_session_at: datetime | None
+    unread: int | None
+    full_name: str | None
+    date_of_birth: date | None
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = Field(max_length=20)
+    reason: str = Field(max_length=MAX_REASON_CHARS * 2)
+
+
+class StatusOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    status: str
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+
+@router.get("", response_model=list[PatientListOut], responses=PROBLEM_RESPONSES)
+def list_patients(request: Request, actor: SignedInActor, q: str = "", name: str = "",
+                  born: str = "", status: str = "") -> list[PatientListOut]:
+    """Every patient by pseudonym (a patient account sees only its own record), or those
+    matching: ``q`` part of a pseudonym (for a clinician also of a name, or a date of birth);
+    ``name`` and ``born`` search identity, clinicians only (403 with the reason otherwise);
+    ``status`` one of active, paused, discharged. Searches and names shown are audited."""
+    query = patient_query(q, name, born, status)
+    found = patients.find(get_db(request), actor, query, page_size=None)
+    return [PatientListOut.model_validate(row) for row in found.rows]
+
+
+@router.post("/{pseudonym}/status", response_model=StatusOut, dependencies=CSRF,
+             responses=PROBLEM_RESPONSES)
+def change_status(request: Request, pseudonym: str, actor: ClinicianActor,
+                  body: StatusIn) -> StatusOut:
+    """Make the person active, paused or discharged, with the reason (audited). Paused or
+    discharged: their home programme is no longer offered; discharged: no clinic session."""
+    change = patients.change_status(get_db(request), actor, pseudonym, body.status, body.reason)
+    return StatusOut.model_validate(change)
 
 
 @router.post(
@@ -69,7 +113,7 @@ def create_patient(request: Request, actor: ClinicianActor, body: PatientIn) -> 
 def get_patient(request: Request, pseudonym: str, actor: SignedInActor) -> PatientDetailOut:
     found = patients.overview(get_db(request), actor, pseudonym)
     summary = PatientOut.model_validate(found.patient).model_dump()
-    return PatientDetailOut(**summary, counts=found.counts)
+    return PatientDetailOut(**summary, status=found.patient.status, counts=found.counts)
 
 
 @router.get("/{pseudonym}/identity", response_model=IdentityOut, responses=PROBLEM_RESPONSES)

@@ -35,6 +35,11 @@ from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
 from stimwise.records.models import PrescriptionRecord
+from stimwise.records.patient_status import (
+    ProgrammeNotOfferedError,
+    clinic_refusal,
+    programme_refusal,
+)
 from stimwise.records.sessions import import_journal, list_sessions
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan
@@ -151,6 +156,17 @@ def runnable_prescriptions(
     if home:
         choices = [c for c in choices if c.home_use and c.locked_amplitude_ma is not None]
     return list(reversed(choices))
+
+
+def start_refusal(db: Database, actor: Actor, pseudonym: str, *, home: bool) -> str | None:
+    """Why no session of ``pseudonym`` may start now because of their status (``None``: it
+    may): a home session needs an active person (HAZ-170), a clinic session one who is not
+    discharged (HAZ-171)."""
+    with db.reading() as session:
+        patient = r.get_patient(session, actor, pseudonym)
+        if home:
+            return programme_refusal(session, patient, datetime.now(UTC))
+        return clinic_refusal(patient)
 
 
 def recent_sessions(db: Database, actor: Actor, pseudonym: str, limit: int = 10):
@@ -396,6 +412,9 @@ class LiveRegistry:
             require(actor, "write_own", pseudonym)
         else:
             require(actor, "write_clinical", pseudonym)
+        refusal = start_refusal(self.db, actor, pseudonym, home=home)
+        if refusal is not None:
+            raise ProgrammeNotOfferedError(refusal)
         today = datetime.now(UTC).date()
         row = _stored_prescription(self.db, actor, pseudonym, request.prescription_id, today)
         plan, caps = verified_plan(row, pseudonym, home=home, target_ma=request.target_ma)
