@@ -387,7 +387,8 @@ def test_the_diary_page_shows_today_and_a_four_week_progress_by_day(app_client):
     page = app_client.get("/diary").text
     assert page.count('<rect class="worst"') == 2 and page.count('<circle class="mean"') == 2
     table = page[page.index("Pain by day, newest first"):]
-    cells = r"<tr><td>[^<]+</td><td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>"
+    cells = (r'<tr><td data-label="Day">[^<]+</td><td data-label="Entries">(\d+)</td>\s*'
+             r'<td data-label="Average pain now">([^<]+)</td>\s*<td data-label="Worst pain">([^<]+)</td>')
     assert re.findall(cells, table)[:2] == [("2", "4.0", "5"), ("1", "6.0", "8")]
     assert page.count("pain now ") == 2  # today's entries only
 
@@ -452,7 +453,7 @@ def test_a_clinician_records_an_adverse_event_and_a_researcher_may_not(app_clien
     done = app_client.post("/patients/P001/adverse-events/new", data=form)
     assert done.status_code == 303 and done.headers["location"] == "/patients/P001/diary"
     listing = app_client.get("/patients/P001/diary").text
-    assert "burn (moderate)" in listing
+    assert "Burn (moderate)" in listing
 
 
 def test_a_clinician_edits_and_removes_identifying_data_on_the_patient_page(app_client):

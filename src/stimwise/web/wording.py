@@ -9,7 +9,8 @@ their units spelt out, durations, counts, record statuses and audit actions.
 
 Filters: ``plural``, ``protocol_name``, ``protocol_words``, ``console_state``,
 ``outcome_words``, ``setting_label``, ``duration_words``, ``site_words``, ``status_words``,
-``day_words``, ``when_words``, ``record_count``, ``audit_action``, ``words``.
+``day_words``, ``when_words``, ``record_count``, ``problem_words``, ``audit_action``,
+``words``.
 """
 
 from __future__ import annotations
@@ -189,6 +190,11 @@ def when_words(moment: datetime | None) -> str:
     return f"{day_words(local.date())}, {local:%H:%M}"
 
 
+def problem_words(kind: str) -> str:
+    """An adverse event's kind ("Pain flare-up" for ``flare``)."""
+    return PROBLEMS.get(kind, words(kind))
+
+
 def status_words(status: str) -> str:
     return STATUS_WORDS.get(status, words(status))
 
@@ -205,5 +211,5 @@ def install(env: Any) -> None:
         "setting_label": setting_label, "duration_words": duration_words,
         "site_words": site_words, "status_words": status_words, "words": words,
         "audit_action": audit_action, "day_words": day_words, "when_words": when_words,
-        "record_count": record_count,
+        "record_count": record_count, "problem_words": problem_words,
     })

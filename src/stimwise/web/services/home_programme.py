@@ -27,6 +27,7 @@ from stimwise.records.patient_status import ProgrammeNotOfferedError, programme_
 from stimwise.records.repository import get_patient
 from stimwise.records.self_logged import LogResult, list_self_logged, log_self_session
 from stimwise.web.services.audit import audited_read
+from stimwise.web.wording import plural
 
 GENERIC_PROFILE = "other-device"
 RECENT_LOGS = 10
@@ -220,6 +221,10 @@ class WeekRow:
     last_day: date
 
 
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
+
+
 @dataclass(frozen=True)
 class AdherenceView:
     weekly: WeeklyAdherence
@@ -233,11 +238,13 @@ class AdherenceView:
         reported = sum(w.counts.self_reported_sessions for w in self.weeks)
         if total == 0:
             return "No sessions yet."
+        counted = plural(total, "session")
         if reported == total:
-            return f"All {total} sessions counted were logged by the person (self-reported)."
+            return (f"The {counted} counted {_were(total)} logged by the person "
+                    "(self-reported).")
         if reported == 0:
-            return f"All {total} sessions counted were recorded by stimwise's own device."
-        return (f"Of {total} sessions counted, {reported} were logged by the person "
+            return f"The {counted} counted {_were(total)} recorded by stimwise's own device."
+        return (f"Of {counted} counted, {reported} {_were(reported)} logged by the person "
                 f"(self-reported) and {total - reported} recorded by stimwise's own device.")
 
 

@@ -50,6 +50,7 @@ from stimwise.session.prompts import Prompt, Responder
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
 from stimwise.web.services import live_lease
 from stimwise.web.services.audit import audited_read
+from stimwise.web.wording import console_state, protocol_name
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class PrescriptionChoice:
 
     id: int
     protocol_id: str
+    protocol_name: str
     max_amplitude_ma: float
     session_duration_min: float
     home_use: bool
@@ -118,7 +120,12 @@ class PrescriptionChoice:
     def label(self) -> str:
         dose = f"{self.max_amplitude_ma:g} mA, {self.session_duration_min:g} min"
         home = " · home use" if self.home_use else ""
-        return f"#{self.id} {self.protocol_id} ({dose}){home}"
+        return f"#{self.id} {self.protocol_name} ({dose}){home}"
+
+    @property
+    def plain_label(self) -> str:
+        """What the person's own console lists: the programme and its length in words."""
+        return f"{self.protocol_name}, {self.session_duration_min:g} minutes"
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ def _choice(row: PrescriptionRecord) -> PrescriptionChoice:
     return PrescriptionChoice(
         id=row.id,
         protocol_id=row.protocol_id,
+        protocol_name=protocol_name(row.prescription["protocol"]["name"]),
         max_amplitude_ma=float(row.prescription["max_amplitude_ma"]),
         session_duration_min=float(row.prescription["session_duration_min"]),
         home_use=bool(row.home_use),
@@ -361,6 +369,7 @@ def snapshot_view(snapshot: Snapshot, step_ma: float) -> dict[str, Any]:
     return {
         "type": "snapshot",
         "state": snapshot.state,
+        "state_words": console_state(snapshot.state),
         "applied_ma": round(snapshot.applied_ma, 3),
         "target_ma": None if snapshot.target_ma is None else round(snapshot.target_ma, 3),
         "ceiling_ma": round(snapshot.ceiling_ma, 3),
