@@ -133,7 +133,8 @@ def shot(page, name: str) -> None:
 
 SERIOUS_IMPACTS = frozenset({"serious", "critical"})
 SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-LONG_DECIMAL = re.compile(r"\d\.\d{4,}")
+LONG_DECIMAL = re.compile(r"(?<![\w/.])\d+\.\d{4,}(?![\w/])")
+"""A number with more than three decimals (not a DOI such as ``10.3233/BMR-160667``)."""
 
 
 def serious_axe_violations(page) -> list[str]:

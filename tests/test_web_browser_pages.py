@@ -138,10 +138,13 @@ def test_every_html_page_is_in_the_sweep():
 
 @pytest.fixture(scope="module")
 def seeded(server) -> Seeded:
+    return seed_records(server.app)
+
+
+def seed_records(app) -> Seeded:
     """A simulated person with sixteen weeks of diary and sessions and a home prescription,
     an intake screened today, identifying data, their own device with one self-logged session,
     an unacknowledged problem report, and accounts for every role."""
-    app = server.app
     today = datetime.now(UTC).date()
     with app.state.db.transaction() as session:
         pseudonym = next(iter(write_cohort(session, SETUP, simulate_cohort(1, 7),

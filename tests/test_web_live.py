@@ -220,7 +220,7 @@ def test_HAZ078_home_session_needs_a_home_use_prescription(live_app):
     page = patient.get("/home-session")
     assert page.status_code == 200
     assert f'<option value="{live_app.home_rx_id}"' in page.text
-    assert f'<option value="{live_app.rx_id}"' not in page.text  # the clinic-only one is not offered
+    assert f'<option value="{live_app.rx_id}"' not in page.text  # the clinic-only one: not offered
     with patient.websocket_connect(SOCKET, headers=ORIGIN) as ws:
         ws.send_json({"type": "start", "prescription_id": live_app.rx_id, "target_ma": 2})
         message = ws.receive_json()

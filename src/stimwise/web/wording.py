@@ -20,6 +20,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from stimwise.protocol.site_names import site_words as _site_words
 from stimwise.records.patient_status import STATUS_WORDS
 
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
@@ -139,6 +140,13 @@ def setting_label(key: str) -> str:
     return name if unit is None else f"{name} ({unit})"
 
 
+def range_words(key: str, low: float, high: float) -> str:
+    """A locked range in words: "strength 10–30 mA", "pulse rate 80–150 Hz"."""
+    name, unit = SETTINGS.get(key, (words(key), None))
+    text = f"{name.lower()} {low:g}–{high:g}"
+    return text if unit is None else f"{text} {unit}"
+
+
 def duration_words(seconds: float | None) -> str:
     """``12 min 30 s``, ``45 s``, ``1 h 5 min`` (whole seconds)."""
     if seconds is None:
@@ -154,15 +162,11 @@ def duration_words(seconds: float | None) -> str:
 
 
 def site_words(selector: str | None) -> str:
-    """A body-site selector in words ("left hand"), whatever its kind."""
+    """A body-site selector in words ("Left hand, back"), whatever its kind."""
     if not selector:
         return ""
-    from stimwise.protocol.site_names import site_label
-
-    try:
-        return site_label(selector)
-    except KeyError:
-        return words(selector).lower()
+    text = _site_words(selector)
+    return text[:1].upper() + text[1:]
 
 
 def record_count(count: int, kind: str) -> str:

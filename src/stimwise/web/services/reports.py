@@ -39,6 +39,7 @@ from stimwise.records.self_logged import list_self_logged
 from stimwise.records.sessions import list_sessions
 from stimwise.web.services.audit import audited_read
 from stimwise.web.services.response import responder_cutoff
+from stimwise.web.wording import range_words
 
 NOTICE = (
     "stimwise is clinical-decision support and research software, not a certified medical "
@@ -189,7 +190,7 @@ def _jsonable(value):
 def _locked_text(locked: dict | None) -> str:
     if not locked:
         return "none (clinic use)"
-    return ", ".join(f"{name} {span['min']:g}–{span['max']:g}"
+    return ", ".join(range_words(name, span["min"], span["max"])
                      for name, span in locked.items() if span)
 
 

@@ -42,7 +42,9 @@ function drawPlot(element, given) {
     font: { family: "system-ui, sans-serif", color: "#1b1f24" },
   };
   element.textContent = "";
-  element.setAttribute("role", "img");
+  // A group, not an image: the chart holds its own buttons (zoom, download), and an image may
+  // hold no controls (axe: nested-interactive).
+  element.setAttribute("role", "group");
   element.setAttribute("aria-label", spec.title + " (chart; the same figures are listed as text on this page)");
   Plotly.react(element, traces, layout, { responsive: true, displaylogo: false });
 }
