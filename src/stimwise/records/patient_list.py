@@ -10,7 +10,9 @@ reads identifying data, so it is for clinicians only (permission ``search_identi
 researcher or a patient asking for it is refused with the reason (HAZ-172). Identifying data
 stays in ``patient_identities`` and is read here only for a clinician; every identity search
 is audited (``search_identity``) and so is every name shown (``read_identity`` per person), and
-no audit entry holds a search term, a name or a date (HAZ-173).
+no audit entry holds a search term, a name or a date (HAZ-173). An identity search travels in
+a request's body, never in its address (the page posts its form; the API has
+``POST /api/v1/patients/search``), so no proxy log and no browser history keeps a name.
 """
 
 from __future__ import annotations
@@ -49,20 +51,22 @@ IDENTITY_REFUSAL = (
 class PatientQuery:
     """What to look for.
 
-    ``text``: part of a pseudonym; for a clinician also part of the name or a date of birth
-    (``1961-04-12``, ``12.04.1961`` or ``12/04/1961``, day first). ``name`` and ``born``: an
-    explicit identity search (clinicians only). ``status``: keep only people in that status.
+    ``text``: part of a pseudonym and, with ``by_identity``, also part of a name or a date of
+    birth (``1961-04-12``, ``12.04.1961`` or ``12/04/1961``, day first). ``name`` and ``born``:
+    an explicit identity search. Any identity search is for clinicians only. ``status``: keep
+    only people in that status.
     """
 
     text: str = ""
     name: str = ""
     born: date | None = None
     status: str | None = None
+    by_identity: bool = False
 
     @property
     def asks_identity(self) -> bool:
-        """Whether the query names identifying data explicitly."""
-        return bool(self.name.strip()) or self.born is not None
+        """Whether the query reads identifying data."""
+        return self.by_identity or bool(self.name.strip()) or self.born is not None
 
 
 @dataclass(frozen=True)
@@ -183,12 +187,12 @@ def find_patients(session: Session, actor: Actor, query: PatientQuery, page: int
         people = [p for p in people if p.pseudonym == actor.patient]
     total = len(people)
     text = query.text.strip()
-    searches_identity = clinician and bool(text or query.asks_identity)
+    searches_identity = query.asks_identity and bool(text or query.name.strip() or query.born)
     identities: dict[int, PatientIdentity] = {}
     if searches_identity:
         require(actor, "search_identity")
         identities = _identities(session, None)
-    born = query.born or (birth_date(text) if clinician else None)
+    born = query.born or (birth_date(text) if searches_identity else None)
 
     def matches(person: Patient) -> bool:
         if query.status is not None and person.status != query.status:
@@ -203,7 +207,7 @@ def find_patients(session: Session, actor: Actor, query: PatientQuery, page: int
             return True
         if folded(text) in folded(person.pseudonym):
             return True
-        if identity is None or not clinician:
+        if identity is None or not searches_identity:
             return False
         if born is not None:
             return identity.date_of_birth == born

@@ -81,13 +81,36 @@ class StatusOut(BaseModel):
 
 
 @router.get("", response_model=list[PatientListOut], responses=PROBLEM_RESPONSES)
-def list_patients(request: Request, actor: SignedInActor, q: str = "", name: str = "",
-                  born: str = "", status: str = "") -> list[PatientListOut]:
-    """Every patient by pseudonym (a patient account sees only its own record), or those
-    matching: ``q`` part of a pseudonym (for a clinician also of a name, or a date of birth);
-    ``name`` and ``born`` search identity, clinicians only (403 with the reason otherwise);
-    ``status`` one of active, paused, discharged. Searches and names shown are audited."""
-    query = patient_query(q, name, born, status)
+def list_patients(request: Request, actor: SignedInActor, q: str = "",
+                  status: str = "") -> list[PatientListOut]:
+    """Every patient by pseudonym (a patient account sees only its own record), or those whose
+    pseudonym contains ``q``; ``status``: active, paused or discharged. A clinician's list
+    holds names and dates of birth (each one shown is audited). To find a person by name or
+    date of birth, post the search (``POST /api/v1/patients/search``): a name never travels
+    in an address."""
+    found = patients.find(get_db(request), actor, patient_query(q, status=status),
+                          page_size=None)
+    return [PatientListOut.model_validate(row) for row in found.rows]
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200)
+    born: str = Field(default="", max_length=40)
+    status: str = Field(default="", max_length=20)
+
+
+@router.post("/search", response_model=list[PatientListOut], dependencies=CSRF,
+             responses=PROBLEM_RESPONSES)
+def search_patients(request: Request, actor: SignedInActor,
+                    body: SearchIn) -> list[PatientListOut]:
+    """Find people by pseudonym, name or date of birth: ``q`` matches any of the three (a date
+    as 1961-04-12 or 12.04.1961, day first), ``name`` and ``born`` only those. Clinicians only
+    (403 with the reason for anyone else); the search and every name shown are audited, never
+    the term."""
+    query = patient_query(body.q, body.name, body.born, body.status, by_identity=True)
     found = patients.find(get_db(request), actor, query, page_size=None)
     return [PatientListOut.model_validate(row) for row in found.rows]
 

@@ -41,17 +41,32 @@ def home(actor: SignedInActor) -> Response:
 
 
 @router.get("/patients")
-def patient_list(request: Request, actor: StaffActor, q: str = "", name: str = "",
-                 born: str = "", status: str = "", page: int = 1) -> Response:
-    """The patient list, or the people matching the search: ``q`` is part of a pseudonym and,
-    for a clinician, part of a name or a date of birth; ``name`` and ``born`` search identity
-    explicitly (clinicians only: 403 with the reason for anyone else); ``status`` filters."""
-    query = patient_query(q, name, born, status)
+def patient_list(request: Request, actor: StaffActor, q: str = "", status: str = "",
+                 page: int = 1) -> Response:
+    """The patient list; ``q`` keeps the pseudonyms that contain it, ``status`` filters. A
+    search by name or date of birth is posted (:func:`patient_search`), never in the address."""
+    return _list_page(request, actor, patient_query(q, status=status), page)
+
+
+@router.post("/patients", dependencies=CSRF)
+def patient_search(
+    request: Request,
+    actor: StaffActor,
+    q: Annotated[str, Form(max_length=200)] = "",
+    status: Annotated[str, Form(max_length=20)] = "",
+    page: Annotated[int, Form(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Find a person by pseudonym, name or date of birth (clinicians only: 403 with the reason
+    for a researcher); the search and every name shown are audited, never the term."""
+    return _list_page(request, actor, patient_query(q, status=status, by_identity=True), page)
+
+
+def _list_page(request: Request, actor, query, page: int) -> Response:
     found = patients.find(get_db(request), actor, query, page)
     return render(request, "patients/list.html", {
-        "found": found, "q": q, "name": name, "born": born, "status": status,
-        "statuses": PATIENT_STATUSES, "searched": bool(q.strip() or query.asks_identity
-                                                        or query.status)})
+        "found": found, "q": query.text, "status": query.status or "",
+        "statuses": PATIENT_STATUSES, "by_identity": query.by_identity,
+        "searched": bool(query.text.strip() or query.status)})
 
 
 @router.get("/patients/new")

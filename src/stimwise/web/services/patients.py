@@ -58,16 +58,19 @@ def _identity(row: PatientIdentity | None) -> Identity | None:
     return None if row is None else Identity(row.full_name, row.date_of_birth, row.contact)
 
 
-def patient_query(q: str, name: str = "", born: str = "", status: str = "") -> PatientQuery:
+def patient_query(q: str, name: str = "", born: str = "", status: str = "", *,
+                  by_identity: bool = False) -> PatientQuery:
     """A search as the pages and the API receive it, as the records layer takes it (a ``born``
-    that is no date is refused, naming the field)."""
+    that is no date is refused, naming the field). ``by_identity``: ``q`` may also match a name
+    or a date of birth (a search sent in a request's body)."""
     birth = None
     if born.strip():
         birth = birth_date(born)
         if birth is None:
             raise InputError(FieldProblem(
                 "born", born, "a date of birth such as 1961-04-12 or 12.04.1961"))
-    return PatientQuery(text=q, name=name, born=birth, status=status.strip() or None)
+    return PatientQuery(text=q, name=name, born=birth, status=status.strip() or None,
+                        by_identity=by_identity)
 
 
 def find(db: Database, actor: Actor, query: PatientQuery, page: int = 1,
