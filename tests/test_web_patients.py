@@ -347,7 +347,7 @@ JARGON = re.compile(r"\b(ramping|Ceiling|conventional-tens|1 entries|1 sessions|
                     r"aborted|amplitude)\b")
 
 
-def test_the_patients_own_pages_speak_plain_words(app_client):
+def test_HAZ174_the_patients_own_pages_speak_plain_words(app_client):
     patient_on(app_client)
     log(app_client, profile="tu-7000")
     with app_client.app.state.db.transaction() as session:
