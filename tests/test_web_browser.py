@@ -91,7 +91,7 @@ def test_clinician_screens_prescribes_and_emergency_stops_a_session(server, brow
     page.click("#live-estop")
     page.wait_for_selector("#live-result:not([hidden])")
     result = page.inner_text("#live-result")
-    assert "Session aborted" in result and "emergency stop" in result
+    assert "Session stopped early" in result and "emergency stop" in result
     assert "Saved in the record" in result
     shot(page, "08-live-session-aborted")
 
@@ -99,7 +99,7 @@ def test_clinician_screens_prescribes_and_emergency_stops_a_session(server, brow
     page.wait_for_url(f"**/patients/{PATIENT}/sessions/*/report")
     assert "aborted" in page.inner_text("main")
     page.goto(f"{server}/patients/{PATIENT}/session")
-    assert "aborted" in page.inner_text("table.sessions")
+    assert "Stopped early" in page.inner_text("table.sessions")
     page.goto(f"{server}/patients/{PATIENT}")
     shot(page, "09-patient-record")
     assert page.js_errors == [], page.js_errors
@@ -143,7 +143,7 @@ def test_patient_runs_and_stops_a_home_session_on_a_phone(server, browser):
     assert float(page.inner_text("#live-ceiling")) == high  # the locked range's top
     page.click("#live-estop")
     page.wait_for_selector("#live-result:not([hidden])")
-    assert "Session aborted" in page.inner_text("#live-result")
+    assert "Session stopped early" in page.inner_text("#live-result")
     page.wait_for_selector("#live-sessions .badge.bad")  # the list refreshes with it
     shot(page, "13-home-session-stopped-phone")
     width = page.evaluate("document.documentElement.scrollWidth")

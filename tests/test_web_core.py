@@ -387,14 +387,16 @@ def test_the_diary_page_shows_today_and_a_four_week_progress_by_day(app_client):
     page = app_client.get("/diary").text
     assert page.count('<rect class="worst"') == 2 and page.count('<circle class="mean"') == 2
     table = page[page.index("Pain by day, newest first"):]
-    cells = r"<tr><td>[^<]+</td><td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>"
+    cells = (r'<tr><td data-label="Day">[^<]+</td><td data-label="Entries">(\d+)</td>\s*'
+             r'<td data-label="Average pain now">([^<]+)</td>\s*'
+             r'<td data-label="Worst pain">([^<]+)</td>')
     assert re.findall(cells, table)[:2] == [("2", "4.0", "5"), ("1", "6.0", "8")]
     assert page.count("pain now ") == 2  # today's entries only
 
 
 def test_every_link_on_a_patients_overview_opens_for_clinicians_and_researchers(app_client):
     ensure_patient(app_client.app, "P001")
-    for role, expected in (("clinician", 11), ("researcher", 8)):
+    for role, expected in (("clinician", 9), ("researcher", 8)):  # the menu's sections
         login_as(app_client, role)
         links = re.findall(r'href="(/patients/P001/[^"]+)"', app_client.get("/patients/P001").text)
         assert len(links) == expected, (role, links)
@@ -435,7 +437,7 @@ def test_the_patient_list_finds_a_pseudonym(app_client):
         ensure_patient(app_client.app, pseudonym)
     login_as(app_client, "researcher")
     page = app_client.get("/patients", params={"q": "p00"}).text
-    assert "2 of 3 patients" in page and ">P002<" in page and ">Q777<" not in page
+    assert "Found 2 patients (of 3)" in page and ">P002<" in page and ">Q777<" not in page
 
 
 def test_a_clinician_records_an_adverse_event_and_a_researcher_may_not(app_client):
@@ -452,7 +454,7 @@ def test_a_clinician_records_an_adverse_event_and_a_researcher_may_not(app_clien
     done = app_client.post("/patients/P001/adverse-events/new", data=form)
     assert done.status_code == 303 and done.headers["location"] == "/patients/P001/diary"
     listing = app_client.get("/patients/P001/diary").text
-    assert "burn (moderate)" in listing
+    assert "Burn (moderate)" in listing
 
 
 def test_a_clinician_edits_and_removes_identifying_data_on_the_patient_page(app_client):
@@ -498,12 +500,13 @@ def test_inputs_that_schemathesis_found_breaking_the_server_are_refused_or_norma
     assert zero.status_code == 422 and zero.json()["problems"][0]["path"] == "date_of_birth"
 
 
-def test_head_login_answers_and_the_overview_links_the_fhir_export(app_client):
-    """Issue 17, defect 9: HEAD /login was 405; the FHIR export had no link on any page."""
+def test_head_login_answers_and_the_exports_page_links_the_fhir_export(app_client):
+    """Issue 17, defect 9: HEAD /login was 405; the FHIR export had no link on any page (it is
+    on the exports page of the per-patient menu, issue 16)."""
     assert app_client.head("/login").status_code == 200
     ensure_patient(app_client.app, "P001")
     login_as(app_client, "clinician")
-    page = app_client.get("/patients/P001").text
+    page = app_client.get("/patients/P001/exports").text
     link = re.search(r'href="([^"]+/fhir)" download', page).group(1)
     assert app_client.get(link).status_code == 200
 

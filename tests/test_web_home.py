@@ -282,7 +282,7 @@ def test_home_programme_access_rules(app_client):
     assert chosen.status_code == 303
     page = app_client.get("/patients/P001/home-programme")
     assert "TENSunits.com TU 7000" in page.text
-    assert 'aria-current="page">Home programme' in page.text
+    assert 'aria-current="page" class="current">Home programme' in page.text  # the menu
     sheet = app_client.get("/patients/P001/home-programme/sheet")
     assert sheet.status_code == 200 and "<svg" in sheet.text
 

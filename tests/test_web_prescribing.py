@@ -174,7 +174,7 @@ def test_home_use_with_verified_ranges_is_stored(app_client):
     answer = app_client.post(f"/api/v1/patients/{CRPS}/prescriptions", json=draft)
     assert answer.status_code == 201, answer.text
     history = app_client.get(f"/api/v1/patients/{CRPS}/prescriptions").json()
-    assert history[0]["home_use"] and history[0]["locked"].startswith("amplitude_ma 1–")
+    assert history[0]["home_use"] and history[0]["locked"].startswith("strength 1–")
 
 
 def test_home_use_refused_on_sites_the_screening_bars_from_home_use(app_client):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stimwise.clinical.instruments import InstrumentScore, score_all
+from stimwise.clinical.instruments import INSTRUMENTS, InstrumentScore, score_all
 from stimwise.clinical.intake import Intake
 from stimwise.clinical.knowledge import (
     GRADE_WEIGHT,
@@ -25,6 +25,7 @@ from stimwise.clinical.knowledge import (
     fill_side,
     knowledge,
 )
+from stimwise.clinical.labels import choice_label
 from stimwise.clinical.models import (
     IntensityGuidance,
     NotRecommended,
@@ -39,6 +40,7 @@ from stimwise.protocol.body_sites import SIDES, expand_sites, region_group
 from stimwise.protocol.library import library
 from stimwise.protocol.models import Channel, Protocol
 from stimwise.protocol.prescription import Prescription
+from stimwise.protocol.site_names import sites_words
 from stimwise.safety.report import SafetyReport
 from stimwise.safety.verify import verify
 
@@ -256,8 +258,13 @@ def _instrument_notes(scores: tuple[InstrumentScore, ...], target: _Target) -> l
             "sleep_interference": True,
         }.get(s.instrument, False)
         if relevant:
-            notes.append(f"{s.instrument}: {s.interpretation}")
+            notes.append(f"{INSTRUMENTS[s.instrument].name}: {s.interpretation}")
     return notes
+
+
+def _goal_words(goals) -> str:
+    """Goals in running text ("pain relief, function")."""
+    return ", ".join(choice_label("goals", goal).lower() for goal in goals)
 
 
 def _rationale(
@@ -272,7 +279,7 @@ def _rationale(
     lines = [
         f"Mechanism (as stated in the literature): {protocol.mechanism}",
         f"Evidence for {target.label} ({evidence.grade}): {evidence.summary}",
-        f"Serves this person's goals: {', '.join(goals)}.",
+        f"Serves this person's goals: {_goal_words(goals)}.",
     ]
     sides_by_template: dict[str, list[str]] = {}
     for option in options:
@@ -287,12 +294,12 @@ def _rationale(
     allodynic = intake.allodynic_sites
     if allodynic:
         lines.append(
-            "Keeps every electrode off allodynic skin (" + ", ".join(sorted(allodynic)) + ")."
+            "Keeps every electrode off allodynic skin (" + sites_words(sorted(allodynic)) + ")."
         )
     electrode_sites = sorted({e.site for o in options for ch in o.channels for e in ch.electrodes})
     untested = [s for s in electrode_sites if intake.sensation_at(s) is None]
     if untested:
-        lines.append(f"Sensation not yet tested at {', '.join(untested)}: test before use.")
+        lines.append(f"Sensation not yet tested at {sites_words(untested)}: test before use.")
     lines += [f"Assessment: {note}" for note in _instrument_notes(scores, target)]
     return tuple(lines)
 
@@ -322,7 +329,8 @@ def _candidate(
     goals = [g for g in known.goals if g in intake.goals]
     if not goals:
         return refuse(
-            f"serves {', '.join(known.goals)}; this person's goals are {', '.join(intake.goals)}"
+            f"serves {_goal_words(known.goals)}; this person's goals are "
+            f"{_goal_words(intake.goals)}"
         )
     cap = screening.caps.max_amplitude_ma
     amplitude_ma = min(protocol.intensity.max_amplitude_ma, cap or float("inf"))

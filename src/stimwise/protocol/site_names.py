@@ -153,6 +153,21 @@ def site_label(selector: str) -> str:
     return _sided(side, f"{whole} (whole)")
 
 
+def site_words(selector: str) -> str:
+    """A site in running text ("left hand, back"); a name that is not a selector keeps its
+    words ("lower_back" -> "lower back"), so a message never shows a machine name."""
+    try:
+        label = site_label(selector)
+    except KeyError:
+        return selector.replace("_", " ")
+    return label[:1].lower() + label[1:]
+
+
+def sites_words(selectors) -> str:
+    """Several sites in running text, comma-separated, in the order given."""
+    return ", ".join(site_words(s) for s in selectors)
+
+
 def sites_label(selectors) -> str:
     """Several selectors in words, comma-separated, in the order given."""
     return ", ".join(site_label(s) for s in selectors)

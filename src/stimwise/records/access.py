@@ -1,6 +1,6 @@
 """Who may read and write which records.
 
-* clinician: everything, including identifying data;
+* clinician: everything, including identifying data and finding a person by it;
 * patient: their own record only: read it, and add diary entries and adverse events to it;
 * researcher: read every pseudonymous record, never identifying data, never write;
 * administrator: accounts and the audit log, and no patient record at all (issue 17: any
@@ -20,11 +20,13 @@ from typing import Literal
 from stimwise.errors import StimwiseError
 
 Permission = Literal[
-    "read", "read_identity", "write_identity", "write_clinical", "write_own", "administer"
+    "read", "read_identity", "search_identity", "write_identity", "write_clinical", "write_own",
+    "administer",
 ]
 _ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "clinician": frozenset(
-        {"read", "read_identity", "write_identity", "write_clinical", "write_own"}
+        {"read", "read_identity", "search_identity", "write_identity", "write_clinical",
+         "write_own"}
     ),
     "patient": frozenset({"read", "read_identity", "write_own"}),
     "researcher": frozenset({"read"}),

@@ -35,6 +35,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 ROLES = ("clinician", "patient", "researcher", "administrator")
 ADVERSE_EVENT_KINDS = ("skin_irritation", "burn", "flare", "soreness", "other")
 SEVERITIES = ("mild", "moderate", "severe")
+PATIENT_STATUSES = ("active", "paused", "discharged")
+"""Where a person stands in their care: ``active`` (everything offered), ``paused`` (their home
+programme is not offered until a clinician makes them active again) and ``discharged`` (care
+ended: no home programme and no clinic session until made active again)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -80,6 +84,8 @@ class Patient(Base):
     therapy_start_set_by: Mapped[str | None] = mapped_column(String(80))
     therapy_start_set_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    """One of :data:`PATIENT_STATUSES`; each change is a :class:`PatientStatusChange` row."""
 
     identity: Mapped[PatientIdentity | None] = relationship(
         back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
@@ -100,6 +106,22 @@ class PatientIdentity(Base):
     contact: Mapped[str | None] = mapped_column(String(300))
 
     patient: Mapped[Patient] = relationship(back_populates="identity")
+
+
+class PatientStatusChange(Base):
+    """One change of a person's status (:data:`PATIENT_STATUSES`) by a clinician, with their
+    reason: the history behind ``patients.status``, and what tells whether a self-logged session
+    fell inside the home programme (the status in force when it started)."""
+
+    __tablename__ = "patient_status_changes"
+    __table_args__ = (Index("ix_patient_status_changes_patient", "patient_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(80))
+    changed_at: Mapped[datetime]
 
 
 class User(Base):

@@ -39,6 +39,7 @@ from stimwise.records.audit import log_action
 from stimwise.records.home import HomePrescription, prescription_on
 from stimwise.records.inputs import AdverseEventKind, Nrs
 from stimwise.records.models import AdverseEvent, Patient, SelfLoggedSession
+from stimwise.records.patient_status import require_home_programme
 from stimwise.records.repository import (
     date_problems,
     find_patient,
@@ -257,6 +258,7 @@ def log_self_session(session: Session, actor: Actor, pseudonym: str, values: dic
     patient = find_patient(session, pseudonym)
     started = validate_model(SelfLoggedIn, values, source="self-logged session").started_at
     raise_if(date_problems("started_at", started, patient, now))
+    require_home_programme(session, patient, started)  # paused or discharged: HAZ-170
     home = prescription_on(session, actor, pseudonym, started.astimezone(UTC).date())
     checked = validate_self_logged(values, home)
     data = checked.data

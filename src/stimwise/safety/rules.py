@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from stimwise.protocol.current_path import path_hazards
 from stimwise.protocol.models import CarrierTrain, MonophasicPulse, PulseTrain
 from stimwise.protocol.prescription import Prescription
+from stimwise.protocol.site_names import site_words
 from stimwise.safety.caps import LEVEL_ORDER, PatientCaps
 from stimwise.safety.limits import Limit
 from stimwise.safety.report import Finding
@@ -332,7 +333,7 @@ def patient_caps(rx: Prescription, caps: PatientCaps, lim: dict[str, Limit]) -> 
                 yield Finding.from_limit(
                     lim["patient.site-max-level"],
                     f"intensity level {level!r} is above this person's cap {site_level!r} at "
-                    f"{electrode.site}",
+                    f"the {site_words(electrode.site)}",
                     measured=level,
                     limit_value=site_level,
                     channel=channel.label,
@@ -342,7 +343,8 @@ def patient_caps(rx: Prescription, caps: PatientCaps, lim: dict[str, Limit]) -> 
             if reason is not None:
                 yield Finding.from_limit(
                     lim["patient.forbidden-site"],
-                    f"electrode on {electrode.site} is forbidden for this person: {reason}",
+                    f"an electrode on the {site_words(electrode.site)} is forbidden for this "
+                    f"person: {reason}",
                     measured=electrode.site,
                     limit_value="not this site",
                     channel=channel.label,

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 
 from stimwise.records.database import Database
 from stimwise.records.schema import open_database
@@ -104,4 +105,10 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     assets = StaticAssets.from_folder(STATIC_DIR, {PLOTLY_FILE: plotly_js_path()})
     app.state.static_assets = assets
     app.mount("/static", assets, name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        """Browsers ask for it on pages that name no icon (the printable sheet): no 404."""
+        return RedirectResponse(assets.url("favicon.svg"), status_code=301)
+
     return app

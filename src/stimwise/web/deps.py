@@ -28,6 +28,8 @@ from starlette.requests import HTTPConnection
 
 from stimwise.records.access import AccessDeniedError, Actor
 from stimwise.records.database import Database
+from stimwise.web import wording
+from stimwise.web.patient_menu import menu_for
 from stimwise.web.security.sessions import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -46,6 +48,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNSET = object()
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+wording.install(templates.env)
 
 
 class NotSignedInError(Exception):
@@ -161,7 +164,8 @@ def render(
         request,
         template,
         {"actor": actor, "csrf_token": csrf_token, "inbox_unread": unread,
-         "static_url": request.app.state.static_assets.url, **(context or {})},
+         "static_url": request.app.state.static_assets.url,
+         "patient_menu": menu_for(request, actor, get_db(request)), **(context or {})},
         status_code=status_code,
     )
     if login_token is not None:

@@ -15,20 +15,15 @@ from stimwise.errors import FieldProblem, InputError
 from stimwise.interop.home_sheet import placement_svg, schedule_text, sheet_html, sheet_pdf
 from stimwise.records.access import require
 from stimwise.records.models import ADVERSE_EVENT_KINDS
+from stimwise.records.patient_status import ProgrammeNotOfferedError
 from stimwise.records.self_logged import Felt, Skin
 from stimwise.web.deps import CSRF, ClinicianActor, PatientActor, StaffActor, get_db, render
 from stimwise.web.routes.pages_diary import in_plain_words, time_from_form
 from stimwise.web.services import home_programme as hp
+from stimwise.web.wording import FELT, PROBLEMS, SKIN, UNIT_WORDS
 
 router = APIRouter(include_in_schema=False)
 
-FELT = {"nothing": "Nothing", "light_tingling": "Light tingling",
-        "strong_comfortable": "Strong but comfortable", "muscle_twitch": "Muscle twitch",
-        "painful": "Painful"}
-SKIN = {"normal": "Normal", "redness_fading": "Red, fading", "redness_lasting": "Red, lasting",
-        "irritated": "Irritated or itchy", "burn_or_blister": "Burn or blister"}
-PROBLEMS = {"skin_irritation": "Skin irritation", "burn": "Burn", "flare": "Pain flare-up",
-            "soreness": "Soreness", "other": "Something else"}
 assert set(FELT) == set(Felt.__args__) and set(SKIN) == set(Skin.__args__)  # type: ignore[attr-defined]
 assert set(PROBLEMS) == set(ADVERSE_EVENT_KINDS)
 LOG_LABELS = {
@@ -42,8 +37,6 @@ LOG_LABELS = {
     "prescription": "Your home programme", "settings": "Settings",
 }
 """What the patient sees instead of field names in a refused log."""
-UNIT_WORDS = ("Hz: pulses a second · µs: millionths of a second (pulse width) · "
-              "mA: milliamps (strength of the current)")
 DEFAULT_TIME = time(18, 0)
 """The reminder time offered first [U: stimwise's choice; the person changes it]."""
 
@@ -141,9 +134,10 @@ async def device_calendar(request: Request, actor: PatientActor, time: str = "")
             at = _time(time)
         except InputError as error:
             return _device_page(request, actor, status_code=422, problems=error.problems)
-        body = hp.calendar_file(get_db(request), actor, actor.patient or "", _today(), at)
-        if body is None:
-            return render(request, "home/refused.html", {"reason": hp.NO_PROGRAMME},
+        try:
+            body = hp.calendar_file(get_db(request), actor, actor.patient or "", _today(), at)
+        except ProgrammeNotOfferedError as refused:
+            return render(request, "home/refused.html", {"reason": str(refused)},
                           status_code=409)
         return _ics_response(body)
 
@@ -277,6 +271,8 @@ async def log_submit(request: Request, actor: PatientActor) -> Response:
             result = hp.log_session(get_db(request), actor, actor.patient or "", values)
         except InputError as error:
             return _log_page(request, actor, form, error.problems, status_code=422)
+        except ProgrammeNotOfferedError:  # the page says why in place of the form
+            return _log_page(request, actor, form, status_code=409)
         return RedirectResponse(f"/log-session?saved={result.session.id}", status_code=303)
 
     return await run_in_threadpool(save)

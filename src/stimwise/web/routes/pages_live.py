@@ -20,8 +20,11 @@ async def console_page(request: Request, pseudonym: str, actor: ClinicianActor) 
     choices = await run_in_threadpool(
         live_session.runnable_prescriptions, db, actor, pseudonym, home=False)
     sessions = await run_in_threadpool(live_session.recent_sessions, db, actor, pseudonym)
+    refusal = await run_in_threadpool(
+        live_session.start_refusal, db, actor, pseudonym, home=False)
     return await run_in_threadpool(render, request, "live/console.html", {  # reads the inbox
         "pseudonym": pseudonym, "here": "session", "choices": choices, "sessions": sessions,
+        "refusal": refusal,
     })
 
 
@@ -32,6 +35,8 @@ async def home_page(request: Request, actor: PatientActor) -> Response:
     choices = await run_in_threadpool(
         live_session.runnable_prescriptions, db, actor, pseudonym, home=True)
     sessions = await run_in_threadpool(live_session.recent_sessions, db, actor, pseudonym, 5)
+    refusal = await run_in_threadpool(
+        live_session.start_refusal, db, actor, pseudonym, home=True)
     return await run_in_threadpool(render, request, "live/home.html", {
-        "pseudonym": pseudonym, "choices": choices, "sessions": sessions,
+        "pseudonym": pseudonym, "choices": choices, "sessions": sessions, "refusal": refusal,
     })

@@ -12,6 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from stimwise.errors import InputError
 from stimwise.protocol.io import validate_model
 from stimwise.records.inputs import IdentityIn, PatientIn
+from stimwise.records.models import PATIENT_STATUSES
+from stimwise.records.patient_status import MAX_REASON_CHARS
 from stimwise.web.deps import (
     CSRF,
     ClinicianActor,
@@ -21,10 +23,16 @@ from stimwise.web.deps import (
     get_db,
     render,
 )
-from stimwise.web.routes.pages_diary import own_export_url
-from stimwise.web.services import home_programme, patients
+from stimwise.web.routes.pages_diary import in_plain_words, own_export_url
+from stimwise.web.services import home_programme, live_session, patients
+from stimwise.web.services.patients import patient_query
 
 router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {"status": "New status", "reason": "Reason"}
+"""The status form's fields as the page names them (in a refusal)."""
+RECENT_SESSION_REPORTS = 20
+"""Session reports the exports page links to, newest first [U: stimwise's choice]."""
 
 @router.get("/")
 def home(actor: SignedInActor) -> Response:
@@ -33,12 +41,32 @@ def home(actor: SignedInActor) -> Response:
 
 
 @router.get("/patients")
-def patient_list(request: Request, actor: StaffActor, q: str = "") -> Response:
-    """Patients by pseudonym; ``q`` keeps those whose pseudonym contains it (any case)."""
-    rows = patients.list_patients(get_db(request), actor)
-    wanted = q.strip().casefold()
-    shown = [row for row in rows if wanted in row.pseudonym.casefold()]
-    return render(request, "patients/list.html", {"patients": shown, "q": q, "total": len(rows)})
+def patient_list(request: Request, actor: StaffActor, q: str = "", status: str = "",
+                 page: int = 1) -> Response:
+    """The patient list; ``q`` keeps the pseudonyms that contain it, ``status`` filters. A
+    search by name or date of birth is posted (:func:`patient_search`), never in the address."""
+    return _list_page(request, actor, patient_query(q, status=status), page)
+
+
+@router.post("/patients", dependencies=CSRF)
+def patient_search(
+    request: Request,
+    actor: StaffActor,
+    q: Annotated[str, Form(max_length=200)] = "",
+    status: Annotated[str, Form(max_length=20)] = "",
+    page: Annotated[int, Form(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Find a person by pseudonym, name or date of birth (clinicians only: 403 with the reason
+    for a researcher); the search and every name shown are audited, never the term."""
+    return _list_page(request, actor, patient_query(q, status=status, by_identity=True), page)
+
+
+def _list_page(request: Request, actor, query, page: int) -> Response:
+    found = patients.find(get_db(request), actor, query, page)
+    return render(request, "patients/list.html", {
+        "found": found, "q": query.text, "status": query.status or "",
+        "statuses": PATIENT_STATUSES, "by_identity": query.by_identity,
+        "searched": bool(query.text.strip() or query.status)})
 
 
 @router.get("/patients/new")
@@ -82,16 +110,40 @@ def new_patient_submit(
     return RedirectResponse(f"/patients/{created.pseudonym}", status_code=303)
 
 
-@router.get("/patients/{pseudonym}")
-def patient_page(
-    request: Request, pseudonym: str, actor: SignedInActor
-) -> Response:
+def _overview_page(request: Request, actor, pseudonym: str, status_code: int = 200,
+                   **extra) -> Response:
     db = get_db(request)
     overview = patients.overview(db, actor, pseudonym)
-    identity = None
-    if actor.role == "clinician":
+    identity = extra.pop("identity", None)
+    if identity is None and actor.role == "clinician":
         identity = patients.get_identity(db, actor, pseudonym)
-    return render(request, "patients/detail.html", {"o": overview, "identity": identity})
+    context = {"o": overview, "identity": identity, "statuses": PATIENT_STATUSES,
+               "status_form": {}, **extra}
+    return render(request, "patients/detail.html", context, status_code=status_code)
+
+
+@router.get("/patients/{pseudonym}")
+def patient_page(request: Request, pseudonym: str, actor: StaffActor) -> Response:
+    notice = {"status": "Status changed."}.get(request.query_params.get("done", ""))
+    return _overview_page(request, actor, pseudonym, notice=notice)
+
+
+@router.post("/patients/{pseudonym}/status", dependencies=CSRF)
+def status_submit(
+    request: Request,
+    pseudonym: str,
+    actor: ClinicianActor,
+    status: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=MAX_REASON_CHARS * 2)] = "",
+) -> Response:
+    """Make the person active, paused or discharged, with a reason (audited)."""
+    try:
+        patients.change_status(get_db(request), actor, pseudonym, status, reason)
+    except InputError as error:
+        problems = in_plain_words(error.problems, STATUS_LABELS)
+        return _overview_page(request, actor, pseudonym, 422, status_problems=problems,
+                              status_form={"status": status, "reason": reason})
+    return RedirectResponse(f"/patients/{pseudonym}?done=status", status_code=303)
 
 
 @router.post("/patients/{pseudonym}/identity", dependencies=CSRF)
@@ -115,11 +167,19 @@ def identity_submit(
             })
             patients.set_identity(db, actor, pseudonym, data)
     except InputError as error:
-        overview = patients.overview(db, actor, pseudonym)
         form = {"full_name": full_name, "date_of_birth": date_of_birth, "contact": contact}
-        context = {"o": overview, "identity": form, "problems": error.problems}
-        return render(request, "patients/detail.html", context, status_code=422)
+        return _overview_page(request, actor, pseudonym, 422, identity=form,
+                              problems=error.problems)
     return RedirectResponse(f"/patients/{pseudonym}", status_code=303)
+
+
+@router.get("/patients/{pseudonym}/exports")
+def exports_page(request: Request, pseudonym: str, actor: StaffActor) -> Response:
+    """What can be downloaded about the person: the record as FHIR or CSV, the reports."""
+    db = get_db(request)
+    overview = patients.overview(db, actor, pseudonym)
+    sessions = live_session.recent_sessions(db, actor, pseudonym, RECENT_SESSION_REPORTS)
+    return render(request, "patients/exports.html", {"o": overview, "sessions": sessions})
 
 
 @router.get("/me")
@@ -128,6 +188,7 @@ def patient_home(request: Request, actor: PatientActor) -> Response:
     overview = patients.overview(db, actor, actor.patient or "")
     weekly = home_programme.adherence(db, actor, actor.patient or "", date.today(), 0)
     context = {"o": overview, "export_url": own_export_url(actor.patient or ""),
+               "refusal": live_session.start_refusal(db, actor, actor.patient or "", home=True),
                "week": weekly.weeks[0] if weekly is not None and weekly.weeks else None,
                "week_asked": None if weekly is None else weekly.weekly.schedule.sessions_per_week}
     return render(request, "patients/me.html", context)

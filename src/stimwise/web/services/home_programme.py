@@ -8,7 +8,7 @@ here (:func:`~stimwise.web.services.audit.audited_read`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from stimwise.analysis.adherence import WeekAdherence, WeeklyAdherence, weekly_adherence
@@ -23,8 +23,11 @@ from stimwise.records.access import Actor
 from stimwise.records.database import Database
 from stimwise.records.home import HomePrescription, prescription_on
 from stimwise.records.models import SelfLoggedSession
+from stimwise.records.patient_status import ProgrammeNotOfferedError, programme_refusal
+from stimwise.records.repository import get_patient
 from stimwise.records.self_logged import LogResult, list_self_logged, log_self_session
 from stimwise.web.services.audit import audited_read
+from stimwise.web.wording import plural
 
 GENERIC_PROFILE = "other-device"
 RECENT_LOGS = 10
@@ -99,12 +102,19 @@ class HomeView:
         return None if self.instructions is None else plain_status(self.instructions)
 
 
-def _home(session, actor: Actor, pseudonym: str, day: date) -> HomePrescription | None:
+def _home(session, actor: Actor, pseudonym: str, day: date
+          ) -> tuple[HomePrescription | None, str | None]:
+    """The prescription offered on ``day`` or, when none is, why in words: the person is not
+    active now (paused or discharged, HAZ-170) or no prescription is valid that day."""
+    refusal = programme_refusal(session, get_patient(session, actor, pseudonym),
+                                datetime.now(UTC))
+    if refusal is not None:
+        return None, refusal
     try:
-        return prescription_on(session, actor, pseudonym, day)
+        return prescription_on(session, actor, pseudonym, day), None
     except InputError as error:
         if error.problems and error.problems[0].path == "prescription":
-            return None
+            return None, NO_PROGRAMME
         raise
 
 
@@ -124,9 +134,9 @@ def home_view(db: Database, actor: Actor, pseudonym: str, today: date,
     def read(session) -> HomeView:
         chosen = profile_id or hd.chosen_device(session, actor, pseudonym)
         profile = None if chosen is None else profiles().get(chosen)
-        home = _home(session, actor, pseudonym, today)
+        home, why = _home(session, actor, pseudonym, today)
         if home is None:
-            return HomeView(profile, None, NO_PROGRAMME)
+            return HomeView(profile, None, why)
         if profile is None:
             return HomeView(None, None, None)
         return HomeView(profile, _instructions(home, profile), None)
@@ -158,9 +168,9 @@ def log_form(db: Database, actor: Actor, pseudonym: str, today: date) -> LogForm
         last = hd.last_self_logged(session, actor, pseudonym)
         chosen = hd.chosen_device(session, actor, pseudonym)
         profile = None if chosen is None else profiles().get(chosen)
-        home = _home(session, actor, pseudonym, today)
+        home, why = _home(session, actor, pseudonym, today)
         if home is None:
-            return LogForm(profile, None, NO_PROGRAMME)
+            return LogForm(profile, None, why)
         instructions = None if profile is None else _instructions(home, profile)
         values: dict[str, Any] = {
             "profile": chosen or "",
@@ -211,6 +221,10 @@ class WeekRow:
     last_day: date
 
 
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
+
+
 @dataclass(frozen=True)
 class AdherenceView:
     weekly: WeeklyAdherence
@@ -224,11 +238,13 @@ class AdherenceView:
         reported = sum(w.counts.self_reported_sessions for w in self.weeks)
         if total == 0:
             return "No sessions yet."
+        counted = plural(total, "session")
         if reported == total:
-            return f"All {total} sessions counted were logged by the person (self-reported)."
+            return (f"The {counted} counted {_were(total)} logged by the person "
+                    "(self-reported).")
         if reported == 0:
-            return f"All {total} sessions counted were recorded by stimwise's own device."
-        return (f"Of {total} sessions counted, {reported} were logged by the person "
+            return f"The {counted} counted {_were(total)} recorded by stimwise's own device."
+        return (f"Of {counted} counted, {reported} {_were(reported)} logged by the person "
                 f"(self-reported) and {total - reported} recorded by stimwise's own device.")
 
 
@@ -261,20 +277,18 @@ def adherence(db: Database, actor: Actor, pseudonym: str, today: date,
 
 
 def calendar_file(db: Database, actor: Actor, pseudonym: str, today: date, at: time
-                  ) -> bytes | None:
-    """The home schedule on the person's device as ICS (``None``: no programme today)."""
+                  ) -> bytes:
+    """The home schedule on the person's device as ICS; :class:`ProgrammeNotOfferedError`
+    saying why when no programme is offered today."""
 
     def read(session):
-        home = _home(session, actor, pseudonym, today)
+        home, why = _home(session, actor, pseudonym, today)
         if home is None:
-            return None
+            raise ProgrammeNotOfferedError(why)
         chosen = hd.chosen_device(session, actor, pseudonym) or GENERIC_PROFILE
         return _instructions(home, profiles()[chosen]), home.row.valid_to
 
-    found = audited_read(db, actor, pseudonym, "home_programme", read)
-    if found is None:
-        return None
-    instructions, valid_to = found
+    instructions, valid_to = audited_read(db, actor, pseudonym, "home_programme", read)
     return home_schedule_ics(instructions, today, at, valid_to)
 
 
@@ -295,7 +309,8 @@ def stop_feed(db: Database, actor: Actor, pseudonym: str) -> int:
 
 EMPTY_CALENDAR = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
                   b"PRODID:-//stimwise//home programme//EN\r\nEND:VCALENDAR\r\n")
-"""What a live address answers while no home programme is valid: a calendar with no events."""
+"""What a live address answers while no home programme is offered (none valid, or the person
+paused or discharged): a calendar with no events, so the reminders stop."""
 
 
 def feed_calendar(db: Database, token: str, today: date) -> bytes | None:
@@ -304,7 +319,7 @@ def feed_calendar(db: Database, token: str, today: date) -> bytes | None:
         found = hd.read_calendar_feed(session, token)
         if found is None:
             return None
-        home = _home(session, found.reader, found.pseudonym, today)
+        home, _why = _home(session, found.reader, found.pseudonym, today)
         if home is None:
             return EMPTY_CALENDAR
         chosen = hd.chosen_device(session, found.reader, found.pseudonym) or GENERIC_PROFILE

@@ -35,6 +35,11 @@ from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
 from stimwise.records.models import PrescriptionRecord
+from stimwise.records.patient_status import (
+    ProgrammeNotOfferedError,
+    clinic_refusal,
+    programme_refusal,
+)
 from stimwise.records.sessions import import_journal, list_sessions
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan
@@ -45,6 +50,7 @@ from stimwise.session.prompts import Prompt, Responder
 from stimwise.session.runtime import SessionRunner, SessionSettings, Snapshot
 from stimwise.web.services import live_lease
 from stimwise.web.services.audit import audited_read
+from stimwise.web.wording import console_state, protocol_name
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +108,7 @@ class PrescriptionChoice:
 
     id: int
     protocol_id: str
+    protocol_name: str
     max_amplitude_ma: float
     session_duration_min: float
     home_use: bool
@@ -113,7 +120,12 @@ class PrescriptionChoice:
     def label(self) -> str:
         dose = f"{self.max_amplitude_ma:g} mA, {self.session_duration_min:g} min"
         home = " · home use" if self.home_use else ""
-        return f"#{self.id} {self.protocol_id} ({dose}){home}"
+        return f"#{self.id} {self.protocol_name} ({dose}){home}"
+
+    @property
+    def plain_label(self) -> str:
+        """What the person's own console lists: the programme and its length in words."""
+        return f"{self.protocol_name}, {self.session_duration_min:g} minutes"
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,7 @@ def _choice(row: PrescriptionRecord) -> PrescriptionChoice:
     return PrescriptionChoice(
         id=row.id,
         protocol_id=row.protocol_id,
+        protocol_name=protocol_name(row.prescription["protocol"]["name"]),
         max_amplitude_ma=float(row.prescription["max_amplitude_ma"]),
         session_duration_min=float(row.prescription["session_duration_min"]),
         home_use=bool(row.home_use),
@@ -151,6 +164,17 @@ def runnable_prescriptions(
     if home:
         choices = [c for c in choices if c.home_use and c.locked_amplitude_ma is not None]
     return list(reversed(choices))
+
+
+def start_refusal(db: Database, actor: Actor, pseudonym: str, *, home: bool) -> str | None:
+    """Why no session of ``pseudonym`` may start now because of their status (``None``: it
+    may): a home session needs an active person (HAZ-170), a clinic session one who is not
+    discharged (HAZ-171)."""
+    with db.reading() as session:
+        patient = r.get_patient(session, actor, pseudonym)
+        if home:
+            return programme_refusal(session, patient, datetime.now(UTC))
+        return clinic_refusal(patient)
 
 
 def recent_sessions(db: Database, actor: Actor, pseudonym: str, limit: int = 10):
@@ -345,6 +369,7 @@ def snapshot_view(snapshot: Snapshot, step_ma: float) -> dict[str, Any]:
     return {
         "type": "snapshot",
         "state": snapshot.state,
+        "state_words": console_state(snapshot.state),
         "applied_ma": round(snapshot.applied_ma, 3),
         "target_ma": None if snapshot.target_ma is None else round(snapshot.target_ma, 3),
         "ceiling_ma": round(snapshot.ceiling_ma, 3),
@@ -396,6 +421,9 @@ class LiveRegistry:
             require(actor, "write_own", pseudonym)
         else:
             require(actor, "write_clinical", pseudonym)
+        refusal = start_refusal(self.db, actor, pseudonym, home=home)
+        if refusal is not None:
+            raise ProgrammeNotOfferedError(refusal)
         today = datetime.now(UTC).date()
         row = _stored_prescription(self.db, actor, pseudonym, request.prescription_id, today)
         plan, caps = verified_plan(row, pseudonym, home=home, target_ma=request.target_ma)

@@ -62,6 +62,7 @@ from stimwise.records.sessions import list_sessions, session_summaries
 from stimwise.web.services import wording as w
 from stimwise.web.services.audit import audited_read
 from stimwise.web.services.response import responder_cutoff, start_note
+from stimwise.web.wording import range_words
 
 NOTICE = (
     "stimwise is clinical-decision support and research software, not a certified medical "
@@ -313,7 +314,7 @@ def _locked_text(locked: dict | None) -> str:
     """The home ranges as the record names them (the API's ``locked``)."""
     if not locked:
         return "none (clinic use)"
-    return ", ".join(f"{name} {span['min']:g}–{span['max']:g}"
+    return ", ".join(range_words(name, span["min"], span["max"])
                      for name, span in locked.items() if span)
 
 

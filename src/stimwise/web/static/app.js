@@ -33,6 +33,25 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   });
+  // A wide table scrolls inside its box (.table-scroll): while it does, the box can be reached
+  // and scrolled with the keyboard and is named after the table (WCAG 2.1.1); otherwise it is
+  // no tab stop.
+  const markScrollingTables = () => {
+    document.querySelectorAll(".table-scroll").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth) {
+        const caption = box.querySelector("caption");
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", `${caption ? caption.textContent.trim() : "Table"} (scrolls sideways)`);
+      } else if (box.hasAttribute("role")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  };
+  markScrollingTables();
+  window.addEventListener("resize", markScrollingTables);
   // Report the device's UTC offset in forms that carry a hidden tz_offset_min field.
   document.querySelectorAll("input[name=tz_offset_min]").forEach((input) => {
     input.value = String(-new Date().getTimezoneOffset());

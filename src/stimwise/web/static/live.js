@@ -46,6 +46,13 @@
   function stopBeating() { if (beat) { clearInterval(beat); beat = null; } }
 
   function fmt(value, digits) { return value === null || value === undefined ? "–" : Number(value).toFixed(digits); }
+  function clock(seconds) {
+    if (seconds === null || seconds === undefined) { return "–"; }
+    var whole = Math.max(0, Math.round(seconds));
+    var s = whole % 60;
+    return Math.floor(whole / 60) + ":" + (s < 10 ? "0" : "") + s;
+  }
+  var TERMINAL_REASON = { completed: true, aborted: true, paused: true };
 
   function drawPrompt(prompt) {
     var box = $("live-prompt");
@@ -82,13 +89,13 @@
 
   function receive(m) {
     if (m.type === "snapshot") {
-      $("live-state").textContent = m.state.replace("_", " ");
-      $("live-reason").textContent = m.reason ? "(" + m.reason + ")" : "";
-      $("live-applied").textContent = fmt(m.applied_ma, 2);
-      $("live-target").textContent = fmt(m.target_ma, 2);
-      $("live-ceiling").textContent = fmt(m.ceiling_ma, 2);
-      $("live-running").textContent = fmt(m.running_s, 0);
-      $("live-remaining").textContent = fmt(m.remaining_s, 0);
+      $("live-state").textContent = m.state_words;
+      $("live-reason").textContent = m.reason && TERMINAL_REASON[m.state] ? "(" + m.reason + ")" : "";
+      $("live-applied").textContent = fmt(m.applied_ma, 1);
+      $("live-target").textContent = fmt(m.target_ma, 1);
+      $("live-ceiling").textContent = fmt(m.ceiling_ma, 1);
+      $("live-running").textContent = clock(m.running_s);
+      $("live-remaining").textContent = clock(m.remaining_s);
       root.dataset.state = m.state;
       drawPrompt(m.prompt);
       drawElectrodes(m.electrodes);
@@ -107,7 +114,7 @@
       var result = $("live-result");
       result.hidden = false;
       result.className = m.outcome === "completed" ? "" : "bad";
-      result.textContent = "Session " + m.outcome + (m.reason ? ": " + m.reason : "") +
+      result.textContent = (m.outcome === "completed" ? "Session finished" : "Session stopped early") + (m.reason ? ": " + m.reason : "") +
         (m.stored ? ". Saved in the record." : ". Not saved: " + (m.problem || "unknown problem"));
       if (m.report_url) {
         var a = document.createElement("a");
