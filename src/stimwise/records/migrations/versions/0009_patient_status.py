@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_patient_status"
-down_revision = "0007_home_device_calendar"
+down_revision = "0008_review_dates_names"
 branch_labels = None
 depends_on = None
 
