@@ -84,12 +84,21 @@ def test_HAZ084_yaml_booleans_underscores_nan_and_quoted_numbers_are_refused(tex
         load_model_file(Protocol, path)
 
 
-@pytest.mark.parametrize("text, value", [("024", 24), ("+7", 7), ("1e1", 10.0), (".5", 0.5),
-                                         ("0x14", "0x14"), ("1:20", "1:20"), ("2_0", "2_0")])
+@pytest.mark.parametrize("text, value", [("024", 24), ("+7", 7), ("1.0e+1", 10.0), (".5", 0.5),
+                                         ("0x14", "0x14"), ("1:20", "1:20"), ("2_0", "2_0"),
+                                         ("1e1", "1e1"), ("09", "09")])
 def test_HAZ084_yaml_numbers_are_plain_decimals_never_octal_hex_or_sexagesimal(text, value):
     assert parse_document(f"a: {text}", "n.yaml") == {"a": value}
     with pytest.raises(InputError, match="plain decimal"):
         parse_document("a: !!int 0x14", "n.yaml")
+
+
+@pytest.mark.parametrize("text", ["1e3", "1.5e3", "09", "1e+3", "-2E5", "007", "12"])
+def test_HAZ084_text_that_pyyaml_writes_unquoted_is_read_back_as_text(text):
+    """Found by tests/test_loader_fuzz.py: an id "1e3" written by yaml.safe_dump came back as
+    the number 1000.0. What PyYAML writes as text must read back as the same text."""
+    written = yaml.safe_dump({"id": text, "n": 2.5, "k": 7})
+    assert parse_document(written, "round.yaml") == {"id": text, "n": 2.5, "k": 7}
 
 
 def test_HAZ084_the_web_intake_form_reads_numbers_as_strictly():

@@ -593,13 +593,13 @@ def emulate_p24(
     keepalive_ms: Annotated[
         float,
         typer.Option(
-            "--keepalive-ms",
+            "--keepalive-ms", parser=v.number(Bounds("ms", ge=1, le=60_000)),
             help="Mid-level stimulation stops without Ml_update or Ml_get_current_data this long.",
-            min=1,
         ),
     ] = 2000.0,
     ack_latency_ms: Annotated[
-        float, typer.Option("--ack-latency-ms", help="Delay of every answer (ms).", min=0)
+        float, typer.Option("--ack-latency-ms", parser=v.number(Bounds("ms", ge=0, le=10_000)),
+                            help="Delay of every answer (ms).")
     ] = 2.0,
     pulse_log: PulseLogOption = None,
     link: LinkOption = None,

@@ -71,11 +71,14 @@ class _InputLoader(yaml.SafeLoader):
 
 
 # YAML 1.1 (PyYAML) reads 2_0 as 20, 024 as 20 (octal), 0x14 as 20 and 1:20 as 80: a typo in a
-# dose would become another dose. Input files take numbers in plain decimal notation only (as
-# YAML 1.2 and JSON do); anything else stays text, which a number field then refuses.
-_YAML_INT = re.compile(r"[-+]?[0-9]+")
+# dose would become another dose. Input files take numbers in plain decimal notation only;
+# anything else stays text, which a number field then refuses. Each pattern is also a subset of
+# what PyYAML itself reads as a number, so text that PyYAML writes unquoted ("1e3", "09", an id
+# or a note) is never read back here as a number: a float needs its decimal point, and an
+# exponent its sign, as in PyYAML ("1.0e+3"); "024" is 24 (PyYAML quotes it when it writes text).
+_YAML_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*|0[0-7]+)")
 _YAML_FLOAT = re.compile(
-    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+][0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 )
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
