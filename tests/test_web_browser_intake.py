@@ -26,6 +26,7 @@ from browser_fixtures import (
     new_page,
     require_chromium,
     serious_axe_violations,
+    shot,
     sign_in,
 )
 
@@ -41,6 +42,19 @@ def check(page, name: str) -> None:
     assert horizontal_overflow_px(page) <= 0, name
     assert page.js_errors == [], name
     check_page(page, name)
+
+
+def check_theirs(page, name: str, owner: str, found: list[str]) -> None:
+    """The same checks on a page another engineer is reworking in parallel (issue 16: web16b
+    prescribing and reports, web16c every page): what fails is collected into ``found``, and the
+    test ends as an expected failure naming it, after every check of the intake and screening
+    pages has passed. Once their work is merged the collection is empty and the test passes."""
+    shot(page, name)
+    problems = [*serious_axe_violations(page), *machine_text(page)]
+    if horizontal_overflow_px(page) > 0:
+        problems.append(f"scrolls sideways by {horizontal_overflow_px(page)} px")
+    problems += page.js_errors
+    found += [f"{name} ({owner}): {p}" for p in problems]
 
 
 class Clinician:
@@ -148,7 +162,7 @@ def common_answers(c: Clinician) -> None:
     c.answer("Can report what they feel", "Yes")
 
 
-def complete_crps_with_pacemaker(c: Clinician) -> None:
+def complete_crps_with_pacemaker(c: Clinician, tag: str) -> None:
     """CRPS type I of the right hand and wrist, allodynia; a demand pacemaker, left chest."""
     page = c.page
     c.fill("Age (years)", "58")
@@ -165,6 +179,7 @@ def complete_crps_with_pacemaker(c: Clinician) -> None:
     c.choose("Kind of implant", "Demand pacemaker", implant)
     c.click(implant.get_by_role("button", name="Body map"))  # the place on the map
     picker = page.get_by_role("dialog")
+    check(page, f"intake-01b-place-picker-{tag}")
     c.click(picker.locator("rect", has=page.locator("title", has_text=re.compile("^Left chest$"))))
     c.click(picker.get_by_role("button", name="Done"))
     assert "Left chest" in implant.inner_text()
@@ -255,10 +270,12 @@ def test_a_clinician_completes_the_crps_with_pacemaker_intake_and_prescribes(
     empty_height = intake_height(page)
     check(page, f"intake-01-empty-{tag}")
     c = Clinician(page)
-    complete_crps_with_pacemaker(c)
+    complete_crps_with_pacemaker(c, tag)
     check(page, f"intake-02-crps-pacemaker-filled-{tag}")
     filled_height = intake_height(page)
     save_and_screen(c, pseudonym)
+    figures = {**c.figures(f"crps-with-pacemaker ({tag})"), "page_height_px_empty": empty_height,
+               "page_height_px_filled": filled_height}
     main = page.inner_text("main")
     assert "Needs specialist clearance" in main
     assert "Demand pacemaker at Left chest" in main or "Demand pacemaker at left chest" in main
@@ -266,6 +283,7 @@ def test_a_clinician_completes_the_crps_with_pacemaker_intake_and_prescribes(
     check(page, f"intake-03-screening-clearance-{tag}")
 
     # the clearance, chosen from the rules that apply to this person
+    c = Clinician(page)
     c.click(page.get_by_role("link", name="Revise the intake"))
     page.wait_for_url(f"**/patients/{pseudonym}/intake")
     clearance = page.locator("fieldset.clearance", has_text="applies to this person")
@@ -279,22 +297,26 @@ def test_a_clinician_completes_the_crps_with_pacemaker_intake_and_prescribes(
     assert "Eligible with precautions" in main
     assert "Cleared by Dr A. Heart" in main
     check(page, f"intake-05-screening-cleared-{tag}")
-    print(json.dumps({**c.figures(f"crps-with-pacemaker ({tag})"),
-                      "page_height_px_empty": empty_height,
-                      "page_height_px_filled": filled_height}))
-    prescribe_run_and_report(page, server, pseudonym, tag)
+    print(json.dumps({**figures, "clearance_revision": c.figures("")}))
+    theirs = prescribe_run_and_report(page, server, pseudonym, tag)
+    if theirs:
+        pytest.xfail("pages reworked by web16b/web16c do not pass the page checks yet: "
+                     + "; ".join(theirs))
 
 
-def prescribe_run_and_report(page, server: str, pseudonym: str, tag: str) -> None:
+def prescribe_run_and_report(page, server: str, pseudonym: str, tag: str) -> list[str]:
     """With today's pages: the first recommendation prescribed, a short simulated session and
-    the progress report as a PDF."""
+    the progress report as a PDF; returns what those pages fail of the page checks."""
+    found: list[str] = []
     page.goto(f"{server}/patients/{pseudonym}/recommendations")
     page.get_by_role("link", name="Prescribe this").first.click()
     page.wait_for_url(f"**/patients/{pseudonym}/prescribe**")
     page.wait_for_load_state("networkidle")
+    check_theirs(page, f"intake-08-prescribe-{tag}", "web16b", found)
     page.get_by_role("button", name=re.compile("Verify and store")).click()
     page.wait_for_url(f"**/patients/{pseudonym}/prescriptions?saved=*")
     assert "passed the safety verification" in page.inner_text("main")
+    check_theirs(page, f"intake-09-prescriptions-{tag}", "web16b", found)
 
     page.goto(f"{server}/patients/{pseudonym}/session")
     page.get_by_label(re.compile("^Therapeutic level")).fill("2")
@@ -310,13 +332,16 @@ def prescribe_run_and_report(page, server: str, pseudonym: str, tag: str) -> Non
     page.get_by_role("button", name="EMERGENCY STOP").click()
     page.wait_for_selector("#live-result:not([hidden])")
     assert "Saved in the record" in page.inner_text("#live-result")
+    check_theirs(page, f"intake-10-session-{tag}", "web16c", found)
 
     page.goto(f"{server}/patients/{pseudonym}/report")
+    check_theirs(page, f"intake-11-progress-report-{tag}", "web16b", found)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download PDF").click()
     assert download.value.suggested_filename.endswith(".pdf")
     pdf = download.value.path().read_bytes()
     assert pdf.startswith(b"%PDF")
+    return found
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

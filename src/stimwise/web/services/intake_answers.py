@@ -59,8 +59,9 @@ ANSWER = "__answer"
 ROWS = "__rows"
 TYPED = "__typed"
 CHOSEN = "__chosen"
-LIST_ANSWERS = ("no", "yes", "unknown")
-"""A list question's answer on the page: none, entries listed, or not known."""
+LIST_ANSWERS = ("yes", "no", "unknown")
+"""A list question's answer on the page: entries listed, none, or not known (in the order of the
+yes/no/unknown questions, so that "No" is always in the same place)."""
 MAX_ROWS = 60
 """Rows read per list (a page never holds more; a forged count cannot make the server loop)."""
 

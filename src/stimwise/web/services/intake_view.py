@@ -191,6 +191,17 @@ class Questionnaire:
     def open(self) -> bool:
         return self.answered > 0 or bool(self.errors) or any(i.errors for i in self.items)
 
+    @property
+    def groups(self) -> list[tuple[str | None, str, list[Item]]]:
+        """The items by section (heading, the versions that ask any of them, items)."""
+        out: list[tuple[str | None, str, list[Item]]] = []
+        for item in self.items:
+            if not out or out[-1][0] != item.section:
+                out.append((item.section, "", []))
+            out[-1][2].append(item)
+        return [(heading, " ".join(dict.fromkeys(v for i in items for v in i.versions.split())),
+                 items) for heading, _, items in out]
+
 
 @dataclass
 class ClearanceSlot:

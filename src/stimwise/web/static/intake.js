@@ -35,7 +35,7 @@
       element.hidden = !show;
     });
     form.querySelectorAll("[data-version-select]").forEach((select) => {
-      select.closest("details").querySelectorAll(".q-item").forEach((item) => {
+      select.closest("details").querySelectorAll("[data-versions]").forEach((item) => {
         item.hidden = !item.dataset.versions.split(" ").includes(select.value);
       });
     });
