@@ -111,6 +111,8 @@ def test_a_refused_intake_shows_each_problem_at_its_input_and_keeps_everything(a
     assert 'id="field-age_years-errors"' in page  # next to the input
     assert 'value="two hundred"' in page and 'value="left calf, hand"' in page
     assert not SNAKE.search(visible_text(summary))
+    for target in re.findall(r'href="#([^"]+)"', summary):  # every link reaches its input
+        assert f'id="{target}"' in page, target
     assert count(app_client.app, IntakeRecord) == 0
     assert count(app_client.app, IntakeDraft) == 1  # kept as the draft
 
@@ -194,3 +196,21 @@ def test_the_cardiology_clearance_is_chosen_on_the_page_and_lifts_the_rule(app_c
     screening = app_client.get(f"/patients/{NEW}/screening").text
     assert "Decision: Eligible with precautions" in screening
     assert "Cleared by Dr A. Heart (cardiologist) on 2025-06-01" in screening
+
+
+def test_every_problem_links_to_an_input_on_the_page(app_client):
+    """Problems inside rows, questionnaires and clearances link to an input that exists."""
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, NEW)
+    form = complete_form(**{
+        **PACEMAKER, "implants.0.site": [], "implants.0.site.__typed": "chest",
+        "sensation.__answer": "yes", "sensation.__rows": "1", "sensation.0.status": "absent",
+        f"{SLOT}__chosen": "on",
+        "instruments.__rows": "1", "instruments.0.instrument": "dn4",
+        "instruments.0.answers.burning": "yes"})
+    page = post(app_client, NEW, form, "save").text
+    summary = page.split('id="problems"', 1)[1].split("</div>", 1)[0]
+    targets = re.findall(r'href="#([^"]+)"', summary)
+    assert len(targets) >= 5
+    for target in targets:
+        assert f'id="{target}"' in page, target

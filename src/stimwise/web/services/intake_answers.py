@@ -85,6 +85,8 @@ class AnchoredProblem:
     problem: FieldProblem
     words: str | None = None
     suggestions: tuple[str, ...] = ()
+    said: bool = False
+    """``words`` is a whole statement ("'hand' does not say which side"), not what is needed."""
 
 
 @dataclass
@@ -150,7 +152,7 @@ def read_sites(form: FormValues, name: str, out: list[AnchoredProblem]) -> list[
         if match.suggestions:
             hint = " — did you mean " + " or ".join(site_label(s) for s in match.suggestions) + "?"
         out.append(AnchoredProblem(f"{name}.{TYPED}", FieldProblem(name, match.text, "a body site"),
-                                   f"{match.problem}{hint}", match.suggestions))
+                                   f"{match.problem}{hint}", match.suggestions, said=True))
     return list(dict.fromkeys(found))
 
 

@@ -243,6 +243,11 @@ class ProblemLine:
     html_id: str
     where: str
     message: str
+    section: str = ""
+    label: str = ""
+    order: int = 0
+    unanswered: bool = False
+    """A required question not answered (the summary lists these by section, briefly)."""
 
 
 @dataclass
@@ -251,6 +256,19 @@ class IntakePage:
     problems: list[ProblemLine]
     questionnaires: list[Questionnaire]
     clearances: list[ClearanceSlot]
+
+    @property
+    def unanswered(self) -> list[tuple[str, list[ProblemLine]]]:
+        """The questions not answered, by section in page order."""
+        out: dict[str, list[ProblemLine]] = {}
+        for line in self.problems:
+            if line.unanswered:
+                out.setdefault(line.section, []).append(line)
+        return list(out.items())
+
+    @property
+    def other_problems(self) -> list[ProblemLine]:
+        return [p for p in self.problems if not p.unanswered]
 
     @property
     def answered(self) -> int:
@@ -547,6 +565,7 @@ def _targets(page: IntakePage) -> dict[str, tuple[Any, str, SectionView]]:
 
 def _attach(page: IntakePage, problems, data: dict[str, Any]) -> None:
     targets = _targets(page)
+    order = {id(node): index for index, (node, _, _) in enumerate(targets.values())}
     for anchored in problems:
         name = anchored.anchor.replace(f".{TYPED}", "").replace(f".{ANSWER}", "")
         parts = name.split(".")
@@ -559,15 +578,23 @@ def _attach(page: IntakePage, problems, data: dict[str, Any]) -> None:
         expected = anchored.words or words.expected
         got = "" if anchored.words else words.value  # own words quote what was typed
         message = f"{expected} (got {got})" if got not in (None, "") else expected
+        message = _sentence(message) if anchored.said else f"Needs {message}"
+        unanswered = expected.startswith("an answer (this question is required")
         if target is None:
-            page.problems.append(ProblemLine("intake-form", words.where, message))
+            page.problems.append(ProblemLine("intake-form", words.where, message, order=-1))
             continue
         node, where, section = target
         node.errors.append(message)
         if isinstance(node, Field) and anchored.suggestions:
             node.suggestions = tuple(Choice(s, _site_words(s)) for s in anchored.suggestions)
         section.problems += 1
-        page.problems.append(ProblemLine(_anchor_id(node), f"{section.title} › {where}", message))
+        page.problems.append(ProblemLine(_anchor_id(node), f"{section.title} › {where}", message,
+                                         section.title, where, order[id(node)], unanswered))
+    page.problems.sort(key=lambda p: p.order)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _anchor_id(node: Any) -> str:

@@ -192,6 +192,9 @@
       help.textContent = "Could not reach the server; the place will be read when you save.";
       return;
     }
+    if (input.value.trim() !== text) {
+      return; // changed meanwhile (a suggestion was chosen, or more was typed)
+    }
     found.places.forEach((place) => addPlace(fieldset, place.value, place.label));
     help.textContent = "";
     if (found.problems.length === 0) {
@@ -201,6 +204,10 @@
       return;
     }
     input.value = found.problems.map((p) => p.text).join(", ");
+    input.setAttribute("aria-invalid", "true");
+    if (document.activeElement === input) {
+      input.select(); // typing again replaces what could not be matched
+    }
     found.problems.forEach((problem) => {
       const line = document.createElement("p");
       line.className = "problem";
