@@ -298,6 +298,8 @@ def test_a_clinician_completes_the_crps_with_pacemaker_intake_and_prescribes(
     assert "Cleared by Dr A. Heart" in main
     check(page, f"intake-05-screening-cleared-{tag}")
     print(json.dumps({**figures, "clearance_revision": c.figures("")}))
+    if phone:
+        return  # prescribing, the session and the reports: desktop (their pages have phone tests)
     theirs = prescribe_run_and_report(page, server, pseudonym, tag)
     if theirs:
         pytest.xfail("pages reworked by web16b/web16c do not pass the page checks yet: "
@@ -371,12 +373,15 @@ def test_a_clinician_completes_the_diabetic_neuropathy_intake(server, browser, v
                       "page_height_px_filled": filled_height}))
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+TABLET = {"width": 820, "height": 1180}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, TABLET, PHONE], ids=["desktop", "tablet", "phone"])
 def test_a_refused_intake_keeps_what_was_typed_and_links_each_problem(server, browser, viewport):
     """Saved half done: the page comes back with every answer, the problems in its words at the
     top and next to each input, and a draft that says it is one."""
-    phone = viewport == PHONE
-    tag = "phone" if phone else "desktop"
+    phone = viewport != DESKTOP
+    tag = {DESKTOP["width"]: "desktop", TABLET["width"]: "tablet"}.get(viewport["width"], "phone")
     pseudonym = f"REFUSED-{tag.upper()}"
     page = new_page(browser, viewport=viewport, is_mobile=phone, has_touch=phone)
     sign_in(page, server, "clinician-1")
@@ -402,7 +407,7 @@ def test_a_refused_intake_keeps_what_was_typed_and_links_each_problem(server, br
         "radio", name="Unknown").is_checked()
     places = page.locator("[data-sites-field='pain_sites']")
     assert places.get_by_role("checkbox", name="Right hand (whole)").is_checked()
-    assert places.get_by_label("Other painful places: type a place").input_value() == "left calf"
+    assert places.get_by_role("checkbox", name="Left calf").is_checked()  # matched on saving
     assert "A draft is not an intake" in page.inner_text("main")
     # the refused page is itself the 422 answer (the project's rule for a refused form), which
     # Chromium logs as a failed resource: that line is no script error

@@ -380,3 +380,13 @@ def test_every_problem_of_a_refused_page_is_in_words():
     assert len(page.problems) == 3
     for line in page.problems:
         assert not re.search(SNAKE, f"{line.where} {line.message}"), line
+
+
+def test_typed_places_that_match_are_settled_as_chosen_and_the_rest_stays_typed():
+    from stimwise.web.services.intake_answers import settle_typed_places
+
+    form = {"pain_sites": ["left_calf"], "pain_sites.__typed": ["right hand, hand, left calf"]}
+    settled = settle_typed_places(form)
+    assert settled["pain_sites"] == ["left_calf", "right_hand"]
+    assert settled["pain_sites.__typed"] == ["hand"]
+    assert form["pain_sites"] == ["left_calf"]  # the submitted answers are left as they were

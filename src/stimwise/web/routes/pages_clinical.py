@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from stimwise.protocol.site_names import find_each_site, site_label
+from stimwise.protocol.site_names import find_each_site, site_choice_groups, site_label
 from stimwise.records.access import Actor, require
 from stimwise.web.deps import csrf_protect, get_db, render, require_roles, templates
 from stimwise.web.services import clinical
 from stimwise.web.services.bodymap import picker_svg
-from stimwise.web.services.intake_answers import ROWS, list_paths
+from stimwise.web.services.intake_answers import ROWS, list_paths, settle_typed_places
 from stimwise.web.services.intake_form import form_lists
-from stimwise.web.services.intake_view import intake_page, site_groups
+from stimwise.web.services.intake_view import intake_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +37,7 @@ def _intake_page(request: Request, pseudonym: str, form: dict, *, problems=(), d
     page = intake_page(form, pseudonym, _today(), list(problems))
     return render(request, "clinical/intake.html", {
         "pseudonym": pseudonym, "page": page, "problems": page.problems, "draft": draft,
-        "latest": latest, "site_groups": site_groups(), "picker_svg": picker_svg(),
+        "latest": latest, "site_groups": site_choice_groups(), "picker_svg": picker_svg(),
         "notice": notice,
     }, status_code=status_code)
 
@@ -71,7 +71,7 @@ def _submit_intake(request: Request, pseudonym: str, actor: Actor, form: dict) -
     db = get_db(request)
     action = (form.get("action") or [""])[0]
     if action == "draft":
-        clinical.save_intake_draft(db, actor, pseudonym, form)
+        clinical.save_intake_draft(db, actor, pseudonym, settle_typed_places(form))
         return RedirectResponse(f"/patients/{pseudonym}/intake?saved=draft", status_code=303)
     if action == "discard":
         clinical.discard_intake_draft(db, actor, pseudonym)
@@ -80,12 +80,14 @@ def _submit_intake(request: Request, pseudonym: str, actor: Actor, form: dict) -
         require(actor, "write_clinical", pseudonym)
         name = f"{action[4:]}.{ROWS}"
         rows = (form.get(name) or ["0"])[0]
-        form = {**form, name: [str(int(rows) + 1 if rows.isdigit() else 1)],
+        form = {**settle_typed_places(form), name: [str(int(rows) + 1 if rows.isdigit() else 1)],
                 f"{action[4:]}.__answer": ["yes"]}
         return _intake_page(request, pseudonym, form)
     intake_id, problems = clinical.submit_intake_answers(db, actor, pseudonym, form)
     if intake_id is None:
-        # nothing typed is lost: the page comes back as typed, and is kept as the draft
+        # nothing typed is lost: the page comes back as typed (places that matched, as chosen)
+        # and is kept as the draft
+        form = settle_typed_places(form)
         draft = clinical.save_intake_draft(db, actor, pseudonym, form)
         return _intake_page(request, pseudonym, form, problems=problems, draft=draft,
                             status_code=422)

@@ -551,3 +551,20 @@ def _all_asks() -> list[Ask | ListAsk]:
 def list_paths() -> tuple[str, ...]:
     """The list questions the page asks."""
     return tuple(a.path for a in list_asks())
+
+
+def settle_typed_places(form: FormValues) -> dict[str, list[str]]:
+    """The answers with every typed place that matched moved to the chosen places (a page shown
+    again then shows them as chosen); what did not match stays typed, for its problem to be
+    shown and corrected. Nothing typed is lost."""
+    out = {k: list(v) for k, v in form.items()}
+    for name in [k for k in form if k.endswith(f".{TYPED}")]:
+        field = name.removesuffix(f".{TYPED}")
+        matches = find_each_site(first(form, name)) if first(form, name) else ()
+        if not matches:
+            continue
+        chosen = out.setdefault(field, [])
+        for match in matches:
+            chosen += [s for s in match.selectors if s not in chosen]
+        out[name] = [", ".join(m.text for m in matches if not m.matched)]
+    return out

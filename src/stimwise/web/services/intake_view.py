@@ -32,7 +32,7 @@ from stimwise.clinical.labels import (
 )
 from stimwise.clinical.rules import screening_rules
 from stimwise.errors import InputError
-from stimwise.protocol.site_names import site_choice_groups, site_label
+from stimwise.protocol.site_names import site_label
 from stimwise.web.services.intake_answers import (
     ANSWER,
     CHOSEN,
@@ -603,8 +603,3 @@ def _anchor_id(node: Any) -> str:
     if isinstance(node, Questionnaire):
         return html_id(node.prefix.rstrip("."))
     return node.html_id
-
-
-def site_groups():
-    """The grouped choices of the place picker (side, region, site)."""
-    return site_choice_groups()

@@ -411,7 +411,16 @@
   }
 
   form.addEventListener("change", changed);
-  form.addEventListener("submit", () => {
+  form.addEventListener("keydown", (event) => {
+    // Enter in an answer does not send the page (a typed place is matched instead); the
+    // buttons send it
+    const target = event.target;
+    if (event.key === "Enter" && target.tagName === "INPUT"
+        && !["submit", "button"].includes(target.type)) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("submit", () => {
     dirty = false;
   });
   window.addEventListener("beforeunload", (event) => {
