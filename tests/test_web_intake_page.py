@@ -216,3 +216,12 @@ def test_every_problem_links_to_an_input_on_the_page(app_client):
     assert len(targets) >= 5
     for target in targets:
         assert f'id="{target}"' in page, target
+
+
+def test_a_draft_older_than_the_latest_intake_says_so(app_client):
+    login_as(app_client, "clinician")
+    ensure_patient(app_client.app, CRPS)
+    post(app_client, CRPS, complete_form(age_years="33"), "draft")
+    screened_patient(app_client)  # recorded through the API after the draft
+    page = app_client.get(f"/patients/{CRPS}/intake").text
+    assert "An intake was recorded after this draft was saved" in page

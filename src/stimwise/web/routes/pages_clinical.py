@@ -33,12 +33,13 @@ def _today():
 
 
 def _intake_page(request: Request, pseudonym: str, form: dict, *, problems=(), draft=None,
-                 latest=None, status_code: int = 200, notice: str | None = None) -> Response:
+                 latest=None, draft_is_older: bool = False, status_code: int = 200,
+                 notice: str | None = None) -> Response:
     page = intake_page(form, pseudonym, _today(), list(problems))
     return render(request, "clinical/intake.html", {
         "pseudonym": pseudonym, "page": page, "problems": page.problems, "draft": draft,
-        "latest": latest, "site_groups": site_choice_groups(), "picker_svg": picker_svg(),
-        "notice": notice,
+        "latest": latest, "draft_is_older": draft_is_older, "site_groups": site_choice_groups(),
+        "picker_svg": picker_svg(), "notice": notice,
     }, status_code=status_code)
 
 
@@ -53,7 +54,8 @@ def intake_get(request: Request, pseudonym: str, actor: Clinician,
     elif saved == "discarded":
         notice = "Draft discarded."
     return _intake_page(request, pseudonym, start.form, draft=start.draft,
-                        latest=start.latest_assessed_on, notice=notice)
+                        latest=start.latest_assessed_on, draft_is_older=start.draft_is_older,
+                        notice=notice)
 
 
 @router.post("/patients/{pseudonym}/intake", dependencies=[Depends(csrf_protect)])

@@ -239,6 +239,13 @@ class IntakeStart:
     form: dict[str, list[str]]
     draft: IntakeDraft | None
     latest_assessed_on: date | None
+    latest_recorded_at: datetime | None = None
+
+    @property
+    def draft_is_older(self) -> bool:
+        """An intake was recorded (e.g. through the API) after the draft was saved."""
+        return (self.draft is not None and self.latest_recorded_at is not None
+                and self.latest_recorded_at > self.draft.saved_at)
 
 
 def intake_start(db: Database, actor: Actor, pseudonym: str, *,
@@ -248,10 +255,12 @@ def intake_start(db: Database, actor: Actor, pseudonym: str, *,
         draft = find_draft(session, actor, pseudonym)
     view = latest_screening(db, actor, pseudonym)
     latest = None if view is None else view.intake.assessed_on
+    recorded = None if view is None else view.recorded_at
     if draft is not None:
-        return IntakeStart(dict(draft.answers), draft, latest)
+        return IntakeStart(dict(draft.answers), draft, latest, recorded)
     if view is not None:
-        return IntakeStart(form_from_intake(view.intake.model_dump(mode="json")), None, latest)
+        return IntakeStart(form_from_intake(view.intake.model_dump(mode="json")), None, latest,
+                           recorded)
     return IntakeStart(blank_form(today or datetime.now(UTC).date()), None, None)
 
 
