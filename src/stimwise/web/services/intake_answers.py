@@ -213,7 +213,8 @@ def read_answers(form: FormValues, pseudonym: str) -> Answers:
     return answers
 
 
-def _row_count(form: FormValues, path: str) -> int:
+def row_count(form: FormValues, path: str) -> int:
+    """How many rows the page holds for a list (at most :data:`MAX_ROWS`)."""
     try:
         return max(0, min(int(first(form, f"{path}.{ROWS}") or 0), MAX_ROWS))
     except ValueError:
@@ -237,7 +238,7 @@ def _read_list(ask: ListAsk, form: FormValues, answers: Answers) -> None:
         answers.data[ask.path] = UNKNOWN
         return
     rows: list[dict[str, Any]] = []
-    for index in range(_row_count(form, ask.path)):
+    for index in range(row_count(form, ask.path)):
         prefix = f"{ask.path}.{index}."
         if _row_is_blank(ask, form, prefix):
             continue
@@ -260,7 +261,7 @@ def _read_list(ask: ListAsk, form: FormValues, answers: Answers) -> None:
             "at least one entry (or answer 'No')"))
 
 
-def _answer_value(question: Question, text: str) -> Any:
+def answer_value(question: Question, text: str) -> Any:
     """The stored value of the answer whose text the page sent (a number, a word, yes/no)."""
     for choice in question.choices:
         if str(choice.value) == text:
@@ -270,7 +271,7 @@ def _answer_value(question: Question, text: str) -> Any:
 
 def _read_instruments(form: FormValues, answers: Answers) -> None:
     responses = []
-    for index in range(_row_count(form, "instruments")):
+    for index in range(row_count(form, "instruments")):
         prefix = f"instruments.{index}."
         instrument = first(form, f"{prefix}instrument")
         version = first(form, f"{prefix}version") or None
@@ -284,7 +285,7 @@ def _read_instruments(form: FormValues, answers: Answers) -> None:
         for question in asked.questions:  # items of another version are hidden, not read
             text = first(form, f"{prefix}answers.{question.item_id}")
             if text:
-                given[question.item_id] = _answer_value(question, text)
+                given[question.item_id] = answer_value(question, text)
         if not given:
             continue
         response: dict[str, Any] = {"instrument": instrument, "answers": given}
@@ -306,7 +307,7 @@ def _read_clearances(form: FormValues, answers: Answers) -> None:
     """Only the ticked clearances, each with its rule, who, role and date (HAZ-163): a ticked
     one without them is refused by the model, an unticked one is not recorded."""
     cleared = []
-    for index in range(_row_count(form, "clearances")):
+    for index in range(row_count(form, "clearances")):
         prefix = f"clearances.{index}."
         if first(form, f"{prefix}{CHOSEN}") != "on":
             continue

@@ -37,14 +37,15 @@ from stimwise.web.services.intake_answers import (
     ANSWER,
     CHOSEN,
     LIST_ANSWERS,
-    ROWS,
     TYPED,
     AnchoredProblem,
     Answers,
     FormValues,
+    answer_value,
     first,
     provisional_intake,
     read_answers,
+    row_count,
 )
 from stimwise.web.services.intake_layout import (
     SECTIONS,
@@ -360,10 +361,7 @@ def _row_title(ask: ListAsk) -> str:
 
 
 def _list(ask: ListAsk, form: FormValues) -> ListQuestion:
-    try:
-        count = max(0, min(int(first(form, f"{ask.path}.{ROWS}") or 0), 60))
-    except ValueError:
-        count = 0
+    count = row_count(form, ask.path)
     answer = first(form, f"{ask.path}.{ANSWER}")
     if answer == "yes":
         count = max(count, 1)  # "Yes" opens the first row (the script does so at once)
@@ -386,11 +384,7 @@ def _list(ask: ListAsk, form: FormValues) -> ListQuestion:
 
 def _questionnaires(form: FormValues) -> list[Questionnaire]:
     out = []
-    try:
-        count = max(0, min(int(first(form, "instruments.__rows") or 0), 60))
-    except ValueError:
-        count = 0
-    for index in range(count):
+    for index in range(row_count(form, "instruments")):
         prefix = f"instruments.{index}."
         instrument = first(form, f"{prefix}instrument")
         if instrument not in INSTRUMENTS:
@@ -438,11 +432,7 @@ def score_so_far(instrument: str, version: str | None, answers: dict[str, str]) 
     if chosen is None:
         return ""
     asked = {q.item_id: q for q in questionnaire(instrument, chosen.id).questions}
-    values = {}
-    for item_id, text in answers.items():
-        if item_id in asked:
-            values[item_id] = next((c.value for c in asked[item_id].choices
-                                    if str(c.value) == text), text)
+    values = {i: answer_value(asked[i], text) for i, text in answers.items() if i in asked}
     try:
         return partial_score({"instrument": instrument, "version": chosen.id,
                               "answers": values}).summary
@@ -459,11 +449,7 @@ def _clearances(form: FormValues, answers: Answers, today: date) -> list[Clearan
     offered: dict[str, ClearanceChoice] = (
         {c.rule_id: c for c in clearance_choices(intake)} if intake is not None else {})
     slots = []
-    try:
-        count = max(0, min(int(first(form, "clearances.__rows") or 0), 60))
-    except ValueError:
-        count = 0
-    for index in range(count):
+    for index in range(row_count(form, "clearances")):
         prefix = f"clearances.{index}."
         rule_id = first(form, f"{prefix}rule_id")
         rule = rules.get(rule_id)
@@ -501,7 +487,7 @@ def _clearance_field(form: FormValues, prefix: str, name: str, widget: str, *,
 # --------------------------------------------------------------------------- the page
 
 
-def _section(section: Section, form: FormValues, page: IntakePage) -> SectionView:
+def _section(section: Section, form: FormValues) -> SectionView:
     view = SectionView(section.id, section.title, section.intro, [])
     for item in section.items:
         if isinstance(item, Ask):
@@ -530,7 +516,7 @@ def intake_page(form: FormValues, pseudonym: str, today: date,
     page = IntakePage(sections=[], problems=[], questionnaires=_questionnaires(form),
                       clearances=[])
     page.clearances = _clearances(form, answers, today)
-    page.sections = [_section(s, form, page) for s in SECTIONS]
+    page.sections = [_section(s, form) for s in SECTIONS]
     _attach(page, problems, answers.data)
     return page
 
