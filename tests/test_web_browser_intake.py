@@ -284,8 +284,8 @@ def test_a_clinician_completes_the_crps_with_pacemaker_intake_and_prescribes(
 
     # the clearance, chosen from the rules that apply to this person
     c = Clinician(page)
-    c.click(page.get_by_role("link", name="Revise the intake"))
-    page.wait_for_url(f"**/patients/{pseudonym}/intake")
+    c.click(page.get_by_role("link", name="Record a specialist's clearance"))
+    page.wait_for_url(f"**/patients/{pseudonym}/intake#section-clearances")
     clearance = page.locator("fieldset.clearance", has_text="applies to this person")
     assert "cardiologist" in clearance.inner_text()
     c.click(clearance.get_by_role("checkbox"))
