@@ -250,3 +250,43 @@ def test_screening_details_and_patient_texts_carry_no_snake_case(overrides):
     assert not SNAKE.search(patient_text(screening))
     for action in screening.required_actions:
         assert not SNAKE.search(action.text), action.text
+
+
+def test_number_date_and_length_problems_are_in_words():
+    document = base_intake(age_years="x", assessed_on="2026-13-01")
+    document["clearances"] = [{"rule_id": "CI-CARDIAC-DEVICE", "cleared_by": "A",
+                               "role": "cardiologist", "cleared_on": "2026-11-01"}]
+    document["diagnoses"] = [{"kind": "crps", "crps_type": "I", "affected_sites": []}]
+    with pytest.raises(InputError) as caught:
+        intake_from(document)
+    words = {p.path: p.expected for p in problems_in_words(caught.value, document)}
+    assert words["age_years"] == "a whole number"
+    assert words["assessed_on"] == "a date (day, month and year)"
+    assert words["clearances.0.cleared_by"] == "at least 2 characters"
+    assert words["diagnoses.0.affected_sites"] == "at least one entry"
+
+
+def test_field_info_is_the_model_field_at_a_path():
+    from stimwise.clinical.labels import field_info
+
+    assert field_info("implants.0.kind").is_required()
+    assert field_info("cardiac.arrhythmia_kind").is_required() is False
+    assert field_info("implants.0") is None  # a row, not a field
+
+
+def test_a_row_of_a_tagged_union_has_no_choices_and_its_problem_has_words():
+    """A diagnosis row without its kind: the problem is at the row itself (``diagnoses.0``),
+    which is a union of models, not a choice."""
+    assert choices("diagnoses.0") == ()
+    words = problem_in_words(FieldProblem("diagnoses.0", None, "a value (this field is "
+                                          "required)"), {"diagnoses": [{}]})
+    assert words.where == "Diagnoses > Diagnosis 1"
+    assert words.expected == "an answer (this question is required)"
+
+
+def test_a_row_without_its_kind_asks_for_the_kind_in_words():
+    words = problem_in_words(FieldProblem(
+        "diagnoses.0", "{...}", "Unable to extract tag using discriminator 'kind'"),
+        {"diagnoses": [{"affected_sites": ["left_hand"]}]})
+    assert words.expected == "an answer to 'Diagnoses > Diagnosis 1 > Kind of diagnosis'"
+    assert words.value == ""

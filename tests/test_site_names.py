@@ -117,6 +117,15 @@ def test_every_selector_is_matched_from_its_own_words():
                 expand_sites(s) for s in found.suggestions], (selector, words, found)
 
 
+def test_every_selector_is_matched_from_its_whole_label_as_a_page_shows_it():
+    """The intake page suggests places by their labels ("Left foot (whole)", "Chest and upper
+    back (thorax)"); picking one must match exactly that selector, in any letter case."""
+    for selector in SELECTOR_NAMES:
+        label = site_label(selector)
+        assert find_sites(label).selectors == (selector,), label
+        assert find_sites(f"  {label.upper()} ").selectors == (selector,), label
+
+
 def test_picker_groups_cover_every_selector_exactly_once():
     groups = site_choice_groups()
     listed = [c.selector for g in groups for c in g.choices]
@@ -144,3 +153,13 @@ def test_HAZ159_the_front_of_the_neck_is_one_choice_without_a_side():
     front = next(c for c in neck.choices if c.selector == "neck_anterior")
     assert front.side == "both" and front.label == "Front of neck"
     assert set(front.sites) == {"left_neck_anterior", "right_neck_anterior"}
+
+
+def test_a_typed_list_may_hold_a_label_with_a_comma_as_one_place():
+    from stimwise.protocol.site_names import find_each_site
+
+    assert [m.selectors for m in find_each_site("Left hand, back")] == [("left_hand_dorsal",)]
+    assert match_sites("Left hand, back") == ("left_hand_dorsal",)
+    parts = find_each_site("right hand; hand")
+    assert parts[0].selectors == ("right_hand",) and not parts[1].matched
+    assert parts[1].suggestions == ("left_hand", "right_hand")

@@ -10,7 +10,6 @@ the home programme on the person's own device. Fixtures and page checks: ``brows
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 
@@ -21,27 +20,30 @@ pytest_plugins = ["browser_fixtures"]
 require_chromium()
 
 PATIENT = "BRW-CRPS-01"
-NO_LISTS = ("implants", "thromboses", "malignancies", "skin", "sensation", "allodynia",
-            "surgeries_and_fractures")
+NO_LISTS = ("implants", "external_devices", "thromboses", "arterial_disease", "malignancies",
+            "radiotherapy", "surgeries_and_fractures", "skin", "sensation", "allodynia")
 
 
 def fill_intake(page) -> None:
-    today = datetime.now(UTC).date().isoformat()
-    page.fill('[name="assessed_on"]', today)
+    """The intake page by its input names (``test_web_browser_intake.py`` completes it by the
+    words a clinician reads)."""
     page.fill('[name="age_years"]', "52")
-    page.select_option('[name="sex"]', "female")
-    page.select_option('[name="pregnancy"]', "not_pregnant")
-    page.select_option('[name="diagnoses.0.crps_type"]', "I")
-    page.fill('[name="diagnoses.0.affected_sites"]', "left_lower_limb")
-    page.fill('[name="pain_sites"]', "left_foot")
+    for name, value in (("sex", "female"), ("pregnancy", "not_pregnant"),
+                        ("diagnoses.__answer", "yes"), ("diagnoses.0.kind", "crps"),
+                        ("diagnoses.0.crps_type", "I"), ("can_report_sensations", "yes"),
+                        ("cognition", "intact"), ("carer", "none"),
+                        ("home_use.planned", "false")):
+        page.check(f'[name="{name}"][value="{value}"]')
+    page.fill('[name="diagnoses.0.affected_sites.__typed"]', "left leg (whole)")
+    page.press('[name="diagnoses.0.affected_sites.__typed"]', "Enter")
+    page.fill('[name="pain_sites.__typed"]', "left foot")
+    page.press('[name="pain_sites.__typed"]', "Enter")
     for name in ("cardiac.arrhythmia", "cardiac.heart_failure",
-                 "cardiac.recent_myocardial_infarction", "epilepsy", "bleeding_tendency"):
-        page.select_option(f'[name="{name}"]', "no")
-    page.select_option('[name="can_report_sensations"]', "yes")
-    page.select_option('[name="home_use.planned"]', "false")
+                 "cardiac.recent_myocardial_infarction", "epilepsy", "bleeding_tendency",
+                 "parkinsons_disease", "anticoagulant_therapy"):
+        page.check(f'[name="{name}"][value="no"]')
     for section in NO_LISTS:
-        page.check(f'[name="{section}.__none"]')
-    page.check('[name="goals"][value="pain_relief"]')
+        page.check(f'[name="{section}.__answer"][value="no"]')
 
 
 def answer_prompt(page, label: str) -> None:
@@ -64,6 +66,7 @@ def test_clinician_screens_prescribes_and_emergency_stops_a_session(server, brow
     shot(page, "03-intake")
     page.click('button[name="action"][value="save"]')
     page.wait_for_url(f"**/patients/{PATIENT}/screening")
+    assert "Decision: Eligible" in page.inner_text("main")
     assert "eligible" in page.inner_text("main").lower()
     shot(page, "04-screening")
 

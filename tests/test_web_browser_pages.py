@@ -13,7 +13,6 @@ calendar file, a redirect), so the sweep stays complete as pages are added.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -101,14 +100,6 @@ NOT_PAGES: dict[str, str] = {
     "/calendar/{token}.ics": "a calendar file (subscription)",
 }
 """GET routes outside ``/api`` that answer with something other than a page."""
-
-PENDING_ELSEWHERE: dict[str, str] = {
-    "/patients/{pseudonym}/intake": "web16a: the intake form's rework (site pickers replace "
-    "typed site names such as left_foot in its hints)",
-}
-"""Pages whose rework on another branch of issue 16 fixes what the sweep finds on them: their
-problems are reported as warnings, not failures, until that branch is merged. The lead removes
-each entry when merging its branch, and the sweep then holds those pages to the same checks."""
 
 FORBIDDEN = {
     "clinician": "/users",
@@ -211,10 +202,7 @@ def sweep(page, base: str, seeded: Seeded, role: str, label: str) -> dict[str, l
         slug = template.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "root"
         shot(page, f"sweep-{label}-{role}-{slug}")
         problems += page_problems(page)
-        if problems and template in PENDING_ELSEWHERE:
-            warnings.warn(f"{label} {role} {template} ({PENDING_ELSEWHERE[template]}): "
-                          + "; ".join(problems), stacklevel=1)
-        elif problems:
+        if problems:
             found[template] = problems
     return found
 

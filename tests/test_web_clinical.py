@@ -1,9 +1,8 @@
-"""Clinician pages and API: the generated intake form, field-level errors, the screening with
-its body-site map, recommendations, roles, and the freshness of the screening (HAZ-069)."""
+"""Clinician pages and API: the screening with its body-site map, recommendations, roles, and
+the freshness of the screening (HAZ-069). The intake page: ``test_web_intake_page.py``."""
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,7 +12,6 @@ from test_web_clinical_support import (
     NOTICE,
     audit_actions,
     example_intake,
-    form_fields,
     screened_patient,
 )
 from web_fixtures import ensure_patient, login_as
@@ -21,97 +19,19 @@ from web_fixtures import ensure_patient, login_as
 pytest_plugins = ["web_fixtures"]
 
 
-def _field_block(page: str, name: str) -> str:
-    """The HTML of one generated form field (its label, input, help and errors)."""
-    html_id = "field-" + name.replace(".", "-")
-    start = page.index(f'id="{html_id}"')
-    begin = page.rindex('<div class="form-field', 0, start)
-    return page[begin: page.index("</div>", start)]
-
-
-def test_intake_form_is_generated_from_the_model(app_client):
-    login_as(app_client, "clinician")
-    ensure_patient(app_client.app, CRPS)
-    page = app_client.get(f"/patients/{CRPS}/intake").text
-    arrhythmia = _field_block(page, "cardiac.arrhythmia")
-    assert '<label for="field-cardiac-arrhythmia">Arrhythmia' in arrhythmia
-    assert "(required)" in arrhythmia
-    assert re.search(r'<option value="" selected>— choose —', arrhythmia)  # never pre-filled
-    assert '<option value="unknown"' in arrhythmia
-    assert "Where it sits" in page  # a help text from the model's field description
-    assert 'list="site-selectors"' in page and '<option value="left_lower_limb">' in page
-    assert 'name="implants.__none"' in page  # an empty list must be confirmed
-    assert 'name="diagnoses.0.kind" value="crps"' in page
-    assert NOTICE in page
-
-
-def test_intake_form_shows_each_error_next_to_its_field(app_client):
-    login_as(app_client, "clinician")
-    ensure_patient(app_client.app, CRPS)
-    screened_patient(app_client)  # the form starts from this intake
-    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
-    fields["cardiac.arrhythmia"] = [""]
-    fields["age_years"] = ["two hundred"]
-    fields["diagnoses.0.affected_sites"] = ["left_hand, nowhere"]
-    fields["action"] = ["save"]
-    app_client.headers.pop("X-CSRF-Token")
-    answer = app_client.post(f"/patients/{CRPS}/intake", data=fields)
-    assert answer.status_code == 422
-    page = answer.text
-    assert "a value (this field is required)" in _field_block(page, "cardiac.arrhythmia")
-    assert "valid integer" in _field_block(page, "age_years")
-    assert "nowhere" in html.unescape(_field_block(page, "diagnoses.0.affected_sites"))
-    assert 'href="#field-cardiac-arrhythmia"' in page  # the summary links to the field
-    assert 'value="two hundred"' in page  # what was typed is kept
-
-
-def test_untouched_list_is_a_missing_answer_not_none(app_client):
-    login_as(app_client, "clinician")
-    ensure_patient(app_client.app, CRPS)
-    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
-    fields.pop("implants.__none", None)
-    fields["action"] = ["save"]
-    page = app_client.post(f"/patients/{CRPS}/intake", data=fields).text
-    assert "a value (this field is required)" in page.split('id="field-implants"')[1][:1000]
-
-
-def test_intake_form_saves_and_screens(app_client):
-    login_as(app_client, "clinician")
-    screened_patient(app_client)
-    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
-    fields["action"] = ["save"]
-    saved = app_client.post(f"/patients/{CRPS}/intake", data=fields)
-    assert saved.status_code == 303, saved.text
-    assert saved.headers["location"] == f"/patients/{CRPS}/screening"
-    screening = app_client.get(f"/api/v1/patients/{CRPS}/screening").json()
-    assert screening["intake_id"] == 2  # the resubmitted form is a new intake, same answers
-    assert screening["screening"]["decision"] == "eligible_with_precautions"
-
-
-def test_more_rows_keeps_answers_and_saves_nothing(app_client):
-    login_as(app_client, "clinician")
-    screened_patient(app_client)
-    fields = form_fields(app_client.get(f"/patients/{CRPS}/intake").text)
-    fields["action"] = ["more_rows"]
-    page = app_client.post(f"/patients/{CRPS}/intake", data=fields)
-    assert page.status_code == 200
-    assert 'name="implants.2.kind"' in page.text  # the implant, then two blank rows
-    assert app_client.get(f"/api/v1/patients/{CRPS}/screening").json()["intake_id"] == 1
-
-
 def test_screening_page_shows_decision_sources_and_body_map(app_client):
     login_as(app_client, "clinician")
     screened_patient(app_client)
     page = app_client.get(f"/patients/{CRPS}/screening").text
-    assert "Decision: eligible with precautions" in page
+    assert "Decision: Eligible with precautions" in page
     assert "Assessed on " + datetime.now(UTC).date().isoformat() in page
-    assert "Sources:" in page
+    assert "Why, and sources" in page and "<cite>" in page
     assert '<svg class="body-map"' in page
     hand = re.search(r'<rect class="([^"]+)"[^>]*data-site="left_hand_dorsal"', page).group(1)
     assert "site-forbidden" in hand and "site-allodynic" in hand
     right = re.search(r'<rect class="([^"]+)"[^>]*data-site="right_forearm_volar"', page).group(1)
     assert right.split() == ["site", "site-allowed"]
-    assert "left hand dorsal: forbidden" in page  # the shape's title names site and status
+    assert "Left hand, back: forbidden" in page  # the shape's title names site and status
     assert NOTICE in page
     assert "read_intake" in audit_actions(app_client.app)
 

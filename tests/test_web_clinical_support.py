@@ -78,12 +78,13 @@ def form_fields(html: str) -> dict[str, list[str]]:
     """Names and values of the inputs and selected options of a page (enough to resubmit a
     generated form as a browser would)."""
     fields: dict[str, list[str]] = {}
+    html = re.sub(r"<template\b.*?</template>", "", html, flags=re.S)  # not submitted
     for tag in re.findall(r"<input\b[^>]*>", html):
         name = re.search(r'name="([^"]+)"', tag)
         if name is None:
             continue
         kind = re.search(r'type="([^"]+)"', tag)
-        if kind and kind.group(1) == "checkbox" and " checked" not in tag:
+        if kind and kind.group(1) in ("checkbox", "radio") and " checked" not in tag:
             continue
         value = re.search(r'value="([^"]*)"', tag)
         fields.setdefault(name.group(1), []).append(unescape(value.group(1)) if value else "")

@@ -358,6 +358,13 @@ def field_label(path: str, data: Any = None) -> str:
     return steps[-1].label if steps else "The whole intake"
 
 
+def field_info(path: str, data: Any = None) -> FieldInfo | None:
+    """The model field at ``path`` (its annotation, default, bounds and whether it is required),
+    or ``None`` for a row number or a path that is not a field (e.g. ``implants.0``)."""
+    steps = _resolved(path, data)
+    return steps[-1].info if steps else None
+
+
 def label_path(path: str, data: Any = None, separator: str = " > ") -> str:
     """The words of a whole field path, as a page shows the field: ``implants.0.site`` →
     "Implants > Implant 1 > Where it sits"; ``cardiac.recent_myocardial_infarction`` → "Heart >
@@ -418,7 +425,8 @@ def _choice_values(annotation: Any) -> tuple | None:
     item = _item_type(annotation)
     literal = _unwrap_literal(item if item is not None else bare)
     if literal is None and get_origin(bare) in (Union, types.UnionType):
-        literal = _unwrap_literal(next(a for a in get_args(bare) if _unwrap_literal(a)))
+        found = next((a for a in get_args(bare) if _unwrap_literal(a)), None)
+        literal = None if found is None else _unwrap_literal(found)
     return literal
 
 
@@ -495,6 +503,22 @@ class HumanProblem:
         return f"{self.where}: {self.expected}{got}"
 
 
+_PYDANTIC_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Input should be a valid integer.*"), "a whole number"),
+    (re.compile(r"^Input should be a finite number.*|^Input should be a valid number.*"),
+     "a number"),
+    (re.compile(r"^Input should be a valid date.*"), "a date (day, month and year)"),
+    (re.compile(r"^Input should be greater than or equal to (\S+)$"), r"at least \1"),
+    (re.compile(r"^Input should be greater than (\S+)$"), r"more than \1"),
+    (re.compile(r"^Input should be less than or equal to (\S+)$"), r"at most \1"),
+    (re.compile(r"^Input should be less than (\S+)$"), r"less than \1"),
+    (re.compile(r"^String should have at least (\d+) characters?$"), r"at least \1 characters"),
+    (re.compile(r"^String should have at most (\d+) characters?$"), r"at most \1 characters"),
+    (re.compile(r"^List should have at least 1 item.*|^Tuple should have at least 1 item.*"),
+     "at least one entry"),
+)
+"""pydantic's messages for numbers, dates, lengths and empty lists, in a page's words."""
+
 _FIELD_PATH = re.compile(r"\b([a-z_]+(?:\.(?:\d+|[a-z_]+))+|sex_note|assessed_on)\b")
 _LITERAL = re.compile(r"^Input should be ")
 
@@ -504,7 +528,15 @@ def _reworded(expected: str, path: str, data: Any, value: object) -> str:
     if _LITERAL.match(expected) and options:
         return "one of: " + ", ".join(o.label for o in options)
     if expected.startswith("a value (this field is required"):
-        return "an answer (this question is required; 'Unknown' when not known)"
+        if accepts_unknown(path) or "unknown" in {o.value for o in options}:
+            return "an answer (this question is required; 'Unknown' when not known)"
+        return "an answer (this question is required)"
+    tag = re.match(r"^Unable to extract tag using discriminator '(\w+)'", expected)
+    if tag:
+        return f"an answer to '{label_path(f'{path}.{tag[1]}', data)}'"
+    for pattern, words in _PYDANTIC_WORDS:
+        if pattern.match(expected):
+            return pattern.sub(words, expected)
     if _is_site_field(path) and isinstance(value, str) and "body site" in expected:
         suggestions = find_sites(value).suggestions
         hint = (" — did you mean " + " or ".join(site_label(s) for s in suggestions) + "?"
@@ -563,6 +595,7 @@ __all__ = [
     "accepts_unknown",
     "choice_label",
     "choices",
+    "field_info",
     "field_label",
     "is_site_field",
     "label_path",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from stimwise.errors import FieldProblem, InputError
@@ -408,6 +409,13 @@ class SiteMatch:
         return bool(self.selectors)
 
 
+@cache
+def _selector_of_label() -> dict[str, str]:
+    """Each selector by its own words in lower case (a page's suggestion list offers these
+    words, so choosing one must match exactly the selector it names)."""
+    return {site_label(s).lower(): s for s in SELECTOR_NAMES}
+
+
 def _with_side(side: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
     if side == "both":
         return tuple(f"{s}_{suffix}" for suffix in suffixes for s in SIDES)
@@ -441,6 +449,9 @@ def find_sites(text: str) -> SiteMatch:
     raw = text.strip()
     if raw.lower() in SELECTOR_NAMES:  # written as a selector id (``left_calf``)
         return SiteMatch(raw, selectors=(raw.lower(),))
+    labelled = _selector_of_label().get(" ".join(raw.lower().split()))
+    if labelled is not None:  # written as a page shows it ("Left foot (whole)")
+        return SiteMatch(raw, selectors=(labelled,))
     words = _tokens(raw)
     sides = {_SIDE_WORDS[w] for w in words if w in _SIDE_WORDS}
     rest = [w for w in words if w not in _SIDE_WORDS]
@@ -498,6 +509,16 @@ def match_site(text: str, path: str = "site") -> str:
     raise InputError(_problem(match, path))
 
 
+def find_each_site(text: str) -> tuple[SiteMatch, ...]:
+    """Each place of a typed list ("left hand, R wrist; both feet"), read by :func:`find_sites`
+    without raising; the names may be separated by commas, semicolons, "and" or new lines. Text
+    that is one place's whole label ("Left hand, back") is that one place."""
+    whole = find_sites(text)
+    if whole.matched and _selector_of_label().get(" ".join(text.lower().split())):
+        return (whole,)
+    return tuple(find_sites(p) for p in re.split(r"[,;\n]|\band\b", text) if p.strip())
+
+
 def match_sites(text: str, path: str = "sites") -> tuple[str, ...]:
     """Every selector of a typed list ("left hand, R wrist; both feet"), in order, without
     repeats; the names may be separated by commas, semicolons, "and" or new lines.
@@ -507,15 +528,14 @@ def match_sites(text: str, path: str = "sites") -> tuple[str, ...]:
     InputError
         Naming each part that could not be matched (all of them at once).
     """
-    parts = [p for p in re.split(r"[,;\n]|\band\b", text) if p.strip()]
+    matches = find_each_site(text)
     found: list[str] = []
     problems = []
-    for index, part in enumerate(parts):
-        match = find_sites(part)
+    for index, match in enumerate(matches):
         if match.matched:
             found += match.selectors
         else:
-            problems.append(_problem(match, f"{path}.{index}" if len(parts) > 1 else path))
+            problems.append(_problem(match, f"{path}.{index}" if len(matches) > 1 else path))
     if problems:
         raise InputError(problems)
     return tuple(dict.fromkeys(found))

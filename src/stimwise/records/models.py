@@ -183,6 +183,23 @@ class IntakeRecord(Base):
     created_at: Mapped[datetime]
 
 
+class IntakeDraft(Base):
+    """An intake being filled in: the page's answers as typed, one draft per patient.
+
+    A draft is NOT an intake: it is never screened, never shown as a screening and never
+    prescribed from (HAZ-160). Only :mod:`stimwise.records.intake_drafts` reads this table.
+    """
+
+    __tablename__ = "intake_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True)
+    answers: Mapped[dict[str, Any]]
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime]
+
+
 class InstrumentScoreRecord(Base):
     """One completed instrument: the answers as given and the score stimwise computed."""
 

@@ -17,6 +17,7 @@ from stimwise.clinical.intake import Intake
 from stimwise.clinical.screening import Screening
 from stimwise.protocol import body_layout
 from stimwise.protocol.body_sites import SITE_NAMES
+from stimwise.protocol.site_names import site_label
 
 WIDTH, HEIGHT = body_layout.WIDTH, body_layout.HEIGHT
 
@@ -73,7 +74,7 @@ def _shape(status: SiteStatus, x: float, y: float, w: float, h: float) -> str:
         classes.append("site-allodynic")
     if status.sensation in ("absent", "reduced"):
         classes.append(f"site-{status.sensation}")
-    label = f"{status.site.replace('_', ' ')}: {status.description}"
+    label = f"{site_label(status.site)}: {status.description}"
     return (
         f'<rect class="{" ".join(classes)}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" '
         f'height="{h:.1f}" rx="3" data-site="{escape(status.site)}">'
@@ -105,3 +106,21 @@ def body_map_svg(statuses: dict[str, SiteStatus], title: str) -> str:
         f'aria-labelledby="body-map-title" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="body-map-title">{escape(title)}</title>{patterns}{shapes}{labels}</svg>'
     )
+
+
+def picker_svg() -> str:
+    """The figure of the intake page's place picker: one shape per site (``data-site``) that the
+    page's script makes clickable. It is a pointer shortcut and hidden from screen readers: the
+    picker's grouped list beside it offers every place (and whole limbs) as checkboxes."""
+    shapes = "".join(
+        f'<rect class="pick-site" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
+        f'rx="3" data-site="{escape(site)}"><title>{escape(site_label(site))}</title></rect>'
+        for site, (x, y, w, h) in body_layout.site_boxes().items()
+    )
+    labels = "".join(
+        f'<text x="{x:g}" y="{y:g}" class="{"map-label" if len(text) > 1 else "map-side"}">'
+        f"{text}</text>"
+        for x, y, text in body_layout.side_labels()
+    )
+    return (f'<svg class="picker-map" viewBox="0 0 {WIDTH} {HEIGHT}" aria-hidden="true" '
+            f'focusable="false" xmlns="http://www.w3.org/2000/svg">{shapes}{labels}</svg>')

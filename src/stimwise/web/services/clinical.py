@@ -17,28 +17,42 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from stimwise.clinical.intake import Intake
+from stimwise.clinical.labels import label_path, screening_label
 from stimwise.clinical.models import RecommendationReport
 from stimwise.clinical.recommend import recommend
-from stimwise.clinical.screening import Screening, screen
+from stimwise.clinical.screening import (
+    RequiredAction,
+    RuleFinding,
+    Screening,
+    not_asked_action,
+    screen,
+    unknown_action,
+)
 from stimwise.clinical.texts import clinician_text, patient_text
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.io import validate_model
+from stimwise.protocol.site_names import site_label
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
-from stimwise.records.models import IntakeRecord
+from stimwise.records.intake_drafts import discard_draft, find_draft, save_draft
+from stimwise.records.models import IntakeDraft, IntakeRecord
 from stimwise.records.repository import add_intake, get_patient
 from stimwise.web.services.audit import audited_read
 from stimwise.web.services.bodymap import SiteStatus, body_map_svg, site_statuses
-from stimwise.web.services.intake_form import FormSection, build_form, parse_form
+from stimwise.web.services.intake_answers import (
+    AnchoredProblem,
+    blank_form,
+    check_answers,
+    form_from_intake,
+    page_inputs,
+    read_answers,
+)
 from stimwise.web.services.memo import Memo, digest
 
 MAX_SCREENING_AGE_DAYS = 90
 """A screening older than this is not used for a new prescription: contraindications (pregnancy,
 new implants, skin, thrombosis) change, so a new intake is required [U: stimwise's choice; no
 source fixes an interval]."""
-
-FORM_SKIP = frozenset({"schema_version", "patient_id"})
-
 
 @dataclass(frozen=True)
 class ScreeningView:
@@ -88,6 +102,52 @@ class ScreeningView:
             s for s in self.sites.values()
             if s.status != "allowed" or s.allodynic or s.sensation in ("absent", "reduced")
         ]
+
+    # ----------------------------------------------------------------- in words
+
+    @property
+    def decision_words(self) -> str:
+        return screening_label(self.screening.decision)
+
+    @property
+    def deciding_findings(self) -> list[RuleFinding]:
+        """The findings behind the decision: those that block or need a clearance, else the
+        precautions (a cleared finding no longer decides)."""
+        live = [f for f in self.screening.findings if f.status != "cleared"]
+        blocking = [f for f in live if f.tier in ("absolute", "clearance")]
+        return blocking or live
+
+    @property
+    def other_reasons(self) -> list[str]:
+        """Reasons of the decision that no finding gives (e.g. no site left for electrodes)."""
+        ids = {f.rule_id for f in self.screening.findings}
+        return [r for r in self.screening.decision_reasons if r.split(":")[0] not in ids]
+
+    @property
+    def find_out(self) -> list[RequiredAction]:
+        """What to find out before stimulating: answers not known, questions not asked."""
+        texts = {unknown_action(q) for q in self.screening.unknown_answers}
+        if self.intake.not_asked:
+            texts.add(not_asked_action(self.intake.not_asked))
+        return [a for a in self.screening.required_actions if a.text in texts]
+
+    @property
+    def other_actions(self) -> list[RequiredAction]:
+        asked = {a.text for a in self.find_out}
+        return [a for a in self.screening.required_actions if a.text not in asked]
+
+    @staticmethod
+    def finding_words(finding: RuleFinding) -> dict[str, str]:
+        """A finding's tier, status and unknown answers in words."""
+        return {
+            "tier": screening_label(finding.tier),
+            "status": screening_label(finding.status),
+            "unknown": "; ".join(label_path(q) for q in finding.unknown_answers),
+        }
+
+    @staticmethod
+    def site_words(site: str) -> str:
+        return site_label(site)
 
     def to_dict(self) -> dict:
         return {
@@ -179,20 +239,61 @@ def require_current_screening(
     return view
 
 
-# --------------------------------------------------------------------------- intake form
+# --------------------------------------------------------------------------- intake page
 
 
-def intake_form(
-    db: Database, actor: Actor, pseudonym: str,
-    values: Mapping | None = None, problems: list[FieldProblem] = (),  # type: ignore[assignment]
-    *, blank_rows: int = 1,
-) -> FormSection:
-    """The intake form, filled with ``values`` or else with the latest intake (for a revision)."""
+@dataclass(frozen=True)
+class IntakeStart:
+    """What the intake page starts from: a saved draft (when there is one), else the latest
+    intake (a revision), else a blank intake dated today."""
+
+    form: dict[str, list[str]]
+    draft: IntakeDraft | None
+    latest_assessed_on: date | None
+    latest_recorded_at: datetime | None = None
+
+    @property
+    def draft_is_older(self) -> bool:
+        """An intake was recorded (e.g. through the API) after the draft was saved."""
+        return (self.draft is not None and self.latest_recorded_at is not None
+                and self.latest_recorded_at > self.draft.saved_at)
+
+
+def intake_start(db: Database, actor: Actor, pseudonym: str, *,
+                 today: date | None = None) -> IntakeStart:
     require(actor, "write_clinical", pseudonym)
-    if values is None:
-        view = latest_screening(db, actor, pseudonym)
-        values = {} if view is None else view.intake.model_dump(mode="json")
-    return build_form(Intake, values, problems, blank_rows=blank_rows, skip=FORM_SKIP)
+    with db.transaction() as session:
+        draft = find_draft(session, actor, pseudonym)
+    view = latest_screening(db, actor, pseudonym)
+    latest = None if view is None else view.intake.assessed_on
+    recorded = None if view is None else view.recorded_at
+    if draft is not None:
+        return IntakeStart(dict(draft.answers), draft, latest, recorded)
+    if view is not None:
+        return IntakeStart(form_from_intake(view.intake.model_dump(mode="json")), None, latest,
+                           recorded)
+    return IntakeStart(blank_form(today or datetime.now(UTC).date()), None, None)
+
+
+def save_intake_draft(db: Database, actor: Actor, pseudonym: str,
+                      form: Mapping[str, list[str]]) -> IntakeDraft:
+    """Keep the page's answers as they are, valid or not, as the patient's draft."""
+    with db.transaction() as session:
+        return save_draft(session, actor, pseudonym, page_inputs(form))
+
+
+def discard_intake_draft(db: Database, actor: Actor, pseudonym: str) -> bool:
+    with db.transaction() as session:
+        return discard_draft(session, actor, pseudonym)
+
+
+def has_intake_draft(db: Database, actor: Actor, pseudonym: str) -> IntakeDraft | None:
+    """The patient's draft, for a clinician (a researcher sees no drafts)."""
+    if actor.role != "clinician":
+        return None
+    with db.transaction() as session:
+        draft = find_draft(session, actor, pseudonym)
+    return draft
 
 
 def save_intake(db: Database, actor: Actor, pseudonym: str, intake: Intake) -> int:
@@ -204,21 +305,21 @@ def save_intake(db: Database, actor: Actor, pseudonym: str, intake: Intake) -> i
         return add_intake(session, actor, intake).id
 
 
-def submit_intake_form(
+def submit_intake_answers(
     db: Database, actor: Actor, pseudonym: str, form: Mapping[str, list[str]]
-) -> tuple[int | None, dict, list[FieldProblem]]:
-    """Validate and store a submitted form: ``(intake_id, answers, [])`` or ``(None, answers,
-    problems)`` with the problems at the form's field names."""
+) -> tuple[int | None, list[AnchoredProblem]]:
+    """Validate the page's answers as a format 2 intake and record it with its screening (the
+    draft, if any, is discarded in the same transaction): ``(intake_id, [])``, or ``(None,
+    problems)`` at the page's inputs, with nothing stored."""
     require(actor, "write_clinical", pseudonym)
-    intake, data, problems = parse_form(
-        Intake, form, source=f"intake of {pseudonym}", fixed={"patient_id": pseudonym}
-    )
+    answers = read_answers(form, pseudonym)
+    intake, problems = check_answers(answers, source=f"intake of {pseudonym}")
     if intake is None:
-        return None, data, problems
-    try:
-        return save_intake(db, actor, pseudonym, intake), data, []
-    except InputError as error:
-        return None, data, error.problems
+        return None, problems
+    with db.transaction() as session:
+        intake_id = add_intake(session, actor, intake).id
+        discard_draft(session, actor, pseudonym)
+    return intake_id, []
 
 
 def recommendations(db: Database, actor: Actor, pseudonym: str

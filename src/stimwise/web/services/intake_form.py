@@ -1,10 +1,12 @@
-"""An HTML form generated from a pydantic model (the intake), and the form's answers read back.
+"""An HTML form generated from a pydantic model, and the form's answers read back (the
+prescription editor and the n-of-1 page; the intake has its own page,
+:mod:`stimwise.web.services.intake_view`).
 
-The form is derived from the model's fields, so a question added to :class:`Intake` appears on
-the page without template work, with the model's own label, help text, required mark and
-choices. Field names are the model's dotted paths (``cardiac.arrhythmia``,
-``diagnoses.2.affected_sites``), so an :class:`~stimwise.errors.InputError` from validation can
-be shown next to the input that caused it.
+The form is derived from the model's fields, so a field added to the model appears on the page
+without template work, with the model's own label, help text, required mark and choices.
+Field names are the model's dotted paths (``channels.0.active_site``), so an
+:class:`~stimwise.errors.InputError` from validation can be shown next to the input that caused
+it.
 
 Widgets, chosen from the annotation:
 
