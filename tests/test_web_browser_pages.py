@@ -98,6 +98,7 @@ NOT_PAGES: dict[str, str] = {
     "/my-device/sheet.pdf": "a PDF",
     "/my-device/calendar.ics": "a calendar file",
     "/calendar/{token}.ics": "a calendar file (subscription)",
+    "/sites/match": "JSON: the intake page's typed-place matcher",
 }
 """GET routes outside ``/api`` that answer with something other than a page."""
 
