@@ -18,6 +18,7 @@ import typer
 
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
+from stimwise.cli.options import DbOption
 
 ENV_ADMIN_PASSWORD = "STIMWISE_ADMIN_PASSWORD"
 ENV_NEW_PASSWORD = "STIMWISE_NEW_PASSWORD"
@@ -76,12 +77,6 @@ def ask_password(variable: str, whose: str, username: str, interactive: bool) ->
     if problems := password_problems(password, username, path=source):
         raise InputError(problems)
     return password
-
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Records database URL; default $STIMWISE_DB_URL or SQLite."),
-]
 
 
 @accounts_app.command("add")
