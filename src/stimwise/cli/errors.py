@@ -16,7 +16,6 @@ F = TypeVar("F", bound=Callable)
 
 EXIT_OK = 0
 EXIT_BLOCKED = 1
-EXIT_INVALID = 2
 EXIT_FAULT = 3
 
 

@@ -30,11 +30,32 @@ from stimwise.numbers import Bounds
 from stimwise.session.limits import SETTING_BOUNDS
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     help="Safe, personalised electrical stimulation: protocols, waveforms and safety checks. "
     "Clinical-decision support and research software, not a certified medical device.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from stimwise import __version__
+
+        print(f"stimwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print stimwise's version and exit."),
+    ] = False,
+) -> None:
+    """Options of ``stimwise`` itself (``--version``; Typer adds ``--install-completion`` and
+    ``--show-completion`` for shell completion)."""
+
+
 protocols_app = typer.Typer(no_args_is_help=True, help="The evidence-based protocol library.")
 waveform_app = typer.Typer(no_args_is_help=True, help="Plot and export sampled waveforms.")
 instruments_app = typer.Typer(no_args_is_help=True, help="Assessment instruments and scoring.")

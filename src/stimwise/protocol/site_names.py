@@ -153,11 +153,6 @@ def site_label(selector: str) -> str:
     return _sided(side, f"{whole} (whole)")
 
 
-def sites_label(selectors) -> str:
-    """Several selectors in words, comma-separated, in the order given."""
-    return ", ".join(site_label(s) for s in selectors)
-
-
 # --------------------------------------------------------------------------- picker groups
 
 

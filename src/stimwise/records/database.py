@@ -236,10 +236,6 @@ class Database:
             self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
         )
 
-    @property
-    def backend(self) -> str:
-        return self.engine.dialect.name
-
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self._write_lock.held(), self._writer.begin() as session:
