@@ -11,6 +11,7 @@ import typer
 from stimwise.cli import inputs, output
 from stimwise.cli import values as v
 from stimwise.cli.analysis import register as register_analysis
+from stimwise.cli.config import register as register_config
 from stimwise.cli.device_profiles import register as register_device_profiles
 from stimwise.cli.errors import EXIT_BLOCKED, report_errors
 from stimwise.cli.interop import register as register_interop
@@ -71,6 +72,7 @@ register_model_population(model_app)
 register_serve(app)
 register_interop(app)
 register_device_profiles(app)
+register_config(app)
 
 # --------------------------------------------------------------------------- protocols
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI
 
 from stimwise.records.database import Database
 from stimwise.records.schema import open_database
+from stimwise.settings import Settings, get_settings
 from stimwise.web import openapi_doc
 from stimwise.web.deps import STATIC_DIR
 from stimwise.web.errors import UnexpectedErrorMiddleware, install_error_handlers
@@ -52,7 +54,7 @@ from stimwise.web.security.limits import RequestLimitsMiddleware
 from stimwise.web.security.passwords import Passwords, make_hasher
 from stimwise.web.security.sessions import CookieSigner
 from stimwise.web.security.throttle import LoginThrottle
-from stimwise.web.settings import WebSettings, load_or_create_secret
+from stimwise.web.settings import load_or_create_secret
 from stimwise.web.static_files import StaticAssets
 
 PLOTLY_FILE = "vendor/plotly.min.js"
@@ -95,20 +97,23 @@ def plotly_js_path() -> Path:
 
 
 def app_from_environment() -> FastAPI:
-    """The application of one worker of ``stimwise serve --workers N``: the settings that the
-    serve command put in ``$STIMWISE_WEB_SETTINGS`` (uvicorn imports this factory in each
-    worker process)."""
-    import os
-
-    from stimwise.web.settings import ENV_WEB_SETTINGS
-
-    return create_app(WebSettings.model_validate_json(os.environ[ENV_WEB_SETTINGS]))
+    """The application of one worker of ``stimwise serve --workers N``: the settings of the
+    environment, where the serve command put the values of its options (uvicorn imports this
+    factory in each worker process)."""
+    return create_app(get_settings())
 
 
-def create_app(settings: WebSettings | None = None, database: Database | None = None) -> FastAPI:
-    """The web application on ``settings`` (embedded defaults when ``None``); ``database``
-    overrides ``settings.db_url`` with an already opened one."""
-    settings = settings or WebSettings()
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    password_hashing: Literal["standard", "fast-for-tests"] = "standard",
+) -> FastAPI:
+    """The web application on ``settings`` (:func:`~stimwise.settings.get_settings` when
+    ``None``); ``database`` overrides ``settings.db_url`` with an already opened one.
+    ``password_hashing`` is argon2id's cost: RFC 9106's low-memory profile, or the cheapest for
+    tests (a code argument only: no setting can weaken it)."""
+    settings = settings or get_settings()
     db = database or open_database(settings.db_url)
 
     @asynccontextmanager
@@ -134,7 +139,7 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.passwords = Passwords(make_hasher(settings.password_hashing))
+    app.state.passwords = Passwords(make_hasher(password_hashing))
     app.state.signer = CookieSigner(load_or_create_secret(settings), settings.session_lifetime_s)
     app.state.throttle = LoginThrottle(db, settings.login_max_failures, settings.login_window_s)
     install_error_handlers(app)
