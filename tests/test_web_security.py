@@ -344,7 +344,7 @@ def test_HAZ064_password_rules(password, username, accepted):
 def test_security_headers_on_pages_api_static_and_errors(app_client):
     login_as(app_client, "clinician")
     for path in ("/login", "/patients", "/api/v1/patients", "/static/app.css",
-                 "/static/vendor/plotly.min.js", "/no-such-page", "/api/v1/no-such"):
+                 "/static/plots.js", "/no-such-page", "/api/v1/no-such"):
         headers = app_client.get(path).headers
         assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
         assert headers["x-content-type-options"] == "nosniff"

@@ -1,8 +1,8 @@
 """The application factory.
 
 ``create_app`` opens the records database, installs the security middleware and error handlers,
-serves the packaged static files (and plotly.js from the installed ``plotly`` package: no CDN),
-and includes the routers listed in :data:`ROUTERS` (a new area is a new module of
+serves the packaged static files (nothing from a CDN; the charts are drawn by the package's own
+``plots.js``), and includes the routers listed in :data:`ROUTERS` (a new area is a new module of
 :mod:`stimwise.web.routes` and one line there; a test checks that none is left out).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI
@@ -57,7 +56,6 @@ from stimwise.web.security.throttle import LoginThrottle
 from stimwise.web.settings import load_or_create_secret
 from stimwise.web.static_files import StaticAssets
 
-PLOTLY_FILE = "vendor/plotly.min.js"
 ROUTERS: tuple[APIRouter, ...] = (
     api_audit.router,
     api_auth.router,
@@ -87,13 +85,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     ws_live.router,
 )
 """Every page, API and WebSocket router, in this order (module names sorted)."""
-
-
-def plotly_js_path() -> Path:
-    """plotly.min.js as shipped inside the installed plotly package."""
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def app_from_environment() -> FastAPI:
@@ -150,7 +141,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     openapi_doc.install(app)
-    assets = StaticAssets.from_folder(STATIC_DIR, {PLOTLY_FILE: plotly_js_path()})
+    assets = StaticAssets.from_folder(STATIC_DIR)
     app.state.static_assets = assets
     app.mount("/static", assets, name="static")
     return app
