@@ -618,6 +618,10 @@ def demo(
 ) -> None:
     """End-to-end walk-through on embedded defaults: library, checks, the safety gate, a plot."""
     from stimwise.cli.demo import run_demo
+    from stimwise.extras import require_extra
+
+    for extra in ("plots", "fhir"):  # its figure, its records and their FHIR export
+        require_extra(extra, "stimwise demo")
 
     run_demo(output.console(), out_dir)
 

@@ -20,6 +20,7 @@ import typer
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 from stimwise.cli.options import DbOption
+from stimwise.extras import require_extra
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -94,6 +95,7 @@ def account_add(
     db: DbOption = None,
 ) -> None:
     """Add a web account (password from $STIMWISE_NEW_PASSWORD or asked twice)."""
+    require_extra("web", "stimwise account")
     from pydantic import SecretStr
 
     from stimwise.protocol.io import validate_model
@@ -121,6 +123,7 @@ def account_set_password(
 ) -> None:
     """Set an account's password, e.g. a forgotten one (from $STIMWISE_NEW_PASSWORD or asked
     twice); the account's sessions end."""
+    require_extra("web", "stimwise account")
     from stimwise.records.access import local_administrator
     from stimwise.records.schema import open_database
     from stimwise.web.security.passwords import Passwords, make_hasher
@@ -146,6 +149,7 @@ def account_set_name(
     db: DbOption = None,
 ) -> None:
     """Set the name a clinician's reports carry above the signature line (audited)."""
+    require_extra("web", "stimwise account")
     from stimwise.protocol.io import validate_model
     from stimwise.records.access import local_administrator
     from stimwise.records.schema import open_database
@@ -202,6 +206,7 @@ def serve_command(
 ) -> None:
     """Start the web application and print its address. Options left out come from the
     settings (stimwise config show)."""
+    require_extra("web", "stimwise serve")
     one_thread_numerics()
     import uvicorn
 
