@@ -101,6 +101,7 @@ def section_step_cost() -> dict:
 
 
 def mrg_batch() -> dict:
+    from stimwise.physiology.solver import rest_state
     from stimwise.physiology.stimulus import Stimulus
     from stimwise.physiology.threshold import find_thresholds
 
@@ -110,7 +111,7 @@ def mrg_batch() -> dict:
                 for dist in (1.0, 2.0) for d in diameters]
     fibers = [p[0] for p in problems]
     for fiber in fibers:
-        fiber.rest_state()
+        rest_state(fiber)
     built = time.perf_counter() - start
     counts, steps, brackets, central = [], 0, [], 0
     for pw in (0.1, 0.5):

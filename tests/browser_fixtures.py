@@ -27,8 +27,7 @@ from stimwise.analysis.from_records import cohort_prescription
 from stimwise.records.access import Actor
 from stimwise.records.repository import add_prescription
 from stimwise.session.runtime import SessionSettings
-from stimwise.web.app import create_app
-from web_fixtures import ENROLLED_ON, PASSWORD, ensure_user, web_settings
+from web_fixtures import ENROLLED_ON, PASSWORD, app_on, ensure_user, web_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -67,7 +66,7 @@ def free_port() -> int:
 def server(tmp_path_factory):
     """The application on a temporary SQLite database, served by uvicorn in a thread."""
     folder = tmp_path_factory.mktemp("browser")
-    app = create_app(web_settings(f"sqlite:///{folder / 'web.sqlite3'}"))
+    app = app_on(web_settings(f"sqlite:///{folder / 'web.sqlite3'}"))
     app.state.live_journal_dir = folder / "journals"
     app.state.live_session_settings = SessionSettings(calibration_step_s=0.2, rest_s=0.2)
     ensure_user(app, "clinician-1", "clinician")

@@ -15,7 +15,6 @@ from stimwise.analysis.tuning import (
     NoSafeDoseError,
     propose_next_dose,
     recommended_dose,
-    with_dose,
 )
 from stimwise.errors import InputError, UnverifiedPlanError
 from stimwise.protocol.library import get_protocol
@@ -50,7 +49,7 @@ def tiny_pad_candidates():
 
 
 def test_HAZ050_the_blocked_corner_exists_so_the_next_tests_mean_something(tiny_pad_candidates):
-    blocked = with_dose(TINY_PADS, {"amplitude_ma": 100, "phase_width_us": 250})
+    blocked = TINY_PADS.with_dose(amplitude_ma=100, phase_width_us=250)
     assert verify(blocked).verdict == "block"
 
 
@@ -115,7 +114,7 @@ def test_HAZ054_a_proposal_is_a_suggestion_until_a_clinician_accepts_it(tiny_pad
 
 
 def test_HAZ054_a_proposal_cannot_be_built_around_a_blocked_report():
-    blocked = verify(with_dose(TINY_PADS, {"amplitude_ma": 100, "phase_width_us": 250}))
+    blocked = verify(TINY_PADS.with_dose(amplitude_ma=100, phase_width_us=250))
     from stimwise.analysis.tuning import DoseProposal
 
     with pytest.raises(UnverifiedPlanError):

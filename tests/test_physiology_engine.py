@@ -80,11 +80,11 @@ def test_c_fibre_grid_matches_the_reference():
 
 def test_rest_potentials_settle_where_neuron_does(mrg10):
     """Reference §9: centre node -79.96 mV (MRG), -59.93 mV (Sundt) after the 200 ms pre-run."""
-    u, x, _ = mrg10.rest_state()
+    u, x, _ = solver.rest_state(mrg10)
     centre = mrg10.node_sections[mrg10.n_nodes // 2]
     assert u[centre] - x[centre] == pytest.approx(-79.96, abs=0.005)
     c = build_fiber("c", 1.0, 6.0)
-    u, x, _ = c.rest_state()
+    u, x, _ = solver.rest_state(c)
     assert u[360] - x[360] == pytest.approx(-59.93, abs=0.005)
 
 
@@ -132,7 +132,7 @@ def test_passive_cable_in_a_uniform_field_matches_the_closed_form():
     n = c.n_sections
     passive = dataclasses.replace(
         c, kind=np.full(n, KIND_PASSIVE, dtype=np.int8), ra_ohm_cm=np.full(n, 100.0),
-        cm_uf_per_cm2=np.ones(n), g_leak_s_per_cm2=np.full(n, 1e-4), _rest_state=None)
+        cm_uf_per_cm2=np.ones(n), g_leak_s_per_cm2=np.full(n, 1e-4))
     z_um = passive.section_z_mm * 1e3
     field_mv_per_um = 1e-3
     ve = field_mv_per_um * z_um  # per mA; amplitude 1 mA
@@ -257,9 +257,9 @@ def test_HAZ032_a_diverging_integration_is_flagged_and_never_a_threshold(mrg10, 
 def test_HAZ032_a_broken_parameter_set_is_an_error_not_a_number(mrg10):
     params = mrg10.channel_parameters.copy()
     params[5] = np.nan  # a Q10 factor
-    broken = dataclasses.replace(mrg10, channel_parameters=params, _rest_state=None)
+    broken = dataclasses.replace(mrg10, channel_parameters=params)
     with pytest.raises(solver.SimulationError):
-        broken.rest_state()
+        solver.rest_state(broken)
 
 
 def test_sundt_rates_stay_finite_at_extreme_polarisation():

@@ -625,3 +625,38 @@ def test_prescription_refuses_carrier_offset_on_a_pulse_train():
     offset = protocol.channels[0].model_copy(update={"carrier_frequency_offset_hz": 100})
     with pytest.raises(ValueError):
         Prescription.from_protocol(protocol, channels=(offset,))
+
+
+# --------------------------------------------------------------------------- with_dose
+
+
+def test_with_dose_is_the_one_way_to_change_a_prescriptions_dose():
+    """Issue 13: one way to change a dose (the dose tuner, the prescription editor and the
+    self-logged sessions each wrote their own). The leading width scales an asymmetric pulse's
+    second phase with it, so the pulse keeps its shape and stays charge-balanced."""
+    from stimwise.protocol.library import get_protocol
+
+    rx = Prescription.from_protocol(get_protocol("conventional-tens"))
+    pulse = rx.waveform.pulse
+    assert pulse.kind == "biphasic_asymmetric"
+    changed = rx.with_dose(amplitude_ma=12.0, session_duration_min=20.0, frequency_hz=50.0,
+                           phase_width_us=2 * pulse.phase_width_us)
+    assert (changed.max_amplitude_ma, changed.session_duration_min) == (12.0, 20.0)
+    assert changed.waveform.frequency_hz == 50.0
+    assert changed.waveform.pulse.phase_width_us == 2 * pulse.phase_width_us
+    assert changed.waveform.pulse.second_phase_width_us == 2 * pulse.second_phase_width_us
+    assert changed.waveform.pulse.amplitude_ratio == pytest.approx(pulse.amplitude_ratio)
+    assert rx.with_dose() == rx
+
+
+def test_with_dose_names_a_pulse_parameter_given_for_a_carrier_and_a_bad_value():
+    from stimwise.protocol.library import library
+
+    carrier = next(p for p in library().values() if not isinstance(p.waveform, PulseTrain))
+    rx = Prescription.from_protocol(carrier)
+    with pytest.raises(InputError) as refused:
+        rx.with_dose(phase_width_us=200.0, source="proposed dose")
+    assert refused.value.problems[0].path == "phase_width_us"
+    assert "carrier" in refused.value.problems[0].expected
+    with pytest.raises(InputError, match="max_amplitude_ma"):
+        rx.with_dose(amplitude_ma=500.0)

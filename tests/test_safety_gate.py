@@ -46,11 +46,12 @@ def transthoracic_rx() -> Prescription:
 
 
 def forged_plan(prescription: Prescription) -> VerifiedPlan:
-    """What ``VerifiedPlan.__new__`` plus attribute assignment made before: an object of the
-    class, carrying a (here blocked) report, that verify() never issued."""
-    plan = object.__new__(VerifiedPlan)
-    object.__setattr__(plan, "_report", verify(prescription))
-    return plan
+    """What ``VerifiedPlan.__new__`` made before: an object of the class that verify() never
+    issued. It has no attribute at all to carry a report or a prescription (``prescription``
+    is here only to say which plan the forger meant)."""
+    with pytest.raises(AttributeError):
+        object.__setattr__(object.__new__(VerifiedPlan), "_report", verify(prescription))
+    return object.__new__(VerifiedPlan)
 
 
 def connected_sim() -> SimulatedStimulator:
@@ -99,8 +100,11 @@ def test_HAZ080_a_blocked_transthoracic_plan_made_by_hand_reaches_no_output(tmp_
 def test_HAZ080_a_hand_made_plan_with_a_passing_report_is_refused_too(tmp_path):
     passing = verify(make_prescription())
     forged = object.__new__(VerifiedPlan)
-    object.__setattr__(forged, "_report", passing)
+    with pytest.raises(AttributeError):  # no slot to put a passing report in
+        object.__setattr__(forged, "_report", passing)
     refused_everywhere(forged, tmp_path)
+    with pytest.raises(UnverifiedPlanError):
+        forged.report  # noqa: B018 (the report is read from the seal, which it has not)
 
 
 def test_HAZ080_a_plan_cannot_be_pickled_and_crafted_pickles_give_nothing_usable(tmp_path):
@@ -136,7 +140,7 @@ def test_HAZ080_subclasses_and_class_assignment_are_refused():
         type("Sub", (VerifiedPlan,), {})
 
     class LookAlike:
-        __slots__ = ("__weakref__", "_report")
+        __slots__ = ("__weakref__", "report")
 
     impostor = LookAlike()
     with pytest.raises(TypeError, match="layout differs"):

@@ -215,7 +215,10 @@ def test_HAZ004_passing_report_yields_a_plan_carrying_the_same_report(tens_presc
     report = verify(tens_prescription)
     plan = report.require_plan()
     assert require_verified(plan) is plan
-    assert plan.report is report
+    # The same report: equal, sharing what was judged, and naming this plan (the seal keeps
+    # what was judged; no object is completed after it is made).
+    assert plan.report == report and plan.report.plan is plan
+    assert plan.report.findings is report.findings and plan.metrics is report.metrics
     assert plan.prescription == tens_prescription
 
 

@@ -17,9 +17,8 @@ import uvicorn
 
 from baseline_people import enrolment_day_person, steady_diary
 from browser_fixtures import free_port, new_page, require_chromium, shot, sign_in
-from stimwise.web.app import create_app
 from test_web_inbox import log_flagged_session
-from web_fixtures import ensure_user, web_settings
+from web_fixtures import app_on, ensure_user, web_settings
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["browser_fixtures"]  # the shared Chromium fixture ``browser``
@@ -34,7 +33,7 @@ def server(tmp_path_factory):
     """A fitting trial on the enrolment day 62 days ago, a baseline diary for two weeks, then
     daily sessions; and a person enrolled yesterday with a session that day."""
     folder = tmp_path_factory.mktemp("browser-baseline")
-    app = create_app(web_settings(f"sqlite:///{folder / 'web.sqlite3'}"))
+    app = app_on(web_settings(f"sqlite:///{folder / 'web.sqlite3'}"))
     ensure_user(app, "clinician-1", "clinician")
     enrolment_day_person(app.state.db, TRIAL, TODAY - timedelta(days=62),
                          {**steady_diary(0, 13, 7), **steady_diary(14, 61, 3, seed=1)},

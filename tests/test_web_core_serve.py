@@ -12,7 +12,8 @@ import sys
 import time
 import urllib.request
 
-from stimwise.web.settings import SECRET_KEY_FILE, WebSettings, load_or_create_secret
+from stimwise.settings import get_settings
+from stimwise.web.settings import SECRET_KEY_FILE, load_or_create_secret
 
 
 def free_port() -> int:
@@ -59,10 +60,10 @@ def test_serve_starts_on_embedded_defaults_and_prints_the_address(tmp_path):
 
 def test_the_signing_key_is_created_once_and_then_reused(tmp_path, monkeypatch):
     monkeypatch.delenv("STIMWISE_SECRET_KEY", raising=False)
-    first = load_or_create_secret(WebSettings(), tmp_path)
-    assert len(first) >= 32 and load_or_create_secret(WebSettings(), tmp_path) == first
+    first = load_or_create_secret(get_settings(), tmp_path)
+    assert len(first) >= 32 and load_or_create_secret(get_settings(), tmp_path) == first
     monkeypatch.setenv("STIMWISE_SECRET_KEY", "e" * 40)
-    assert load_or_create_secret(WebSettings(), tmp_path) == "e" * 40
+    assert load_or_create_secret(get_settings(), tmp_path) == "e" * 40
 
 
 def test_accounts_at_the_command_line_add_a_user_and_reset_a_forgotten_password(
@@ -72,11 +73,10 @@ def test_accounts_at_the_command_line_add_a_user_and_reset_a_forgotten_password(
     from typer.testing import CliRunner
 
     from stimwise.cli.main import app as cli_app
-    from stimwise.web.app import create_app
-    from web_fixtures import ensure_patient, web_settings
+    from web_fixtures import app_on, ensure_patient, web_settings
 
     url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
-    web = create_app(web_settings(url))
+    web = app_on(web_settings(url))
     ensure_patient(web, "P001")
     runner = CliRunner()
     monkeypatch.delenv("STIMWISE_NEW_PASSWORD", raising=False)

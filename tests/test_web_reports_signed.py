@@ -16,16 +16,16 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from browser_fixtures import LONG_DECIMAL, SNAKE_CASE
+from stimwise.errors import InputError
 from stimwise.records.access import Actor
 from stimwise.records.inputs import AdverseEventIn, SessionIn
 from stimwise.records.repository import add_adverse_event
 from stimwise.records.sessions import add_session
 from stimwise.session.record import SessionRecord
-from stimwise.web.app import create_app
 from stimwise.web.services.reports import Clinic, progress_document, progress_report
 from test_web_clinical_support import CRPS, audit_actions, screened_patient
 from test_web_prescribing import crps_draft
-from web_fixtures import ensure_user, login_as, web_settings
+from web_fixtures import app_on, ensure_user, login_as, web_settings
 
 CLINIC = {"clinic_name": "Riverside Physiotherapy", "clinic_address": "12 Mill Lane, Exampleton",
           "clinic_phone": "+44 1234 567890", "report_time_zone": "Europe/London"}
@@ -35,7 +35,7 @@ FAULT = "emergency stop: the stop key was pressed"
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(web_settings(f"sqlite:///{tmp_path / 'web.sqlite3'}", **CLINIC))
+    app = app_on(web_settings(f"sqlite:///{tmp_path / 'web.sqlite3'}", **CLINIC))
     with TestClient(app, follow_redirects=False) as client:
         yield client
     app.state.db.close()
@@ -208,17 +208,17 @@ def test_display_name_is_set_by_an_administrator_only_and_audited(client):
 
 
 def test_clinic_settings_come_from_the_environment(monkeypatch):
-    from stimwise.web.settings import WebSettings
+    from stimwise.settings import get_settings
 
     monkeypatch.setenv("STIMWISE_CLINIC_NAME", "Hill Clinic")
     monkeypatch.setenv("STIMWISE_CLINIC_PHONE", "+31 20 123 4567")
     monkeypatch.setenv("STIMWISE_REPORT_TIME_ZONE", "Europe/Amsterdam")
-    settings = WebSettings()
+    settings = get_settings()
     assert (settings.clinic_name, settings.clinic_phone, settings.report_time_zone) == (
         "Hill Clinic", "+31 20 123 4567", "Europe/Amsterdam")
     monkeypatch.setenv("STIMWISE_REPORT_TIME_ZONE", "Mars/Olympus")
-    with pytest.raises(ValueError, match="STIMWISE_REPORT_TIME_ZONE"):
-        WebSettings()
+    with pytest.raises(InputError, match="STIMWISE_REPORT_TIME_ZONE"):
+        get_settings()
 
 
 def test_cli_sets_the_name_on_reports(tmp_path):

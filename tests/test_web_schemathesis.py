@@ -20,9 +20,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from stimwise.web.app import create_app
 from test_web_clinical_support import screened_patient
-from web_fixtures import login_as, web_settings
+from web_fixtures import app_on, login_as, web_settings
 
 EXAMPLES_PER_OPERATION = 25
 """Bounded generation (each example is a real request to the app) [U]."""
@@ -32,7 +31,7 @@ SESSION_ENDING = ("/api/v1/auth/logout", "/api/v1/auth/password")
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="stimwise-schemathesis-"))
 atexit.register(shutil.rmtree, _FOLDER, True)  # also when the tests are deselected
-APP = create_app(web_settings(f"sqlite:///{_FOLDER / 'web.sqlite3'}"))
+APP = app_on(web_settings(f"sqlite:///{_FOLDER / 'web.sqlite3'}"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path=list(SESSION_ENDING))
 
 

@@ -17,11 +17,10 @@ from stimwise.cli.main import app as cli_app
 from stimwise.records.access import AccessDeniedError, Actor
 from stimwise.records.models import DiaryEntry, User
 from stimwise.records.schema import open_database
-from stimwise.web.app import create_app
 from stimwise.web.security.headers import CONTENT_SECURITY_POLICY
 from stimwise.web.security.throttle import LoginThrottle
 from stimwise.web.services import diary, patients
-from web_fixtures import PASSWORD, ensure_patient, ensure_user, login_as, web_settings
+from web_fixtures import PASSWORD, app_on, ensure_patient, ensure_user, login_as, web_settings
 
 pytest_plugins = ["web_fixtures"]
 
@@ -152,7 +151,7 @@ def test_HAZ061_session_cookie_is_httponly_samesite_and_secure_over_https(tmp_pa
     for secure in (False, True):
         settings = web_settings(f"sqlite:///{tmp_path / f'{secure}.sqlite3'}",
                                 secure_cookies=secure)
-        app = create_app(settings)
+        app = app_on(settings)
         with TestClient(app, base_url="https://testserver") as client:
             ensure_user(app, "clinician-1", "clinician")
             answer = client.post("/api/v1/auth/login",
@@ -345,7 +344,7 @@ def test_HAZ064_password_rules(password, username, accepted):
 def test_security_headers_on_pages_api_static_and_errors(app_client):
     login_as(app_client, "clinician")
     for path in ("/login", "/patients", "/api/v1/patients", "/static/app.css",
-                 "/static/vendor/plotly.min.js", "/no-such-page", "/api/v1/no-such"):
+                 "/static/plots.js", "/no-such-page", "/api/v1/no-such"):
         headers = app_client.get(path).headers
         assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
         assert headers["x-content-type-options"] == "nosniff"

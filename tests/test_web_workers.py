@@ -102,7 +102,7 @@ def test_HAZ117_two_workers_on_postgresql_refuse_a_second_session_for_one_person
     through one refuses a second start through the other, in either order."""
     from test_web_clinical_support import CRPS, example_intake
     from test_web_prescribing import crps_draft
-    from web_fixtures import ensure_patient, ensure_user, web_settings
+    from web_fixtures import app_on, ensure_patient, ensure_user, web_settings
 
     base_url = os.environ.get("STIMWISE_TEST_POSTGRES_URL")
     if not base_url:
@@ -113,9 +113,8 @@ def test_HAZ117_two_workers_on_postgresql_refuse_a_second_session_for_one_person
 
     schema_urls = _postgres_schema_url(base_url)
     db_url = next(schema_urls)
-    from stimwise.web.app import create_app
 
-    setup = create_app(web_settings(db_url))
+    setup = app_on(web_settings(db_url))
     ensure_user(setup, "clinician-1", "clinician")
     ensure_patient(setup, CRPS)
     setup.state.db.close()

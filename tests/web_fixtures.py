@@ -30,9 +30,9 @@ from stimwise.records import repository as r
 from stimwise.records.access import Actor
 from stimwise.records.inputs import PatientIn
 from stimwise.records.models import Patient, User
+from stimwise.settings import Settings
 from stimwise.web.app import create_app
 from stimwise.web.services.users import NewUser, create_user
-from stimwise.web.settings import WebSettings
 
 PASSWORD = "correct horse battery staple"
 ENROLLED_ON = date(2025, 1, 1)
@@ -41,20 +41,20 @@ _FIXTURE_CLINICIAN = Actor("fixture-setup", "clinician")
 _FIXTURE_ADMINISTRATOR = Actor("fixture-setup", "administrator")
 
 
-def web_settings(db_url: str, **overrides) -> WebSettings:
-    """Settings for tests: cheap password hashing and a fixed signing key."""
-    values = {
-        "db_url": db_url,
-        "secret_key": TEST_SECRET,
-        "password_hashing": "fast-for-tests",
-        **overrides,
-    }
-    return WebSettings(**values)
+def web_settings(db_url: str, **overrides) -> Settings:
+    """Settings for tests: a fixed signing key (apps made with :func:`app_on` also hash
+    passwords cheaply)."""
+    return Settings(**{"db_url": db_url, "secret_key": TEST_SECRET, **overrides})
+
+
+def app_on(settings: Settings, database=None) -> FastAPI:
+    """The application on ``settings`` with the cheapest password hashing."""
+    return create_app(settings, database, password_hashing="fast-for-tests")
 
 
 @pytest.fixture
 def web_app(tmp_path) -> FastAPI:
-    app = create_app(web_settings(f"sqlite:///{tmp_path / 'web.sqlite3'}"))
+    app = app_on(web_settings(f"sqlite:///{tmp_path / 'web.sqlite3'}"))
     yield app
     app.state.db.close()
 

@@ -38,7 +38,6 @@ from pydantic import Field
 from stimwise.analysis.series import Sessions
 from stimwise.errors import FieldProblem, InputError, SafetyBlockError, StimwiseError
 from stimwise.protocol.base import StrictModel
-from stimwise.protocol.io import validate_model
 from stimwise.protocol.models import PulseTrain
 from stimwise.protocol.prescription import Prescription
 from stimwise.records.inputs import LockedRanges
@@ -79,21 +78,6 @@ class TunerSettings(StrictModel):
     prior_sd_nrs: float = Field(default=2.0, gt=0, le=10)
     noise_sd_nrs: float = Field(default=1.0, gt=0, le=10)
     levels: int = Field(default=9, ge=2, le=41)
-
-
-def with_dose(prescription: Prescription, dose: dict[str, float]) -> Prescription:
-    """The prescription with the given dose parameters replaced (validated; InputError if not)."""
-    data = prescription.model_dump(mode="json")
-    if "amplitude_ma" in dose:
-        data["max_amplitude_ma"] = dose["amplitude_ma"]
-    if "session_duration_min" in dose:
-        data["session_duration_min"] = dose["session_duration_min"]
-    waveform = data["protocol"]["waveform"]
-    if "frequency_hz" in dose:
-        waveform["frequency_hz"] = dose["frequency_hz"]
-    if "phase_width_us" in dose:
-        waveform["pulse"]["phase_width_us"] = dose["phase_width_us"]
-    return validate_model(Prescription, data, source="proposed dose")
 
 
 def _effective_bounds(prescription: Prescription, locked: LockedRanges,
@@ -159,7 +143,7 @@ class CandidateSet:
         """verify() of candidate ``index`` (``None``: it is not even a valid prescription)."""
         if index not in self._reports:
             try:
-                rx = with_dose(self.prescription, self.dose(index))
+                rx = self.prescription.with_dose(**self.dose(index), source="proposed dose")
                 self._reports[index] = verify(rx, caps=self.caps)
             except StimwiseError:
                 self._reports[index] = None

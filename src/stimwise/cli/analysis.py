@@ -10,9 +10,10 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import inputs, output
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
-from stimwise.cli.records import DbOption, JsonFlag, PatientArg, _actor, _console, _print
+from stimwise.cli.options import DbOption, JsonFlag, PlotOption, PseudonymArg
 
 nof1_app = typer.Typer(no_args_is_help=True, help="n-of-1 trials: plan and analyse A vs B.")
 cohort_app = typer.Typer(no_args_is_help=True, help="Synthetic cohorts with a known truth.")
@@ -49,10 +50,10 @@ def _date(option: str, text: str | None) -> date | None:
 
 @report_errors()
 def response(
-    patient: PatientArg,
+    patient: PseudonymArg,
     db: DbOption = None,
     as_of: AsOfOption = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw it (png/svg/pdf).")] = None,
+    plot: PlotOption = None,
     suggest_dose: Annotated[
         bool, typer.Option("--suggest-dose", help="Suggest the next dose within the locked "
                            "ranges (a suggestion for the clinician to accept).")
@@ -68,7 +69,7 @@ def response(
     from stimwise.analysis.from_records import load_prescription, load_schedule, load_series
     from stimwise.records.schema import open_database
 
-    actor = _actor()
+    actor = inputs.actor()
     with open_database(db) as database, database.reading() as session:
         series = load_series(session, actor, patient, _date("--as-of", as_of))
         stored = load_prescription(session, actor, patient) if suggest_dose else None
@@ -86,11 +87,11 @@ def response(
         document["therapy_start"] = series.therapy_start.isoformat()
         document["dose_suggestion"] = proposal
         document["weekly_adherence"] = None if weekly is None else weekly.to_dict()
-        _print(document)
+        output.print_json(document)
         return
     from stimwise.cli.render_analysis import print_assessment
 
-    console = _console()
+    console = output.console()
     print_assessment(console, series, assessment, proposal)
     console.print(f"data: {assessment.provenance.statement}")
     if weekly is not None and weekly.sessions_share is not None:
@@ -130,13 +131,13 @@ def population(db: DbOption = None, as_of: AsOfOption = None, as_json: JsonFlag 
     from stimwise.records.schema import open_database
 
     with open_database(db) as database, database.reading() as session:
-        summary = population_from_database(session, _actor(), _date("--as-of", as_of))
+        summary = population_from_database(session, inputs.actor(), _date("--as-of", as_of))
     if as_json:
-        _print(summary.to_dict())
+        output.print_json(summary.to_dict())
         return
     from stimwise.cli.render_analysis import print_population
 
-    print_population(_console(), summary)
+    print_population(output.console(), summary)
 
 
 # --------------------------------------------------------------------------- n-of-1
@@ -184,7 +185,7 @@ def nof1_plan(
     if as_json:
         print(plan.model_dump_json(indent=2))
         return
-    console = _console()
+    console = output.console()
     console.print(f"n-of-1 plan written to {out}: {plan.pairs} pairs of {plan.period_days}-day "
                   f"periods, {plan.washout_days} washout days after each")
     for period in plan.periods:
@@ -251,11 +252,11 @@ def nof1_analyse(
         pain = _diary_from_records(db, patient, plan.start)
     result = analyse_nof1(plan, pain)
     if as_json:
-        _print(result.to_dict())
+        output.print_json(result.to_dict())
         return
     from stimwise.cli.render_analysis import print_nof1
 
-    print_nof1(_console(), result)
+    print_nof1(output.console(), result)
 
 
 def _diary_from_records(db: str | None, patient: str, start: date):
@@ -263,7 +264,7 @@ def _diary_from_records(db: str | None, patient: str, start: date):
     from stimwise.records.schema import open_database
 
     with open_database(db) as database, database.reading() as session:
-        series = load_series(session, _actor(), patient)
+        series = load_series(session, inputs.actor(), patient)
     shift = (series.therapy_start - start).days
     return series.pain.shifted(shift)
 
@@ -319,7 +320,7 @@ def cohort_simulate(
     last_day = _date("--end-date", end_date) or (datetime.now(UTC).date() - timedelta(days=1))
     settings = CohortSettings() if weeks is None else CohortSettings(therapy_days=7 * weeks)
     cohort = simulate_cohort(n, seed, settings)
-    actor = _actor()
+    actor = inputs.actor()
     with open_database(db) as database, database.transaction() as session:
         refuse_real_records(session, actor)
         if self_logged is None:
@@ -342,9 +343,9 @@ def cohort_simulate(
             for p in cohort
         ], indent=2) + "\n", encoding="utf-8")
     if as_json:
-        _print(document)
+        output.print_json(document)
         return
-    _console().print(
+    output.console().print(
         f"{n} virtual patients ({document['pseudonyms'][0]} … {document['pseudonyms'][1]}) "
         f"written, data up to {last_day}: "
         + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sorted(kinds.items()))

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from stimwise.cli.errors import report_errors
+from stimwise.cli.options import JsonFlag
 
 profiles_app = typer.Typer(
     no_args_is_help=True, help="Commercial TENS/EMS units a person may own, with sources.")
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def register(app: typer.Typer) -> None:

@@ -11,12 +11,12 @@ from typing import TypeVar
 import typer
 
 from stimwise.errors import InputError, StimwiseError
+from stimwise.extras import as_missing_extra
 
 F = TypeVar("F", bound=Callable)
 
 EXIT_OK = 0
 EXIT_BLOCKED = 1
-EXIT_INVALID = 2
 EXIT_FAULT = 3
 
 
@@ -27,7 +27,15 @@ def report_errors(json_flag: str | None = "as_json") -> Callable[[F], F]:
         @functools.wraps(command)
         def wrapper(*args, **kwargs):
             try:
-                return command(*args, **kwargs)
+                try:
+                    return command(*args, **kwargs)
+                except ModuleNotFoundError as missing:
+                    # An optional dependency this command needs is not installed: name the
+                    # extra that brings it (one line, exit 2), never a traceback.
+                    extra = as_missing_extra(missing, "this command")
+                    if extra is None:
+                        raise
+                    raise extra from None
             except StimwiseError as error:
                 as_json = bool(json_flag and kwargs.get(json_flag))
                 if as_json:
@@ -49,3 +57,4 @@ def report_errors(json_flag: str | None = "as_json") -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+

@@ -10,9 +10,10 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import inputs, output
 from stimwise.cli import values as v
 from stimwise.cli.errors import EXIT_BLOCKED, report_errors
-from stimwise.cli.records import DbOption, JsonFlag, PatientArg, _actor, _console, _print
+from stimwise.cli.options import DbOption, JsonFlag, PseudonymArg
 
 ProfileOption = Annotated[
     str, typer.Option("--profile", help="Device profile id (see `stimwise device-profiles list`).")
@@ -27,7 +28,7 @@ def register(prescription_app: typer.Typer, session_app: typer.Typer) -> None:
 
 @report_errors()
 def prescription_calendar(
-    patient: PatientArg,
+    patient: PseudonymArg,
     profile: ProfileOption,
     out: Annotated[Path, typer.Option("--out", help="The .ics file to write (replaced).")],
     at: Annotated[str, typer.Option("--time", help="Time of day of the session (HH:MM, local "
@@ -48,15 +49,15 @@ def prescription_calendar(
         raise InputError(FieldProblem("--time", at, "a time HH:MM")) from None
     today = datetime.now(UTC).date()
     with open_database(db) as database, database.reading() as session:
-        instructions = home_instructions(session, _actor(), patient, profile, today)
-        valid_to = prescription_on(session, _actor(), patient, today).row.valid_to
+        instructions = home_instructions(session, inputs.actor(), patient, profile, today)
+        valid_to = prescription_on(session, inputs.actor(), patient, today).row.valid_to
     out.write_bytes(home_schedule_ics(instructions, today, clock, valid_to))
     print(f"wrote {out}")
 
 
 @report_errors()
 def prescription_instructions(
-    patient: PatientArg,
+    patient: PseudonymArg,
     profile: ProfileOption,
     html: Annotated[Path | None, typer.Option("--html", help="Write the printable sheet "
                                               "(HTML) here.")] = None,
@@ -72,7 +73,7 @@ def prescription_instructions(
 
     today = datetime.now(UTC).date()
     with open_database(db) as database, database.reading() as session:
-        instructions = home_instructions(session, _actor(), patient, profile, today)
+        instructions = home_instructions(session, inputs.actor(), patient, profile, today)
     if html is not None or pdf is not None:
         from stimwise.interop.home_sheet import sheet_html, sheet_pdf
 
@@ -81,7 +82,7 @@ def prescription_instructions(
         if pdf is not None:
             pdf.write_bytes(sheet_pdf(instructions, patient, today))
     if as_json:
-        _print(instructions.to_dict())
+        output.print_json(instructions.to_dict())
     else:
         _print_instructions(instructions, [p for p in (html, pdf) if p is not None])
     if not instructions.verified:
@@ -89,7 +90,7 @@ def prescription_instructions(
 
 
 def _print_instructions(instructions, written: list[Path]) -> None:
-    console = _console()
+    console = output.console()
     document = instructions.to_dict()
     programme = document["programme"]
     console.print(f"[bold]{instructions.profile.name}[/]: "
@@ -129,7 +130,7 @@ def _settings(pairs: list[str]) -> dict[str, object]:
 
 @report_errors()
 def session_log(
-    patient: PatientArg,
+    patient: PseudonymArg,
     profile: ProfileOption,
     minutes: Annotated[float, typer.Option("--minutes", parser=v.MINUTES,
                                                   help="How long the session ran.")],
@@ -163,7 +164,6 @@ def session_log(
     """Log a session done on the person's own device (provenance: self-reported). Settings
     outside the prescription's locked ranges are stored, flagged and sent to the clinicians'
     inbox; impossible or out-of-range values are refused (exit 2)."""
-    from stimwise.cli.records import _with_options
     from stimwise.errors import InputError
     from stimwise.records.schema import open_database
     from stimwise.records.self_logged import log_self_session
@@ -180,9 +180,9 @@ def session_log(
                "problems": "--problem", "note": "--note"}
     with open_database(db) as database, database.transaction() as session:
         try:
-            result = log_self_session(session, _actor(), patient, values)
+            result = log_self_session(session, inputs.actor(), patient, values)
         except InputError as error:
-            raise _with_options(error, options) from None
+            raise inputs.with_options(error, options) from None
     row = result.session
     document = {
         "id": row.id, "created": result.created, "provenance": row.provenance,
@@ -192,9 +192,9 @@ def session_log(
         "flagged": row.flagged, "flag_reasons": row.flag_reasons,
     }
     if as_json:
-        _print(document)
+        output.print_json(document)
         return
-    console = _console()
+    console = output.console()
     console.print(f"self-reported session {row.id} for {patient}: {row.minutes:g} min on "
                   f"{row.profile_id}; settings {row.verification['status'].replace('_', ' ')}")
     if row.flagged:

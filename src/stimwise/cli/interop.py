@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import inputs
 from stimwise.cli.errors import report_errors
-from stimwise.cli.records import DbOption, JsonFlag, PatientArg
+from stimwise.cli.options import DbOption, JsonFlag, PseudonymArg
 
 MAX_BUNDLE_BYTES = 64 * 2**20
 """Largest FHIR Bundle read (stimwise's bound, U): a year of one person's diary, sessions and
@@ -29,16 +30,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _actor():
-    from stimwise.records.access import local_clinician
-
-    return local_clinician()
-
-
 @fhir_app.command("export")
 @report_errors()
 def fhir_export(
-    pseudonym: PatientArg,
+    pseudonym: PseudonymArg,
     out: OutOption,
     include_identity: Annotated[
         bool,
@@ -54,7 +49,9 @@ def fhir_export(
     from stimwise.records.schema import open_database
 
     with open_database(db) as database:
-        bundle = export_bundle(database, _actor(), pseudonym, include_identity=include_identity)
+        bundle = export_bundle(
+            database, inputs.actor(), pseudonym, include_identity=include_identity
+        )
     out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False), encoding="utf-8")
     counts: dict[str, int] = {}
     for entry in bundle["entry"]:
@@ -83,7 +80,7 @@ def fhir_import(
     check_file_size(bundle, MAX_BUNDLE_BYTES, "FHIR Bundle (JSON)")
     data = bundle.read_bytes()  # the import names bytes that are not UTF-8 JSON
     with open_database(db) as database:
-        summary = import_bundle(database, _actor(), data, source=str(bundle))
+        summary = import_bundle(database, inputs.actor(), data, source=str(bundle))
     if as_json:
         print(json.dumps(summary.as_dict(), indent=2))
         return
@@ -96,7 +93,7 @@ def fhir_import(
 @export_app.command("csv")
 @report_errors()
 def export_csv(
-    pseudonym: PatientArg,
+    pseudonym: PseudonymArg,
     out: Annotated[Path, typer.Option("--out", help="The zip file to write (replaced).")],
     db: DbOption = None,
     as_json: JsonFlag = False,
@@ -107,7 +104,7 @@ def export_csv(
     from stimwise.records.schema import open_database
 
     with open_database(db) as database:
-        data = export_csv_zip(database, _actor(), pseudonym)
+        data = export_csv_zip(database, inputs.actor(), pseudonym)
     out.write_bytes(data)
     if as_json:
         print(json.dumps({"patient": pseudonym, "out": str(out), "bytes": len(data)}, indent=2))

@@ -8,24 +8,55 @@ from typing import Annotated
 
 import typer
 
-import stimwise.cli.model_population  # noqa: F401  (adds recruitment and activation to model_app)
+from stimwise.cli import inputs, output
 from stimwise.cli import values as v
 from stimwise.cli.analysis import register as register_analysis
+from stimwise.cli.config import register as register_config
 from stimwise.cli.device_profiles import register as register_device_profiles
 from stimwise.cli.errors import EXIT_BLOCKED, report_errors
 from stimwise.cli.interop import register as register_interop
 from stimwise.cli.model import model_app
+from stimwise.cli.model_population import register as register_model_population
+from stimwise.cli.options import (
+    AmplitudeOption,
+    AreaOption,
+    IntakeFileArg,
+    JsonFlag,
+    MinutesOption,
+    ProtocolArg,
+)
 from stimwise.cli.records import register as register_records
 from stimwise.cli.serve import register as register_serve
 from stimwise.numbers import Bounds
 from stimwise.session.limits import SETTING_BOUNDS
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     help="Safe, personalised electrical stimulation: protocols, waveforms and safety checks. "
     "Clinical-decision support and research software, not a certified medical device.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from stimwise import __version__
+
+        print(f"stimwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print stimwise's version and exit."),
+    ] = False,
+) -> None:
+    """Options of ``stimwise`` itself (``--version``; Typer adds ``--install-completion`` and
+    ``--show-completion`` for shell completion)."""
+
+
 protocols_app = typer.Typer(no_args_is_help=True, help="The evidence-based protocol library.")
 waveform_app = typer.Typer(no_args_is_help=True, help="Plot and export sampled waveforms.")
 instruments_app = typer.Typer(no_args_is_help=True, help="Assessment instruments and scoring.")
@@ -37,84 +68,11 @@ app.add_typer(session_app, name="session")
 register_records(app, session_app)
 register_analysis(app)
 app.add_typer(model_app, name="model")
+register_model_population(model_app)
 register_serve(app)
 register_interop(app)
 register_device_profiles(app)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-ProtocolArg = Annotated[str, typer.Argument(help="A library id or a protocol file (YAML/JSON).")]
-AreaOption = Annotated[
-    float | None,
-    typer.Option(
-        "--electrode-area-cm2", parser=v.AREA_CM2,
-        help="Use this conductive area for every electrode (cm²).",
-    ),
-]
-AmplitudeOption = Annotated[
-    float | None,
-    typer.Option("--amplitude-ma", parser=v.MA, help="Prescribed maximum amplitude (mA)."),
-]
-MinutesOption = Annotated[
-    float | None, typer.Option("--minutes", parser=v.MINUTES, help="Session length (min).")
-]
-
-
-def _prescription(
-    protocol_ref: str, area: float | None, amplitude: float | None, minutes: float | None
-):
-    from stimwise.protocol.library import get_protocol
-    from stimwise.protocol.prescription import Prescription
-
-    protocol = get_protocol(protocol_ref)
-    return Prescription.from_protocol(
-        protocol,
-        electrode_area_cm2=area,
-        max_amplitude_ma=amplitude,
-        session_duration_min=minutes,
-    )
-
-
-PatientArg = Annotated[Path, typer.Argument(help="A patient intake file (YAML or JSON).")]
-
-
-def _caps(caps_file: Path | None, patient_file: Path | None = None):
-    """Caps from a caps file or from screening a patient file (not both)."""
-    from stimwise.errors import FieldProblem, InputError
-
-    if caps_file is not None and patient_file is not None:
-        raise InputError(
-            FieldProblem("--caps", str(caps_file), "either --caps or --patient, not both")
-        )
-    if patient_file is not None:
-        from stimwise.clinical.screening import screen
-
-        return screen(_intake(patient_file)).caps
-    if caps_file is None:
-        return None
-    from stimwise.protocol.io import load_model_file
-    from stimwise.safety.caps import PatientCaps
-
-    return load_model_file(PatientCaps, caps_file)
-
-
-def _intake(path: Path):
-    from stimwise.clinical.intake import Intake
-    from stimwise.protocol.io import load_model_file
-
-    return load_model_file(Intake, path)
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
-
-
-def _console_to_stderr():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
+register_config(app)
 
 # --------------------------------------------------------------------------- protocols
 
@@ -145,7 +103,7 @@ def protocols_list(as_json: JsonFlag = False) -> None:
         return
     from stimwise.cli.render import protocols_table
 
-    _console().print(protocols_table(protocols))
+    output.console().print(protocols_table(protocols))
 
 
 @protocols_app.command("show")
@@ -160,7 +118,7 @@ def protocols_show(protocol: ProtocolArg, as_json: JsonFlag = False) -> None:
         return
     import yaml
 
-    console = _console()
+    console = output.console()
     console.print(f"[bold]{found.name}[/] ({found.id})")
     console.print(
         yaml.safe_dump(found.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
@@ -199,9 +157,9 @@ def check(
     """Compute the exact safety metrics and the verdict. Exit 1 when blocked."""
     from stimwise.safety.verify import verify
 
-    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
     extra = (2000.0, 10_000.0) if fda_loads else ()
-    patient_caps = _caps(caps, patient)
+    patient_caps = inputs.caps(caps, patient)
     report = verify(prescription, caps=patient_caps, load_ohm=load_ohm, extra_loads_ohm=extra)
     if as_json:
         from stimwise.cli.documents import check_document
@@ -210,7 +168,7 @@ def check(
     else:
         from stimwise.cli.render import print_report
 
-        print_report(_console(), report)
+        print_report(output.console(), report)
     if report.verdict == "block":
         raise typer.Exit(EXIT_BLOCKED)
 
@@ -243,7 +201,7 @@ def waveform_plot(
     """Plot one pulse, one second of the train and the envelope (png, svg or pdf)."""
     from stimwise.waveform.plot import plot_prescription
 
-    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, None)
+    prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, None)
     path = plot_prescription(
         prescription, out, sample_rate_hz=sample_rate_hz, envelope_seconds=seconds
     )
@@ -272,8 +230,8 @@ def waveform_export(
     from stimwise.safety.verify import verify
     from stimwise.waveform.sampler import default_sample_rate_hz
 
-    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, None)
-    plan = verify(prescription, caps=_caps(caps)).require_plan()
+    prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, None)
+    plan = verify(prescription, caps=inputs.caps(caps)).require_plan()
     rate = sample_rate_hz or default_sample_rate_hz(prescription)
     path = export_samples(plan, out, sample_rate_hz=rate, duration_s=seconds)
     print(f"wrote {path} and {path}.json ({seconds:g} s at {rate:g} Hz)")
@@ -284,13 +242,13 @@ def waveform_export(
 
 @app.command("screen")
 @report_errors()
-def screen_command(patient: PatientArg, as_json: JsonFlag = False) -> None:
+def screen_command(patient: IntakeFileArg, as_json: JsonFlag = False) -> None:
     """Contraindication screening with per-site rules. Exit 1 unless stimulation may go ahead
     (not eligible, or specialist clearance still needed)."""
     from stimwise.clinical.screening import screen
     from stimwise.clinical.texts import clinician_text, patient_text
 
-    intake = _intake(patient)
+    intake = inputs.intake(patient)
     screening = screen(intake)
     if as_json:
         document = screening.model_dump(mode="json")
@@ -300,20 +258,20 @@ def screen_command(patient: PatientArg, as_json: JsonFlag = False) -> None:
     else:
         from stimwise.cli.render_clinical import print_screening
 
-        print_screening(_console(), screening, intake.allodynic_sites)
+        print_screening(output.console(), screening, intake.allodynic_sites)
     if not screening.eligible:
         raise typer.Exit(EXIT_BLOCKED)
 
 
 @app.command("recommend")
 @report_errors()
-def recommend_command(patient: PatientArg, as_json: JsonFlag = False) -> None:
+def recommend_command(patient: IntakeFileArg, as_json: JsonFlag = False) -> None:
     """Ranked protocol suggestions, each verified with the screening's caps. Exit 1 when the
     screening does not allow stimulation."""
     from stimwise.clinical.recommend import recommend
     from stimwise.clinical.screening import screen
 
-    intake = _intake(patient)
+    intake = inputs.intake(patient)
     screening = screen(intake)
     report = recommend(intake, screening)
     if as_json:
@@ -321,7 +279,7 @@ def recommend_command(patient: PatientArg, as_json: JsonFlag = False) -> None:
     else:
         from stimwise.cli.render_clinical import print_recommendations
 
-        print_recommendations(_console(), report)
+        print_recommendations(output.console(), report)
     if not screening.eligible:
         raise typer.Exit(EXIT_BLOCKED)
 
@@ -347,7 +305,7 @@ def instruments_list(as_json: JsonFlag = False) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(*(str(row[c]) for c in ("id", "name", "items", "licence")))
-    _console().print(table)
+    output.console().print(table)
 
 
 @instruments_app.command("score")
@@ -363,7 +321,7 @@ def instruments_score(
     if as_json:
         print(json.dumps([s.model_dump(mode="json") for s in scores], indent=2))
         return
-    console = _console()
+    console = output.console()
     for s in scores:
         total = f"{s.total:g}/{s.max_total:g}  " if s.total is not None else ""
         console.print(f"[bold]{s.instrument}[/] ({s.version}): {total}{s.interpretation}")
@@ -442,7 +400,7 @@ def session_run(
     from stimwise.session.prompts import QueuedResponder
     from stimwise.session.runtime import SessionRunner
 
-    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
     if target_ma is not None and target_ma > prescription.max_amplitude_ma:
         from stimwise.errors import FieldProblem, InputError
 
@@ -451,7 +409,7 @@ def session_run(
             f"at most the prescribed amplitude ({prescription.max_amplitude_ma:g} mA)",
         ))
     caps = None
-    intake = None if patient is None else _intake(patient)
+    intake = None if patient is None else inputs.intake(patient)
     if intake is not None:
         from stimwise.clinical.screening import screen
 
@@ -475,7 +433,7 @@ def session_run(
         settings=settings_for(calibration_step_s, target_ma),
         patient_id=None if intake is None else intake.patient_id,
     )
-    console = _console() if not as_json else _console_to_stderr()
+    console = output.console() if not as_json else output.console_to_stderr()
     if not plan.patient_specific:
         console.print(
             "[yellow]plan not patient-specific[/] (no --patient: verified without anyone's "
@@ -520,7 +478,7 @@ def session_recover(
         else "the session ended abnormally (its journal had no session end); closed now as "
         "aborted, never resumed"
     )
-    _console().print(
+    output.console().print(
         f"{journal}: {status}. Outcome {record.outcome} ({record.reason}); "
         f"{record.stimulation_s:.1f} s stimulated, max {record.max_amplitude_ma:.2f} mA; "
         f"torn lines: {contents.torn_lines}",
@@ -598,8 +556,11 @@ def emulate_p24(
         ),
     ] = 2000.0,
     ack_latency_ms: Annotated[
-        float, typer.Option("--ack-latency-ms", parser=v.number(Bounds("ms", ge=0, le=10_000)),
-                            help="Delay of every answer (ms).")
+        float,
+        typer.Option(
+            "--ack-latency-ms", parser=v.number(Bounds("ms", ge=0, le=10_000)),
+            help="Delay of every answer (ms).",
+        ),
     ] = 2.0,
     pulse_log: PulseLogOption = None,
     link: LinkOption = None,
@@ -625,7 +586,7 @@ def devices_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print(json.dumps(devices_document(), indent=2))
     else:
-        _console().print(device_table())
+        output.console().print(device_table())
 
 
 # --------------------------------------------------------------------------- schema and demo
@@ -657,8 +618,12 @@ def demo(
 ) -> None:
     """End-to-end walk-through on embedded defaults: library, checks, the safety gate, a plot."""
     from stimwise.cli.demo import run_demo
+    from stimwise.extras import require_extra
 
-    run_demo(_console(), out_dir)
+    for extra in ("plots", "fhir"):  # its figure, its records and their FHIR export
+        require_extra(extra, "stimwise demo")
+
+    run_demo(output.console(), out_dir)
 
 
 def run() -> None:

@@ -13,13 +13,14 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
+from stimwise.cli.options import JsonFlag, PlotOption
+from stimwise.cli.output import progress_on_stderr
 from stimwise.numbers import Bounds
 
 model_app = typer.Typer(
@@ -32,7 +33,6 @@ DISCLAIMER = (
     "Model prediction for an idealised fibre and source; not a diagnosis, not a safe or "
     "effective dose."
 )
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 FiberOption = Annotated[str, typer.Option("--fiber", help="mrg (myelinated) or c (unmyelinated).")]
 DiameterOption = Annotated[float, typer.Option(
     "--diameter-um", parser=v.finite("µm"), help="Fibre diameter (µm).",
@@ -70,33 +70,8 @@ TolOption = Annotated[
         "--rel-tol", parser=v.FINITE, help="Relative width of the final bracket (0.001 = 0.1 %).",
     )
 ]
-PlotOption = Annotated[
-    Path | None, typer.Option("--plot", help="Also draw a figure (png, svg or pdf).")
-]
 MS = Bounds("ms")
 DEFAULT_LENGTH_MM = {"mrg": 40.0, "c": 6.0}
-
-
-@contextlib.contextmanager
-def progress_on_stderr(description: str) -> Iterator:
-    """A Rich progress bar on stderr; yields the ``progress(done, total)`` callback."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 @contextlib.contextmanager

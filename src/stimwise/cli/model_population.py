@@ -16,16 +16,12 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import inputs
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
-from stimwise.cli.model import JsonFlag, model_app, progress_on_stderr
+from stimwise.cli.options import AreaOption, JsonFlag, PlotOption
+from stimwise.cli.output import progress_on_stderr
 
-AreaOption = Annotated[
-    float | None,
-    typer.Option(
-        "--electrode-area-cm2", parser=v.AREA_CM2, help="Conductive area of each electrode (cm²).",
-    ),
-]
 SkinOption = Annotated[
     float | None, typer.Option(
         "--skin-mm", parser=v.finite("mm"), help="Skin thickness (default 1.06 mm, cited).",
@@ -63,9 +59,6 @@ EstimatorOption = Annotated[
         "--estimator", help="fast (cached full-model tables, interpolated) or full (every fibre)."
     ),
 ]
-PlotOption = Annotated[
-    Path | None, typer.Option("--plot", help="Also draw the figure (png, svg or pdf).")
-]
 SeedOption = Annotated[int, typer.Option(
     "--seed", parser=v.SEED, help="Seed of the simulated population.",
 )]
@@ -76,6 +69,12 @@ DaskOption = Annotated[
 WorkersOption = Annotated[int, typer.Option(
     "--workers", parser=v.WHOLE, help="Workers of a local cluster.",
 )]
+
+
+def register(model_app: typer.Typer) -> None:
+    """Add ``recruitment`` and ``activation`` to the ``stimwise model`` group."""
+    model_app.command("recruitment")(recruitment_command)
+    model_app.command("activation")(activation_command)
 
 
 @contextlib.contextmanager
@@ -151,7 +150,6 @@ def _print_rows(rows: list[dict], title: str) -> None:
     Console().print(table)
 
 
-@model_app.command("recruitment")
 @report_errors()
 def recruitment_command(
     protocol: Annotated[
@@ -193,22 +191,20 @@ def recruitment_command(
         raise InputError(
             FieldProblem("PROTOCOL", protocol, "either a protocol or --pulse-width-ms, not both")
         )
-    inputs = _placement_inputs(skin_mm, fat_mm, gap_mm, electrode_shape, motor_depth_mm)
+    layers = _placement_inputs(skin_mm, fat_mm, gap_mm, electrode_shape, motor_depth_mm)
     if protocol is not None:
-        from stimwise.cli.main import _prescription
-
-        prescription = _prescription(protocol, electrode_area_cm2, None, None)
-        placement = inputs.placement(prescription)
+        prescription = inputs.prescription(protocol, electrode_area_cm2, None, None)
+        placement = layers.placement(prescription)
         recipe = StimulusRecipe.from_train(prescription.waveform)
         source = prescription.protocol.id
     else:
         if waveform not in ("monophasic", "biphasic"):
             raise InputError(FieldProblem("--waveform", waveform, "monophasic or biphasic"))
         area = 25.0 if electrode_area_cm2 is None else electrode_area_cm2
-        placement = inputs.placement_for_areas(area, area)
+        placement = layers.placement_for_areas(area, area)
         recipe = StimulusRecipe(waveform, pulse_width_ms)  # type: ignore[arg-type]
         source = f"{waveform} pulse"
-    overrides = inputs.depth_overrides()
+    overrides = layers.depth_overrides()
     population = sample_population(
         placement.conductor,
         fibers,
@@ -258,7 +254,6 @@ def recruitment_command(
         print(f"wrote {plot}")
 
 
-@model_app.command("activation")
 @report_errors()
 def activation_command(
     protocol: Annotated[str, typer.Argument(help="A library id or a protocol file.")],
@@ -306,11 +301,10 @@ def activation_command(
 ) -> None:
     """Predicted order and amplitudes of sensory, motor and pain activation, and the A-beta vs
     A-delta/C fractions at the amplitude (gate control). Describes; never delivers."""
-    from stimwise.cli.main import _caps, _prescription
     from stimwise.physiology.activation_report import activation_report
     from stimwise.physiology.recruitment import Neuropathy
 
-    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, None)
+    prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, None)
     neuropathy = Neuropathy(neuropathy_threshold_factor, large_fiber_loss, seed)
     with (
         progress_on_stderr(f"{estimator} model thresholds") as progress,
@@ -322,7 +316,7 @@ def activation_command(
                 skin_mm, fat_mm, gap_mm, electrode_shape, motor_depth_mm
             ),
             neuropathy=neuropathy,
-            caps=_caps(caps, patient),
+            caps=inputs.caps(caps, patient),
             n_per_class=fibers,
             method=estimator,  # type: ignore[arg-type]
             classes=_classes(classes),

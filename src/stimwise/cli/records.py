@@ -4,33 +4,31 @@ the SQLite file in the user's data directory) and acts as the local clinician.""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from stimwise.cli import inputs, output
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
+from stimwise.cli.home import register as register_home
+from stimwise.cli.options import (
+    AmplitudeOption,
+    AreaOption,
+    DbOption,
+    JsonFlag,
+    MinutesOption,
+    ProtocolArg,
+    PseudonymArg,
+)
 
 db_app = typer.Typer(no_args_is_help=True, help="Create, migrate, back up and restore records.")
 patient_app = typer.Typer(no_args_is_help=True, help="Patients (pseudonymous) in the records.")
 diary_app = typer.Typer(no_args_is_help=True, help="Symptom diary entries.")
 prescription_app = typer.Typer(no_args_is_help=True, help="Prescriptions on record.")
 adverse_event_app = typer.Typer(no_args_is_help=True, help="Adverse events (skin, burn, flare...).")
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL (sqlite:///FILE or postgresql+psycopg://...); default "
-        "$STIMWISE_DB_URL or the SQLite file in your data directory.",
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-PatientArg = Annotated[str, typer.Argument(help="The patient's pseudonym.")]
-
 
 def register(app: typer.Typer, session_app: typer.Typer) -> None:
     """Add the record commands to the ``stimwise`` application."""
@@ -40,48 +38,7 @@ def register(app: typer.Typer, session_app: typer.Typer) -> None:
     app.add_typer(prescription_app, name="prescription")
     app.add_typer(adverse_event_app, name="adverse-event")
     session_app.command("import")(session_import)
-    from stimwise.cli.home import register as register_home
-
     register_home(prescription_app, session_app)
-
-
-def _validated(model: type, data: dict[str, Any], options: dict[str, str]):
-    """Validate CLI values as ``model``; problems name the command-line option, not the field."""
-    from stimwise.errors import InputError
-    from stimwise.protocol.io import validate_model
-
-    try:
-        return validate_model(model, data)
-    except InputError as error:
-        raise _with_options(error, options) from None
-
-
-def _with_options(error, options: dict[str, str], strip: str = ""):
-    """The same :class:`InputError` with field paths renamed to the options that set them."""
-    from stimwise.errors import FieldProblem, InputError
-
-    renamed = []
-    for problem in error.problems:
-        head, _, rest = problem.path.removeprefix(strip).partition(".")
-        path = options.get(head, head) + (f".{rest}" if rest else "")
-        renamed.append(FieldProblem(path, problem.value, problem.expected))
-    return InputError(renamed, source=error.source)
-
-
-def _print(document: Any) -> None:
-    print(json.dumps(document, indent=2, default=str))
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
-
-
-def _actor():
-    from stimwise.records.access import local_clinician
-
-    return local_clinician()
 
 
 # --------------------------------------------------------------------------- db
@@ -97,7 +54,7 @@ def db_init(db: DbOption = None, as_json: JsonFlag = False) -> None:
     open_database(db).close()
     document = {"database": shown_url(_url(db)), "revision": head_revision()}
     if as_json:
-        _print(document)
+        output.print_json(document)
     else:
         print(f"records database {document['database']} ready (schema {document['revision']})")
 
@@ -133,7 +90,7 @@ def db_migrate(db: DbOption = None, as_json: JsonFlag = False) -> None:
         "backup": None if kept is None else str(kept.path),
     }
     if as_json:
-        _print(document)
+        output.print_json(document)
         return
     print(f"{document['database']}: schema {before or '(empty)'} -> {after}")
     if kept is not None:
@@ -154,7 +111,7 @@ def db_backup(
     document = {"backup": str(info.path), "kind": info.kind, "revision": info.revision,
                 "rows": info.rows}
     if as_json:
-        _print(document)
+        output.print_json(document)
     else:
         print(f"wrote {info.path} ({info.kind}, schema {info.revision}, {info.rows} rows)")
 
@@ -181,7 +138,7 @@ def db_restore(
     document = {"restored_rows": rows, "previous_database_backup": None if kept is None
                 else str(kept.path)}
     if as_json:
-        _print(document)
+        output.print_json(document)
         return
     print(f"restored {rows} rows from {source}")
     if kept is not None:
@@ -204,7 +161,7 @@ def _patient_document(patient, counts: dict[str, int] | None = None) -> dict[str
 @patient_app.command("add")
 @report_errors()
 def patient_add(
-    pseudonym: PatientArg,
+    pseudonym: PseudonymArg,
     enrolled_on: Annotated[
         str | None, typer.Option("--enrolled-on", help="Enrolment date (default: today).")
     ] = None,
@@ -228,11 +185,11 @@ def patient_add(
     if name is not None or born is not None or contact is not None:
         data["identity"] = {"full_name": name or "", "date_of_birth": born, "contact": contact}
     options = {"pseudonym": "PSEUDONYM", "enrolled_on": "--enrolled-on", "identity": "identity"}
-    patient_in = _validated(PatientIn, data, options)
+    patient_in = inputs.validated(PatientIn, data, options)
     with open_database(db) as database, database.transaction() as session:
-        patient = create_patient(session, _actor(), patient_in)
+        patient = create_patient(session, inputs.actor(), patient_in)
     if as_json:
-        _print(_patient_document(patient))
+        output.print_json(_patient_document(patient))
     else:
         print(f"added patient {patient.pseudonym} (enrolled {patient.enrolled_on})")
 
@@ -252,16 +209,15 @@ def patient_intake(
     the instruments it carries, under the intake's pseudonymous patient id."""
     from sqlalchemy import select
 
-    from stimwise.cli.main import _intake
     from stimwise.clinical.screening import screen
     from stimwise.records import repository as repo
     from stimwise.records.inputs import PatientIn
     from stimwise.records.models import Patient
     from stimwise.records.schema import open_database
 
-    intake = _intake(intake_file)
+    intake = inputs.intake(intake_file)
     screening = screen(intake)
-    actor = _actor()
+    actor = inputs.actor()
     with open_database(db) as database, database.transaction() as session:
         known = session.scalar(select(Patient.id).where(Patient.pseudonym == intake.patient_id))
         if known is None and enrol:
@@ -274,7 +230,7 @@ def patient_intake(
                 "rules_version": row.rules_version,
                 "instrument_scores": [s.instrument for s in scores]}
     if as_json:
-        _print(document)
+        output.print_json(document)
     else:
         print(f"intake {row.id} for {intake.patient_id}: {row.decision.replace('_', ' ')} "
               f"(rules {row.rules_version}); {len(scores)} instrument scores stored")
@@ -283,7 +239,7 @@ def patient_intake(
 @patient_app.command("show")
 @report_errors()
 def patient_show(
-    pseudonym: PatientArg,
+    pseudonym: PseudonymArg,
     identity: Annotated[
         bool, typer.Option("--identity", help="Also show identifying data (audited).")
     ] = False,
@@ -294,7 +250,7 @@ def patient_show(
     from stimwise.records import repository as repo
     from stimwise.records.schema import open_database
 
-    actor = _actor()
+    actor = inputs.actor()
     with open_database(db) as database, database.transaction() as session:
         patient = repo.get_patient(session, actor, pseudonym)
         document = _patient_document(patient, repo.record_counts(session, actor, pseudonym))
@@ -319,9 +275,9 @@ def patient_show(
                 "contact": found.contact,
             }
     if as_json:
-        _print(document)
+        output.print_json(document)
         return
-    console = _console()
+    console = output.console()
     console.print(f"[bold]{document['pseudonym']}[/] enrolled {document['enrolled_on']}")
     console.print(", ".join(f"{n.replace('_', ' ')}: {c}" for n, c in document["records"].items()))
     for p in document["current_prescriptions"]:
@@ -340,10 +296,10 @@ def patient_list(db: DbOption = None, as_json: JsonFlag = False) -> None:
     from stimwise.records.schema import open_database
 
     with open_database(db) as database, database.reading() as session:
-        patients = list_patients(session, _actor())
+        patients = list_patients(session, inputs.actor())
     documents = [_patient_document(p) for p in patients]
     if as_json:
-        _print(documents)
+        output.print_json(documents)
         return
     from rich.table import Table
 
@@ -352,7 +308,7 @@ def patient_list(db: DbOption = None, as_json: JsonFlag = False) -> None:
     table.add_column("enrolled on")
     for document in documents:
         table.add_row(document["pseudonym"], document["enrolled_on"])
-    _console().print(table)
+    output.console().print(table)
 
 
 # --------------------------------------------------------------------------- diary
@@ -366,7 +322,7 @@ def _medication(value: str) -> dict[str, str]:
 @diary_app.command("add")
 @report_errors()
 def diary_add(
-    patient: PatientArg,
+    patient: PseudonymArg,
     pain: Annotated[int | None, typer.Option(
         "--pain", parser=v.WHOLE, help="Pain now, 0–10.",
     )] = None,
@@ -436,16 +392,16 @@ def diary_add(
         "function_interference_nrs": "--function", "body_site": "--site",
         "medication_changes": "--medication", "note": "--note", "entry_uuid": "--entry-id",
     }
-    entry = _validated(DiaryEntryIn, data, options)
+    entry = inputs.validated(DiaryEntryIn, data, options)
     with open_database(db) as database, database.transaction() as session:
         try:
-            (row,) = add_diary_entries(session, _actor(), patient, [entry])
+            (row,) = add_diary_entries(session, inputs.actor(), patient, [entry])
         except InputError as error:
-            raise _with_options(error, options, strip="entries[0].") from None
+            raise inputs.with_options(error, options, strip="entries[0].") from None
     document = {"id": row.id, "entry_uuid": row.entry_uuid,
                 "recorded_at": row.recorded_at.isoformat()}
     if as_json:
-        _print(document)
+        output.print_json(document)
     else:
         print(f"diary entry {row.id} for {patient} at {document['recorded_at']}")
 
@@ -456,7 +412,7 @@ def diary_add(
 @adverse_event_app.command("add")
 @report_errors()
 def adverse_event_add(
-    patient: PatientArg,
+    patient: PseudonymArg,
     kind: Annotated[
         str, typer.Option("--kind", help="skin_irritation, burn, flare, soreness or other.")
     ],
@@ -490,16 +446,16 @@ def adverse_event_add(
     }
     options = {"occurred_at": "--at", "kind": "--kind", "severity": "--severity",
                "body_site": "--site", "session_id": "--session", "description": "--description"}
-    event = _validated(AdverseEventIn, data, options)
+    event = inputs.validated(AdverseEventIn, data, options)
     with open_database(db) as database, database.transaction() as session:
         try:
-            row = add_adverse_event(session, _actor(), patient, event)
+            row = add_adverse_event(session, inputs.actor(), patient, event)
         except InputError as error:
-            raise _with_options(error, options) from None
+            raise inputs.with_options(error, options) from None
     document = {"id": row.id, "kind": row.kind, "severity": row.severity,
                 "occurred_at": row.occurred_at.isoformat(), "session_id": row.session_id}
     if as_json:
-        _print(document)
+        output.print_json(document)
     else:
         print(f"adverse event {row.id} for {patient}: {row.kind} ({row.severity})")
 
@@ -510,21 +466,11 @@ def adverse_event_add(
 @prescription_app.command("add")
 @report_errors()
 def prescription_add(
-    patient: PatientArg,
-    protocol: Annotated[str, typer.Argument(help="A library id or a protocol file.")],
-    amplitude_ma: Annotated[
-        float | None, typer.Option(
-            "--amplitude-ma", parser=v.MA, help="Prescribed maximum amplitude (mA).",
-        )
-    ] = None,
-    minutes: Annotated[
-        float | None, typer.Option("--minutes", parser=v.MINUTES, help="Session length (min).")
-    ] = None,
-    electrode_area_cm2: Annotated[
-        float | None, typer.Option(
-            "--electrode-area-cm2", parser=v.AREA_CM2, help="Area of every electrode.",
-        )
-    ] = None,
+    patient: PseudonymArg,
+    protocol: ProtocolArg,
+    amplitude_ma: AmplitudeOption = None,
+    minutes: MinutesOption = None,
+    electrode_area_cm2: AreaOption = None,
     valid_from: Annotated[
         str | None, typer.Option("--valid-from", help="First day (default: today).")
     ] = None,
@@ -545,37 +491,36 @@ def prescription_add(
 ) -> None:
     """Record a prescription; it must pass the safety verification. Sessions run with the same
     protocol and options carry its fingerprint, which `session import` matches."""
-    from stimwise.cli.main import _prescription
     from stimwise.errors import InputError
     from stimwise.records.inputs import PrescriptionIn
     from stimwise.records.repository import add_prescription
     from stimwise.records.schema import open_database
     from stimwise.safety.verify import verify
 
-    prescription = _prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
+    prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, minutes)
     verify(prescription).require_plan()
     data: dict[str, Any] = {
         "prescription": prescription,
         "valid_from": valid_from or date.today().isoformat(),
         "valid_to": valid_to,
         "review_on": review_on,
-        "prescribed_by": _actor().username,
+        "prescribed_by": inputs.actor().username,
         "home_use": home_range_ma is not None,
     }
     if home_range_ma is not None:
         data["locked_ranges"] = {"amplitude_ma": _home_range(home_range_ma)}
     options = {"valid_from": "--valid-from", "valid_to": "--valid-to",
                "review_on": "--review-on", "locked_ranges": "--home-range-ma"}
-    prescription_in = _validated(PrescriptionIn, data, options)
+    prescription_in = inputs.validated(PrescriptionIn, data, options)
     with open_database(db) as database, database.transaction() as session:
         try:
-            row = add_prescription(session, _actor(), patient, prescription_in)
+            row = add_prescription(session, inputs.actor(), patient, prescription_in)
         except InputError as error:
-            raise _with_options(error, options) from None
+            raise inputs.with_options(error, options) from None
     document = {"id": row.id, "protocol_id": row.protocol_id, "fingerprint": row.fingerprint,
                 "valid_from": row.valid_from.isoformat(), "review_on": row.review_on.isoformat()}
     if as_json:
-        _print(document)
+        output.print_json(document)
     else:
         print(f"prescription {row.id} for {patient}: {row.protocol_id} "
               f"(fingerprint {row.fingerprint[:12]}) from {row.valid_from}, "
@@ -620,7 +565,9 @@ def session_import(
     from stimwise.records.sessions import import_journal
 
     with open_database(db) as database, database.transaction() as session:
-        result = import_journal(session, _actor(), journal, patient, unprescribed=unprescribed)
+        result = import_journal(
+            session, inputs.actor(), journal, patient, unprescribed=unprescribed
+        )
     row = result.session
     document = {
         "session_id": row.id,
@@ -631,7 +578,7 @@ def session_import(
         "prescription_id": row.prescription_id,
     }
     if as_json:
-        _print(document)
+        output.print_json(document)
     elif result.created:
         print(f"imported session {row.id} ({row.protocol_id}, {row.outcome}) from {journal}")
     else:

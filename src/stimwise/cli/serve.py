@@ -3,13 +3,14 @@
 
 With no options it serves the SQLite records in the user's data directory, with the simulated
 stimulator, on the loopback address, and prints the address to open. The first run creates the
-administrator clinician from ``$STIMWISE_ADMIN_PASSWORD`` or an interactive prompt; there is no
-default password, and a non-interactive first run without the variable stops with exit 2.
+administrator clinician from the ``admin_password`` setting (``$STIMWISE_ADMIN_PASSWORD``) or an
+interactive prompt; there is no default password, and a non-interactive first run without it
+stops with exit 2. Options left out take their values from the settings
+(:mod:`stimwise.settings`: environment, then the settings file, then the defaults).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from typing import Annotated
@@ -18,10 +19,9 @@ import typer
 
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
+from stimwise.cli.options import DbOption
+from stimwise.extras import require_extra
 
-ENV_ADMIN_PASSWORD = "STIMWISE_ADMIN_PASSWORD"
-ENV_NEW_PASSWORD = "STIMWISE_NEW_PASSWORD"
-ENV_TRUSTED_PROXIES = "STIMWISE_TRUSTED_PROXIES"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -51,14 +51,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(accounts_app, name="account")
 
 
-def ask_password(variable: str, whose: str, username: str, interactive: bool) -> str:
-    """A new password for ``username``: from the environment ``variable``, else asked twice
-    at the terminal; never a default. Checked against the password rules."""
+def ask_password(setting: str, whose: str, username: str, interactive: bool) -> str:
+    """A new password for ``username``: from the ``setting`` (``admin_password`` or
+    ``new_password``: its environment variable or the settings file), else asked twice at the
+    terminal; never a default. Checked against the password rules."""
     from stimwise.errors import FieldProblem, InputError
+    from stimwise.settings import get_settings
+    from stimwise.settings import variable as variable_of
     from stimwise.web.security.passwords import MIN_PASSWORD_LENGTH, password_problems
 
-    password = os.environ.get(variable)
-    source = variable
+    secret = getattr(get_settings(), setting)
+    password = None if secret is None else secret.get_secret_value()
+    variable = source = variable_of(setting)
     if password is None:
         if not interactive:
             raise InputError(
@@ -66,8 +70,8 @@ def ask_password(variable: str, whose: str, username: str, interactive: bool) ->
                     variable,
                     None,
                     f"{whose} (at least {MIN_PASSWORD_LENGTH} characters) in this environment "
-                    "variable, or run interactively to be asked; stimwise has no default "
-                    "password",
+                    "variable (or the settings file), or run interactively to be asked; "
+                    "stimwise has no default password",
                 )
             )
         typer.echo(f"Choose the password of {username!r}.")
@@ -76,12 +80,6 @@ def ask_password(variable: str, whose: str, username: str, interactive: bool) ->
     if problems := password_problems(password, username, path=source):
         raise InputError(problems)
     return password
-
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Records database URL; default $STIMWISE_DB_URL or SQLite."),
-]
 
 
 @accounts_app.command("add")
@@ -97,6 +95,7 @@ def account_add(
     db: DbOption = None,
 ) -> None:
     """Add a web account (password from $STIMWISE_NEW_PASSWORD or asked twice)."""
+    require_extra("web", "stimwise account")
     from pydantic import SecretStr
 
     from stimwise.protocol.io import validate_model
@@ -107,7 +106,7 @@ def account_add(
 
     data = {"username": username, "role": role, "patient": patient}
     validate_model(users.NewUser, {**data, "password": SecretStr("x")})  # names, before asking
-    password = ask_password(ENV_NEW_PASSWORD, "the password", username, sys.stdin.isatty())
+    password = ask_password("new_password", "the password", username, sys.stdin.isatty())
     new_user = validate_model(users.NewUser, {**data, "password": SecretStr(password)})
     with open_database(db) as database:
         users.create_user(
@@ -124,12 +123,13 @@ def account_set_password(
 ) -> None:
     """Set an account's password, e.g. a forgotten one (from $STIMWISE_NEW_PASSWORD or asked
     twice); the account's sessions end."""
+    require_extra("web", "stimwise account")
     from stimwise.records.access import local_administrator
     from stimwise.records.schema import open_database
     from stimwise.web.security.passwords import Passwords, make_hasher
     from stimwise.web.services import users
 
-    password = ask_password(ENV_NEW_PASSWORD, "the new password", username, sys.stdin.isatty())
+    password = ask_password("new_password", "the new password", username, sys.stdin.isatty())
     with open_database(db) as database:
         users.reset_password(
             database, local_administrator(), username, password,
@@ -149,6 +149,7 @@ def account_set_name(
     db: DbOption = None,
 ) -> None:
     """Set the name a clinician's reports carry above the signature line (audited)."""
+    require_extra("web", "stimwise account")
     from stimwise.protocol.io import validate_model
     from stimwise.records.access import local_administrator
     from stimwise.records.schema import open_database
@@ -160,27 +161,36 @@ def account_set_name(
     typer.echo(f"Reports by {username!r} are signed {data.display_name or username!r}.")
 
 
+SERVE_OPTIONS = {"db_url": "--db", "host": "--host", "port": "--port", "device": "--device",
+                 "secure_cookies": "--secure-cookies", "trusted_proxies": "--trusted-proxy"}
+"""The settings that ``stimwise serve`` takes as options (an option overrides its setting)."""
+
+
 @report_errors(json_flag=None)
 def serve_command(
     db: DbOption = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default: 127.0.0.1).")
+    ] = None,
     port: Annotated[
-        int, typer.Option("--port", parser=v.whole(ge=1, le=65535), help="TCP port.")
-    ] = 8000,
+        int | None,
+        typer.Option("--port", parser=v.whole(ge=1, le=65535), help="TCP port (default: 8000)."),
+    ] = None,
     device: Annotated[
-        str,
-        typer.Option("--device", help="sim, rehastim2:PORT or p24:PORT (stimwise devices list)."),
-    ] = "sim",
+        str | None,
+        typer.Option("--device", help="sim (the default), rehastim2:PORT or p24:PORT "
+                     "(stimwise devices list)."),
+    ] = None,
     admin_user: Annotated[
         str, typer.Option("--admin-user", help="Name of the first administrator (first run).")
     ] = "admin",
     secure_cookies: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--secure-cookies",
             help="Served over HTTPS (behind a TLS proxy): Secure cookies and HSTS.",
         ),
-    ] = False,
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", parser=v.whole(ge=1, le=64),
                           help="Web worker processes (one live session per person and the "
@@ -190,43 +200,36 @@ def serve_command(
     trusted_proxy: Annotated[
         list[str] | None,
         typer.Option("--trusted-proxy", help="Address or network (CIDR) of a reverse proxy "
-                     "whose X-Forwarded-For is believed; repeat for several. Default "
-                     "$STIMWISE_TRUSTED_PROXIES (comma-separated), else none."),
+                     "whose X-Forwarded-For is believed; repeat for several (default: the "
+                     "trusted_proxies setting, else none)."),
     ] = None,
 ) -> None:
-    """Start the web application and print its address."""
+    """Start the web application and print its address. Options left out come from the
+    settings (stimwise config show)."""
+    require_extra("web", "stimwise serve")
     one_thread_numerics()
     import uvicorn
 
     from stimwise.device.registry import resolve
-    from stimwise.errors import FieldProblem, InputError
-    from stimwise.protocol.io import validate_model
     from stimwise.records.database import shown_url
     from stimwise.records.schema import open_database
+    from stimwise.settings import get_settings, variable
     from stimwise.web.app import create_app
     from stimwise.web.security.passwords import Passwords, make_hasher
     from stimwise.web.services import users
-    from stimwise.web.settings import ENV_WEB_SETTINGS, WebSettings, load_or_create_secret
+    from stimwise.web.settings import load_or_create_secret
 
-    resolve(device)  # an unknown device is an input error before anything starts
-    proxies = trusted_proxy or [
-        p.strip() for p in os.environ.get(ENV_TRUSTED_PROXIES, "").split(",") if p.strip()]
-    for proxy in proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise InputError(FieldProblem("--trusted-proxy", proxy,
-                                          "an IP address or network such as 10.0.0.0/8")) from None
-    settings = validate_model(WebSettings, {
-        "db_url": db, "host": host, "port": port, "device": device,
-        "secure_cookies": secure_cookies, "trusted_proxies": tuple(proxies),
-    }, source="settings")
-    database = open_database(db)
+    given = {"db_url": db, "host": host, "port": port, "device": device,
+             "secure_cookies": secure_cookies,
+             "trusted_proxies": tuple(trusted_proxy) if trusted_proxy else None}
+    settings = get_settings(SERVE_OPTIONS, **given)
+    resolve(settings.device)  # an unknown device is an input error before anything starts
+    database = open_database(settings.db_url)
     try:
         if not users.has_administrator(database):
             typer.echo("First run: stimwise needs an administrator account.")
             password = ask_password(
-                ENV_ADMIN_PASSWORD,
+                "admin_password",
                 "the first administrator's password",
                 admin_user,
                 sys.stdin.isatty(),
@@ -243,10 +246,11 @@ def serve_command(
         raise
     if app is None:
         database.close()
+    host, port = settings.host, settings.port
     shown_host = f"[{host}]" if ":" in host else host
     typer.echo(f"stimwise records: {shown_url(database.url)}")
     typer.echo(f"stimwise is serving at http://{shown_host}:{port}/  (Ctrl+C stops it)")
-    if host not in LOOPBACK and not secure_cookies:
+    if host not in LOOPBACK and not settings.secure_cookies:
         typer.echo(
             "warning: listening beyond this computer over plain HTTP; put a TLS proxy in front "
             "and pass --secure-cookies",
@@ -259,6 +263,12 @@ def serve_command(
     if app is not None:
         uvicorn.run(app, **common)
         return
-    os.environ[ENV_WEB_SETTINGS] = settings.model_dump_json()
+    # Worker processes read their settings from the environment they inherit: the options
+    # given here go there, so that every worker runs with the same settings as this process.
+    for name, value in given.items():
+        if value is not None:
+            os.environ[variable(name)] = (",".join(value) if isinstance(value, tuple)
+                                          else str(value).lower() if isinstance(value, bool)
+                                          else str(value))
     uvicorn.run("stimwise.web.app:app_from_environment", factory=True, workers=workers,
                 **common)

@@ -604,11 +604,6 @@ class Intake(StrictModel):
         return getattr(self, question) == UNKNOWN
 
     @property
-    def unknown_lists(self) -> tuple[str, ...]:
-        """The list questions answered ``unknown``."""
-        return tuple(q for q in LIST_QUESTIONS if self.answered_unknown(q))
-
-    @property
     def not_asked(self) -> tuple[str, ...]:
         """Format 2 questions this intake does not answer (only possible in format 1)."""
         return tuple(q for q in FORMAT_2_QUESTIONS if getattr(self, q) is None)
@@ -617,11 +612,6 @@ class Intake(StrictModel):
     def diagnosed_sites(self) -> frozenset[str]:
         selectors = (s for d in self.entries("diagnoses") for s in d.affected_sites)
         return frozenset().union(*(expand_sites(s) for s in selectors))
-
-    @property
-    def painful_sites(self) -> frozenset[str]:
-        """Where treatment is aimed: diagnosed sites and reported pain sites."""
-        return self.diagnosed_sites.union(*(expand_sites(s) for s in self.pain_sites))
 
     @property
     def allodynic_sites(self) -> frozenset[str]:

@@ -17,6 +17,7 @@ from typing import cast
 
 from stimwise.device.interface import Capabilities, Stimulator
 from stimwise.errors import FieldProblem, InputError
+from stimwise.extras import require_extra
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class DriverEntry:
         ``"module:Class"``; the class is called with the port (or with nothing).
     capabilities
         ``"module:NAME"`` of the driver's :class:`Capabilities`.
+    extra
+        The optional dependencies the driver needs (``"devices"``: pyserial), checked when a
+        spec names it, so that a missing one stops a command before anything starts.
     """
 
     scheme: str
@@ -43,6 +47,7 @@ class DriverEntry:
     needs_port: bool
     driver: str
     capabilities: str
+    extra: str | None = None
 
     @property
     def usage(self) -> str:
@@ -54,6 +59,8 @@ class DriverEntry:
 
     def open(self, port: str = "") -> Stimulator:
         """A new, unconnected driver instance (nothing is opened until ``connect``)."""
+        if self.extra is not None:
+            require_extra(self.extra, f"the {self.scheme} driver")
         factory = _load(self.driver)
         return cast(Stimulator, factory(port) if self.needs_port else factory())
 
@@ -89,6 +96,8 @@ def resolve(spec: str, field: str = "--device") -> tuple[DriverEntry, str]:
     scheme, colon, port = spec.partition(":")
     entry = _DRIVERS.get(scheme)
     if entry is not None and (port.strip() if entry.needs_port else not colon):
+        if entry.extra is not None:
+            require_extra(entry.extra, f"the {entry.scheme} driver")
         return entry, port
     known = ", ".join(repr(e.usage) for e in _DRIVERS.values())
     why = _NOT_STIMULATORS.get(scheme)
@@ -130,6 +139,7 @@ register(
         needs_port=True,
         driver="stimwise.device.sciencemode2.driver:RehaStim2",
         capabilities="stimwise.device.sciencemode2.mapping:CAPABILITIES",
+        extra="devices",
     )
 )
 register(
@@ -140,5 +150,6 @@ register(
         needs_port=True,
         driver="stimwise.device.sciencemode4.driver:RehaMoveP24",
         capabilities="stimwise.device.sciencemode4.mapping:CAPABILITIES",
+        extra="devices",
     )
 )

@@ -60,7 +60,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Letterhead:
-    """The clinic's name and details (settings; see ``WebSettings.clinic_*``)."""
+    """The clinic's name and details (settings; see ``stimwise.settings.Settings.clinic_*``)."""
 
     name: str
     address: str = ""

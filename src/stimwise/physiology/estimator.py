@@ -81,12 +81,11 @@ def engine_fingerprint() -> str:
 
 
 def cache_dir() -> Path:
-    override = os.environ.get("STIMWISE_CACHE_DIR")
-    if override:
-        return Path(override) / "threshold-tables"
-    import platformdirs
+    """Where the tables are kept: ``threshold-tables`` in the cache folder (the ``cache_dir``
+    setting, ``$STIMWISE_CACHE_DIR``)."""
+    from stimwise import settings
 
-    return Path(platformdirs.user_cache_dir("stimwise")) / "threshold-tables"
+    return settings.cache_dir() / "threshold-tables"
 
 
 @dataclass(frozen=True)

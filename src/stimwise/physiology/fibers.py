@@ -51,7 +51,6 @@ class Fiber:
     node_sections: np.ndarray
     description: str
     channel_parameters: np.ndarray = field(repr=False)
-    _rest_state: tuple | None = field(default=None, repr=False)
 
     @property
     def n_sections(self) -> int:
@@ -77,14 +76,6 @@ class Fiber:
     @property
     def total_length_mm(self) -> float:
         return float(self.length_um.sum() * 1e-3)
-
-    def rest_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(axoplasm mV, periaxon mV, gates) after NEURON-style 200 ms settling; cached."""
-        if self._rest_state is None:
-            from stimwise.physiology.solver import settle_rest_state
-
-            self._rest_state = settle_rest_state(self)
-        return self._rest_state
 
 
 def _quadratic(coefficients: list[float], d: float) -> float:

@@ -24,6 +24,7 @@ Members can be different fibres: shorter ones are padded with isolated dummy com
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -279,6 +280,20 @@ def fiber_table(fiber: Fiber, n: int | None = None, n_nodes: int | None = None) 
     )
 
 
+_REST_STATES: weakref.WeakKeyDictionary[Fiber, tuple[np.ndarray, np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def rest_state(fiber: Fiber) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(axoplasm mV, periaxon mV, gates) of ``fiber`` after NEURON-style 200 ms settling,
+    computed once per fibre object (kept while the fibre lives)."""
+    state = _REST_STATES.get(fiber)
+    if state is None:
+        state = _REST_STATES[fiber] = settle_rest_state(fiber)
+    return state
+
+
 def settle_rest_state(fiber: Fiber) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """NEURON/PyFibers rest: ``finitialize(v_rest)`` then 40 backward-Euler steps of 5 ms."""
     table = fiber_table(fiber)
@@ -467,7 +482,7 @@ def _simulate_group(
         (4, nn, len(fibers)))
     for f, fiber in enumerate(fibers):
         ve[: fiber.n_sections, f] = ve_mv_per_ma[f]
-        u0, x0, g0 = fiber.rest_state()
+        u0, x0, g0 = rest_state(fiber)
         rest_u[: fiber.n_sections, f], rest_x[: fiber.n_sections, f] = u0, x0
         rest_g[:, : fiber.n_nodes, f] = g0
     batch = _Members(tables, ve[:, member_fiber], amplitudes_ma, member_fiber)
@@ -537,7 +552,7 @@ def _one_member(fiber: Fiber, ve_mv_per_ma: np.ndarray, amplitude_ma: float, dt_
                      np.array([amplitude_ma]), np.zeros(1, np.int64))
     rate_tables, index = _rate_tables([fiber], dt_ms)
     batch.member_table = index
-    u0, x0, g0 = fiber.rest_state()
+    u0, x0, g0 = rest_state(fiber)
     out = _Outcome(1)
     out.fire_step[:] = 0  # a member that "has fired" is never stopped by the kernel
     return batch, u0[:, None].copy(), x0[:, None].copy(), g0[:, :, None].copy(), out, rate_tables

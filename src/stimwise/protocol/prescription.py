@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.io import validate_model
-from stimwise.protocol.models import Channel, Protocol, check_channels_fit_waveform
+from stimwise.protocol.models import Channel, Protocol, PulseTrain, check_channels_fit_waveform
+
+DOSE_PARAMETERS = ("amplitude_ma", "frequency_hz", "phase_width_us", "session_duration_min")
+"""The dose parameters :meth:`Prescription.with_dose` replaces (those a clinician adjusts, a
+person reports from their own device, and the dose tuner searches)."""
 
 
 class Prescription(StrictModel):
@@ -61,6 +66,51 @@ class Prescription(StrictModel):
             ),
         }
         return validate_model(cls, data, source=f"prescription of {protocol.id}")
+
+    def with_dose(
+        self,
+        *,
+        amplitude_ma: float | None = None,
+        session_duration_min: float | None = None,
+        frequency_hz: float | None = None,
+        phase_width_us: float | None = None,
+        source: str = "dose",
+    ) -> Prescription:
+        """This prescription with the dose parameters given replaced, validated again.
+
+        ``amplitude_ma`` replaces the prescribed maximum amplitude. ``frequency_hz`` and
+        ``phase_width_us`` apply to pulse trains only; the width is the leading phase's, and
+        an asymmetric pulse's long second phase scales with it (a stimulator's width control
+        changes the whole pulse, so its shape and charge balance stay as prescribed).
+
+        Raises
+        ------
+        InputError
+            A pulse parameter for a carrier waveform (named by the parameter), or a dose that
+            makes no valid prescription (named by its path, from ``source``).
+        """
+        data = self.model_dump()
+        if amplitude_ma is not None:
+            data["max_amplitude_ma"] = amplitude_ma
+        if session_duration_min is not None:
+            data["session_duration_min"] = session_duration_min
+        pulse_dose = {name: value for name, value in (("frequency_hz", frequency_hz),
+                                                      ("phase_width_us", phase_width_us))
+                      if value is not None}
+        if pulse_dose and not isinstance(self.waveform, PulseTrain):
+            name, value = next(iter(pulse_dose.items()))
+            raise InputError(FieldProblem(
+                name, value, "no value: this protocol is a carrier, not a pulse train"),
+                source=source)
+        waveform = data["protocol"]["waveform"]
+        if frequency_hz is not None:
+            waveform["frequency_hz"] = frequency_hz
+        if phase_width_us is not None:
+            pulse = waveform["pulse"]
+            if pulse.get("second_phase_width_us") is not None:
+                pulse["second_phase_width_us"] *= phase_width_us / pulse["phase_width_us"]
+            pulse["phase_width_us"] = phase_width_us
+        return validate_model(Prescription, data, source=source)
 
     @property
     def waveform(self):

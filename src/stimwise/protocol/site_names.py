@@ -169,11 +169,6 @@ def sites_words(selectors) -> str:
     return ", ".join(site_words(s) for s in selectors)
 
 
-def sites_label(selectors) -> str:
-    """Several selectors in words, comma-separated, in the order given."""
-    return ", ".join(site_label(s) for s in selectors)
-
-
 # --------------------------------------------------------------------------- picker groups
 
 

@@ -229,9 +229,9 @@ def default_keep_path(url: str) -> Path:
     path = sqlite_path(url)
     if path is not None:
         return path.with_name(f"{path.stem}.before-restore-{stamp}{path.suffix}")
-    from platformdirs import user_data_path
+    from stimwise.settings import data_dir
 
-    return user_data_path("stimwise") / "backups" / f"before-restore-{stamp}.json"
+    return data_dir() / "backups" / f"before-restore-{stamp}.json"
 
 
 def restore(

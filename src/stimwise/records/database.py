@@ -1,8 +1,9 @@
 """Where the records live and how to open them.
 
-The default is an SQLite file in the user's data directory (``platformdirs``), so one clinician
-or researcher needs no set-up; ``--db URL`` or the environment variable ``STIMWISE_DB_URL``
-choose another, e.g. ``postgresql+psycopg://user@host/db`` for a clinic with many users.
+The default is an SQLite file in the data folder (:func:`stimwise.settings.data_dir`), so one
+clinician or researcher needs no set-up; ``--db URL`` or the ``db_url`` setting
+(``STIMWISE_DB_URL``, see :mod:`stimwise.settings`) choose another, e.g.
+``postgresql+psycopg://user@host/db`` for a clinic with many users.
 
 SQLite is opened in WAL mode (readers never block the writer), with a busy timeout (concurrent
 writers wait instead of failing) and foreign keys on. Write transactions start with
@@ -17,7 +18,7 @@ Android's SQLiteDatabase.SYNC_MODE_NORMAL reference]. It saves an fsync per comm
 lets eight writers sustain 200 diary entries per second (``benchmarks/bench_diary_writes.py``).
 Diary entries and session imports are idempotent (entry UUID, journal SHA-256), so a device can
 safely resubmit after a power cut. ``STIMWISE_SQLITE_SYNCHRONOUS=full`` makes every commit
-durable at once instead.
+durable at once instead (the ``sqlite_synchronous`` setting).
 """
 
 from __future__ import annotations
@@ -33,23 +34,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stimwise.errors import StimwiseError
 
-ENV_URL = "STIMWISE_DB_URL"
-ENV_SYNCHRONOUS = "STIMWISE_SQLITE_SYNCHRONOUS"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_LOCK_TIMEOUT_S = SQLITE_BUSY_TIMEOUT_MS / 1000
 _READ_ONLY = "stimwise_read_only"
 
 
 def default_url() -> str:
-    """The embedded SQLite database in the user's data directory."""
-    from platformdirs import user_data_path
+    """The embedded SQLite database in the data folder."""
+    from stimwise.settings import default_db_url
 
-    return f"sqlite:///{user_data_path('stimwise') / 'records.sqlite3'}"
+    return default_db_url()
 
 
 def resolve_url(url: str | None = None) -> str:
-    """``url``, else ``$STIMWISE_DB_URL``, else :func:`default_url`."""
-    return url or os.environ.get(ENV_URL) or default_url()
+    """``url``, else the ``db_url`` setting (``$STIMWISE_DB_URL``), else :func:`default_url`."""
+    if url:
+        return url
+    from stimwise.settings import get_settings
+
+    return get_settings().db_url or default_url()
 
 
 def shown_url(url: str) -> str:
@@ -66,14 +69,11 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def sqlite_synchronous() -> str:
-    """``NORMAL`` (default) or ``FULL`` from ``$STIMWISE_SQLITE_SYNCHRONOUS``; see the module
+    """``NORMAL`` (default) or ``FULL`` from the ``sqlite_synchronous`` setting; see the module
     documentation for what each keeps after a power cut."""
-    chosen = os.environ.get(ENV_SYNCHRONOUS, "normal").lower()
-    if chosen not in ("normal", "full"):
-        from stimwise.errors import FieldProblem, InputError
+    from stimwise.settings import get_settings
 
-        raise InputError(FieldProblem(ENV_SYNCHRONOUS, chosen, "'normal' or 'full'"))
-    return chosen.upper()
+    return get_settings().sqlite_synchronous.upper()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -235,10 +235,6 @@ class Database:
         self._reader = sessionmaker(
             self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
         )
-
-    @property
-    def backend(self) -> str:
-        return self.engine.dialect.name
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

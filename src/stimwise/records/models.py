@@ -32,7 +32,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ROLES = ("clinician", "patient", "researcher", "administrator")
 ADVERSE_EVENT_KINDS = ("skin_irritation", "burn", "flare", "soreness", "other")
 SEVERITIES = ("mild", "moderate", "severe")
 PATIENT_STATUSES = ("active", "paused", "discharged")

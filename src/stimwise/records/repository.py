@@ -402,11 +402,6 @@ def unacknowledged_adverse_events(session: Session, actor: Actor) -> list[Advers
     ))
 
 
-def count_unacknowledged_adverse_events(session: Session, actor: Actor) -> int:
-    require(actor, "write_clinical")
-    return session.scalar(unacknowledged_adverse_events_count()) or 0
-
-
 def unacknowledged_adverse_events_count():
     """The statement counting the inbox's adverse events (for a combined count)."""
     return (select(func.count()).select_from(AdverseEvent)

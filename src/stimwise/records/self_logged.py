@@ -134,21 +134,11 @@ def _setting_problems(settings: dict, profile: DeviceProfile, programme_id: str 
 def _logged_prescription(home: HomePrescription, settings: dict[str, float]):
     """The prescription with the reported rate and width in place of the prescribed ones."""
     rx = home.prescription
-    waveform = rx.waveform
-    if not isinstance(waveform, PulseTrain):
+    if not isinstance(rx.waveform, PulseTrain):
         return rx
-    pulse = waveform.pulse
-    width = settings.get("phase_width_us", pulse.phase_width_us)
-    pulse_data = pulse.model_dump()
-    if "second_phase_width_us" in pulse_data:
-        pulse_data["second_phase_width_us"] = (
-            pulse.second_phase_width_us * width / pulse.phase_width_us)
-    pulse_data["phase_width_us"] = width
-    wave = {**waveform.model_dump(), "pulse": pulse_data,
-            "frequency_hz": settings.get("frequency_hz", waveform.frequency_hz)}
-    protocol = {**rx.protocol.model_dump(), "waveform": wave}
-    return validate_model(type(rx), {**rx.model_dump(), "protocol": protocol},
-                          source="self-logged settings")
+    return rx.with_dose(frequency_hz=settings.get("frequency_hz"),
+                        phase_width_us=settings.get("phase_width_us"),
+                        source="self-logged settings")
 
 
 def _flags(home: HomePrescription, instructed: DeviceInstructions, data: SelfLoggedIn,

@@ -10,8 +10,8 @@ An object of the right class proves nothing in Python: ``VerifiedPlan.__new__``,
 pickle, ``copy`` or ``__class__`` assignment all make one without ``verify()``. What counts is
 the **seal** that ``verify()`` registers in this module when it issues a plan: a private table,
 keyed by the plan's identity, holding (through a weak reference) which object was issued, the
-verified prescription itself, its SHA-256 fingerprint, a digest of the safety report and the
-person the plan was verified for. :func:`require_verified` accepts a plan only when
+verified prescription itself, its SHA-256 fingerprint, what the safety report judged with its
+digest, and the person the plan was verified for. :func:`require_verified` accepts a plan only when
 
 * it is exactly a ``VerifiedPlan`` (the class cannot be subclassed),
 * its seal exists and was issued for this very object (an object made any other way has none),
@@ -20,10 +20,12 @@ person the plan was verified for. :func:`require_verified` accepts a plan only w
   nested models, is caught), and
 * when the caller names a person, the plan was verified for that person.
 
-A plan has no attributes of its own to edit except its report, which is checked by digest; the
-prescription and the person are read from the seal. A plan cannot be pickled (store its
-prescription and verify again); ``copy.copy`` and ``copy.deepcopy`` return the plan itself,
-which is immutable.
+A plan has no attributes of its own to edit: the prescription, the report (checked by digest)
+and the person are read from the seal. The report ``verify()`` returns is made once, naming its
+plan; the seal keeps what it judged (without the plan, so that a plan lives only as long as its
+holders keep it), and ``plan.report`` gives that report again, naming the plan. A plan cannot be
+pickled (store its prescription and verify again); ``copy.copy`` and ``copy.deepcopy`` return
+the plan itself, which is immutable.
 
 What this cannot stop: code that deliberately edits this module's private table, or unpickles
 untrusted data (which runs arbitrary code by design; stimwise never unpickles anything).
@@ -31,6 +33,7 @@ untrusted data (which runs arbitrary code by design; stimwise never unpickles an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import weakref
@@ -68,6 +71,8 @@ class _Seal:
     plan: weakref.ref
     prescription: Prescription
     fingerprint: str
+    judged: SafetyReport
+    """The issued report without its plan (a reference back would keep every plan alive)."""
     report_digest: str
     patient_id: str | None
 
@@ -99,7 +104,7 @@ class VerifiedPlan:
     caps it was verified with (``None``: verified without caps, *not patient-specific*).
     """
 
-    __slots__ = ("__weakref__", "_report")
+    __slots__ = ("__weakref__",)
 
     def __new__(cls, *args: object, **kwargs: object) -> VerifiedPlan:
         raise UnverifiedPlanError(
@@ -143,12 +148,13 @@ class VerifiedPlan:
 
     @property
     def report(self) -> SafetyReport:
-        self._seal()
-        return self._report
+        """The safety report that issued this plan: equal to the one ``verify()`` returned, and
+        its ``plan`` is this plan."""
+        return dataclasses.replace(self._seal().judged, plan=self)
 
     @property
     def metrics(self) -> PlanMetrics:
-        return self.report.metrics
+        return self._seal().judged.metrics
 
     @property
     def fingerprint(self) -> str:
@@ -176,20 +182,20 @@ class VerifiedPlan:
 
 
 def _issue(
-    prescription: Prescription, report: SafetyReport, patient_id: str | None
-) -> VerifiedPlan:
-    """Seal a new plan for a report that does not block (``verify()`` is the only caller)."""
-    if report.verdict == "block":
+    prescription: Prescription, judged: SafetyReport, patient_id: str | None
+) -> SafetyReport:
+    """Seal a new plan for a report that does not block and return the report naming it
+    (``verify()`` is the only caller; ``judged`` is the report without a plan)."""
+    if judged.verdict == "block" or judged.plan is not None:
         raise UnverifiedPlanError("A blocked safety report cannot make a VerifiedPlan.")
     plan = object.__new__(VerifiedPlan)
-    object.__setattr__(plan, "_report", report)
     key = id(plan)
     ref = weakref.ref(plan, lambda dead, key=key: _forget(key, dead))
-    seal = _Seal(ref, prescription, prescription_fingerprint(prescription),
-                 _report_digest(report), patient_id)
+    seal = _Seal(ref, prescription, prescription_fingerprint(prescription), judged,
+                 _report_digest(judged), patient_id)
     with _SEALS_LOCK:
         _SEALS[key] = seal
-    return plan
+    return dataclasses.replace(judged, plan=plan)
 
 
 def require_verified(plan: object, *, patient_id: str | None = None) -> VerifiedPlan:
@@ -223,7 +229,7 @@ def require_verified(plan: object, *, patient_id: str | None = None) -> Verified
             "The VerifiedPlan's prescription changed after verification; nothing was delivered. "
             "Verify the intended prescription again."
         )
-    if _report_digest(plan._report) != seal.report_digest:
+    if _report_digest(seal.judged) != seal.report_digest:
         raise UnverifiedPlanError(
             "The VerifiedPlan's safety report changed after verification; nothing was delivered."
         )

@@ -112,8 +112,4 @@ def verify(
     )
     if report.verdict == "block":
         return report
-    plan = _issue(prescription, report, None if caps is None else caps.patient_id)
-    # The report and its plan refer to each other; the frozen report is completed here, once,
-    # before anyone else can see it.
-    object.__setattr__(report, "plan", plan)
-    return report
+    return _issue(prescription, report, None if caps is None else caps.patient_id)

@@ -26,8 +26,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stimwise.errors import FieldProblem
+from stimwise.session.limits import SessionSettings
 from stimwise.session.prompts import ANSWERS, PromptKind
-from stimwise.session.runtime import SessionSettings
 from stimwise.session.states import SessionState
 
 AMPLITUDE_TOLERANCE_MA = 1e-6

@@ -52,14 +52,14 @@ from typing import Any
 import numpy as np
 
 from stimwise.device.interface import DeviceError, DeviceRefusalError, Stimulator
-from stimwise.errors import FieldProblem, InputError, SafetyBlockError, UnverifiedPlanError
+from stimwise.errors import InputError, SafetyBlockError, UnverifiedPlanError
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.plan import VerifiedPlan, require_verified
 from stimwise.safety.verify import verify
 from stimwise.session.calibration import Calibration
 from stimwise.session.device_reports import DeviceReports
 from stimwise.session.journal import SESSION_END, Journal, JournalError
-from stimwise.session.limits import SETTING_BOUNDS
+from stimwise.session.limits import SessionSettings
 from stimwise.session.outcomes import (
     CommandRefusal,
     EndCause,
@@ -70,51 +70,6 @@ from stimwise.session.prompts import Prompt, Responder
 from stimwise.session.record import SessionRecord, record_from_events
 from stimwise.session.states import OUTPUT_STATES, TERMINAL, TRANSITIONS, SessionState
 from stimwise.waveform.timefunctions import envelope_fraction
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    """Control parameters; the defaults are stimwise choices (confidence U) unless cited."""
-
-    tick_s: float = 0.05
-    heartbeat_timeout_s: float = 2.0
-    max_slew_ma_per_s: float = 10.0
-    """Rise limit. On a device whose current step is larger than one tick's rise (the RehaStim 2's
-    whole mA), one step is allowed once the time since the last rise covers it, so the rate holds
-    on average."""
-    step_ma: float | None = None
-    """Calibration and habituation step; default 1/40 of the ceiling. Rounded to a whole number
-    (at least one) of the device's current steps."""
-    calibrate: bool = True
-    target_ma: float | None = None
-    """Therapeutic level when calibration is skipped."""
-    calibration_step_s: float = 1.0
-    calibration_series: int = 3
-    rest_s: float = 2.0
-    status_interval_s: float = 0.5
-    max_impedance_ohm: float = 50_000.0
-    max_impedance_rise: float = 2.0
-    """Abort when a channel's impedance exceeds this multiple of its first reading (a peeling
-    electrode concentrates the current on what is left of the contact)."""
-    stop_ramp_s: float = 2.0
-    device_timeout_s: float = 0.5
-    max_overrun_s: float = 900.0
-    """Hard limit on calibration, pauses and prompts beyond the planned minutes."""
-
-    def __post_init__(self) -> None:
-        """Every setting finite and in its range, so that a NaN step cannot stall calibration
-        and a negative level cannot "complete" a session that delivered nothing (HAZ-085)."""
-        problems = [
-            problem
-            for name, bounds in SETTING_BOUNDS.items()
-            if (value := getattr(self, name)) is not None
-            and (problem := bounds.problem(f"settings.{name}", value)) is not None
-        ]
-        if not isinstance(self.calibrate, bool):
-            problems.append(FieldProblem("settings.calibrate", self.calibrate, "true or false"))
-        if problems:
-            raise InputError(problems, source="session settings")
-
 
 
 @dataclass(frozen=True)

@@ -1,71 +1,111 @@
 """The application factory.
 
 ``create_app`` opens the records database, installs the security middleware and error handlers,
-serves the packaged static files (and plotly.js from the installed ``plotly`` package: no CDN),
-and includes every module of :mod:`stimwise.web.routes` that defines a module-level
-``router`` (sorted by module name), so a new area is a new file, never an edit here.
+serves the packaged static files (nothing from a CDN; the charts are drawn by the package's own
+``plots.js``), and includes the routers listed in :data:`ROUTERS` (a new area is a new module of
+:mod:`stimwise.web.routes` and one line there; a test checks that none is left out).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from stimwise.records.database import Database
 from stimwise.records.schema import open_database
-from stimwise.web import openapi_doc, routes
+from stimwise.settings import Settings, get_settings
+from stimwise.web import openapi_doc
 from stimwise.web.deps import STATIC_DIR
 from stimwise.web.errors import UnexpectedErrorMiddleware, install_error_handlers
+from stimwise.web.routes import (
+    api_audit,
+    api_auth,
+    api_baseline,
+    api_clinical,
+    api_diary,
+    api_inbox,
+    api_interop,
+    api_patients,
+    api_prescribing,
+    api_reports,
+    api_response,
+    api_users,
+    pages_audit,
+    pages_auth,
+    pages_baseline,
+    pages_clinical,
+    pages_diary,
+    pages_home,
+    pages_inbox,
+    pages_live,
+    pages_patients,
+    pages_prescribing,
+    pages_reports,
+    pages_response,
+    pages_users,
+    ws_live,
+)
 from stimwise.web.security.headers import SecurityHeadersMiddleware
 from stimwise.web.security.limits import RequestLimitsMiddleware
 from stimwise.web.security.passwords import Passwords, make_hasher
 from stimwise.web.security.sessions import CookieSigner
 from stimwise.web.security.throttle import LoginThrottle
-from stimwise.web.settings import WebSettings, load_or_create_secret
+from stimwise.web.settings import load_or_create_secret
 from stimwise.web.static_files import StaticAssets
 
-PLOTLY_FILE = "vendor/plotly.min.js"
-
-
-def discover_routers() -> list[tuple[str, APIRouter]]:
-    """(module name, router) of every routes module that defines ``router``, by name."""
-    found = []
-    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{routes.__name__}.{info.name}")
-        router = getattr(module, "router", None)
-        if isinstance(router, APIRouter):
-            found.append((info.name, router))
-    return found
-
-
-def plotly_js_path() -> Path:
-    """plotly.min.js as shipped inside the installed plotly package."""
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+ROUTERS: tuple[APIRouter, ...] = (
+    api_audit.router,
+    api_auth.router,
+    api_baseline.router,
+    api_clinical.router,
+    api_diary.router,
+    api_inbox.router,
+    api_interop.router,
+    api_patients.router,
+    api_prescribing.router,
+    api_reports.router,
+    api_response.router,
+    api_users.router,
+    pages_audit.router,
+    pages_auth.router,
+    pages_baseline.router,
+    pages_clinical.router,
+    pages_diary.router,
+    pages_home.router,
+    pages_inbox.router,
+    pages_live.router,
+    pages_patients.router,
+    pages_prescribing.router,
+    pages_reports.router,
+    pages_response.router,
+    pages_users.router,
+    ws_live.router,
+)
+"""Every page, API and WebSocket router, in this order (module names sorted)."""
 
 
 def app_from_environment() -> FastAPI:
-    """The application of one worker of ``stimwise serve --workers N``: the settings that the
-    serve command put in ``$STIMWISE_WEB_SETTINGS`` (uvicorn imports this factory in each
-    worker process)."""
-    import os
-
-    from stimwise.web.settings import ENV_WEB_SETTINGS
-
-    return create_app(WebSettings.model_validate_json(os.environ[ENV_WEB_SETTINGS]))
+    """The application of one worker of ``stimwise serve --workers N``: the settings of the
+    environment, where the serve command put the values of its options (uvicorn imports this
+    factory in each worker process)."""
+    return create_app(get_settings())
 
 
-def create_app(settings: WebSettings | None = None, database: Database | None = None) -> FastAPI:
-    """The web application on ``settings`` (embedded defaults when ``None``); ``database``
-    overrides ``settings.db_url`` with an already opened one."""
-    settings = settings or WebSettings()
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    password_hashing: Literal["standard", "fast-for-tests"] = "standard",
+) -> FastAPI:
+    """The web application on ``settings`` (:func:`~stimwise.settings.get_settings` when
+    ``None``); ``database`` overrides ``settings.db_url`` with an already opened one.
+    ``password_hashing`` is argon2id's cost: RFC 9106's low-memory profile, or the cheapest for
+    tests (a code argument only: no setting can weaken it)."""
+    settings = settings or get_settings()
     db = database or open_database(settings.db_url)
 
     @asynccontextmanager
@@ -91,7 +131,7 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.passwords = Passwords(make_hasher(settings.password_hashing))
+    app.state.passwords = Passwords(make_hasher(password_hashing))
     app.state.signer = CookieSigner(load_or_create_secret(settings), settings.session_lifetime_s)
     app.state.throttle = LoginThrottle(db, settings.login_max_failures, settings.login_window_s)
     install_error_handlers(app)
@@ -99,10 +139,10 @@ def create_app(settings: WebSettings | None = None, database: Database | None = 
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(RequestLimitsMiddleware)  # outermost: before anything reads a request
 
-    for _name, router in discover_routers():
+    for router in ROUTERS:
         app.include_router(router)
     openapi_doc.install(app)
-    assets = StaticAssets.from_folder(STATIC_DIR, {PLOTLY_FILE: plotly_js_path()})
+    assets = StaticAssets.from_folder(STATIC_DIR)
     app.state.static_assets = assets
     app.mount("/static", assets, name="static")
 

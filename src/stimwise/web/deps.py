@@ -28,6 +28,7 @@ from starlette.requests import HTTPConnection
 
 from stimwise.records.access import AccessDeniedError, Actor
 from stimwise.records.database import Database
+from stimwise.settings import Settings
 from stimwise.web import wording
 from stimwise.web.patient_menu import menu_for
 from stimwise.web.security.sessions import (
@@ -38,7 +39,6 @@ from stimwise.web.security.sessions import (
     tokens_match,
 )
 from stimwise.web.services.inbox import unread_count
-from stimwise.web.settings import WebSettings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -63,7 +63,7 @@ def get_db(request: HTTPConnection) -> Database:
     return request.app.state.db
 
 
-def get_settings(request: HTTPConnection) -> WebSettings:
+def get_settings(request: HTTPConnection) -> Settings:
     return request.app.state.settings
 
 

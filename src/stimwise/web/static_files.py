@@ -1,16 +1,15 @@
-"""Static files served compressed and cacheable, all of them alike (issue 17: plotly.min.js,
-4.8 MB, went out uncompressed on every page, so the prescribe and response pages took ~2 s in a
-fresh browser).
+"""Static files served compressed and cacheable, all of them alike (issue 17: a 4.8 MB chart
+library went out uncompressed on every page, so the prescribe and response pages took ~2 s in a
+fresh browser; since issue 13 the charts are drawn by the package's own small ``plots.js``).
 
-* Every file under ``/static/`` (the package's own and the vendored plotly.js) has a content
-  hash; pages link it as ``/static/<path>?v=<hash>`` (:func:`static_url`, a template global), so
-  a browser may keep it for a year (``immutable``) and a new release changes the address. A
-  request without the current hash gets a short cache time and the ``ETag``; a matching
-  ``If-None-Match`` is answered 304 with no body.
+* Every file under ``/static/`` has a content hash; pages link it as
+  ``/static/<path>?v=<hash>`` (:func:`static_url`, a template global), so a browser may keep it
+  for a year (``immutable``) and a new release changes the address. A request without the
+  current hash gets a short cache time and the ``ETag``; a matching ``If-None-Match`` is
+  answered 304 with no body.
 * Text files (scripts, styles, SVG, JSON) go out gzip-compressed to a client that accepts it,
   compressed once on first use and kept in memory ("precompressed where cheap": the package
-  ships plain files, so nothing needs building; plotly.js compresses to about a third once per
-  process).
+  ships plain files, so nothing needs building).
 """
 
 from __future__ import annotations
@@ -55,9 +54,8 @@ class StaticAssets:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_folder(cls, folder: Path, extra: dict[str, Path]) -> StaticAssets:
-        files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
-        return cls({**files, **extra})
+    def from_folder(cls, folder: Path) -> StaticAssets:
+        return cls({p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()})
 
     def asset(self, name: str) -> _Asset | None:
         if name not in self._files:

@@ -1,3 +1,3 @@
-"""Page and API routers. Every module here that defines a module-level ``router``
-(``fastapi.APIRouter``) is included by :func:`stimwise.web.app.create_app`: pages in
-``pages_<area>.py``, the REST API under ``/api/v1`` in ``api_<area>.py``."""
+"""Page and API routers, one module per area: pages in ``pages_<area>.py``, the REST API under
+``/api/v1`` in ``api_<area>.py``. Each defines a module-level ``router`` (``fastapi.APIRouter``)
+that :data:`stimwise.web.app.ROUTERS` lists."""

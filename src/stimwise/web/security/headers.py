@@ -2,8 +2,8 @@
 and static files).
 
 * ``Content-Security-Policy``: only this server's own scripts (no inline script, no CDN, no
-  eval), no plugins, no framing, forms post only here. Styles also allow inline style because
-  plotly.js injects its stylesheet at run time; scripts never do.
+  eval), no plugins, no framing, forms post only here. Styles also allow inline style: the
+  printable home sheet carries its own ``<style>``; scripts never run inline.
 * ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` (older browsers),
   ``Referrer-Policy: same-origin`` (no pseudonym in URLs leaves the site),
   ``Permissions-Policy`` (no camera, microphone or location), and ``Cache-Control: no-store``

@@ -51,7 +51,6 @@ NONE_SUFFIX = "__none"
 section is a missing answer, never "none"."""
 UNKNOWN_SUFFIX = "__unknown"
 """Checkbox answering a list question ``unknown`` (``implants.__unknown``)."""
-SITE_LIST_ID = "site-selectors"
 SITE_NAMES_SORTED: tuple[str, ...] = tuple(sorted(SELECTOR_NAMES))
 
 

@@ -532,7 +532,7 @@ def registry_of(app) -> LiveRegistry:
     with _REGISTRY_LOCK:
         registry = getattr(state, "live_registry", None)
         if registry is None:
-            from stimwise.web.settings import data_dir
+            from stimwise.settings import data_dir
 
             folder = getattr(state, "live_journal_dir", None) or data_dir() / "session-journals"
             registry = LiveRegistry(

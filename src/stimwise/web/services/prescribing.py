@@ -28,7 +28,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from stimwise.analysis.tuning import with_dose
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.base import StrictModel, TextFloat, TextInt
 from stimwise.protocol.body_sites import SITE_NAMES
@@ -239,16 +238,11 @@ def build_prescription(draft: PrescriptionDraft) -> Prescription:
         }, source=f"channels.{index}")
         for index, c in enumerate(draft.channels)
     )
-    base = Prescription.from_protocol(
+    return Prescription.from_protocol(
         protocol, channels=channels, max_amplitude_ma=draft.max_amplitude_ma,
         session_duration_min=draft.session_duration_min,
-    )
-    pulse_dose = {k: v for k in ("frequency_hz", "phase_width_us")
-                  if (v := getattr(draft, k)) is not None}
-    if pulse_dose and not isinstance(protocol.waveform, PulseTrain):
-        raise InputError(FieldProblem(next(iter(pulse_dose)), next(iter(pulse_dose.values())),
-                                      "no value: this protocol is a carrier, not a pulse train"))
-    return with_dose(base, pulse_dose) if pulse_dose else base
+    ).with_dose(frequency_hz=draft.frequency_hz, phase_width_us=draft.phase_width_us,
+                source="prescription")
 
 
 def _locked_ranges(draft: PrescriptionDraft) -> LockedRanges | None:
@@ -321,7 +315,7 @@ def range_problems(rx: Prescription, locked: LockedRanges | None, view: Screenin
     for corner in product(*[[(n, "min", s.min), (n, "max", s.max)] for n, s in spans.items()]):
         dose = {name: value for name, _, value in corner}
         try:
-            report = verify(with_dose(rx, dose), caps=screening.caps)
+            report = verify(rx.with_dose(**dose, source="proposed dose"), caps=screening.caps)
         except InputError as error:
             where = corner[-1]
             return [FieldProblem(f"{where[0]}_{where[1]}", where[2],

@@ -113,12 +113,6 @@ def set_display_name(db: Database, actor: Actor, username: str, data: DisplayNam
         r.set_display_name(session, actor, username, data.display_name)
 
 
-def display_name_of(db: Database, username: str) -> str:
-    """The name to print for ``username`` (their display name, else the user name)."""
-    with db.reading() as session:
-        return r.display_names(session, [username])[username]
-
-
 def change_password(
     db: Database, actor: Actor, current: str, new: str, passwords: Passwords
 ) -> None:
