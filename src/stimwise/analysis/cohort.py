@@ -277,7 +277,17 @@ def simulate_patient(truth: VirtualPatient, rng: np.random.Generator,
 
 def simulate_cohort(n: int, seed: int, settings: CohortSettings = CohortSettings()
                     ) -> list[SimulatedPatient]:
-    """``n`` virtual people, reproducible from ``seed`` (each person has its own stream)."""
+    """``n`` virtual people, reproducible from ``seed`` (each person has its own stream).
+
+    Examples
+    --------
+    >>> from stimwise.analysis import simulate_cohort
+    >>> cohort = simulate_cohort(3, seed=7)
+    >>> [person.series.patient_id for person in cohort]
+    ['SIM7-00000', 'SIM7-00001', 'SIM7-00002']
+    >>> cohort[0].series.as_of_day  # days of therapy so far
+    111
+    """
     streams = np.random.SeedSequence(seed).spawn(n)
     cohort = []
     for index, stream in enumerate(streams):

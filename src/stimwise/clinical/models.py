@@ -64,6 +64,21 @@ class NotRecommended(StrictModel):
 
 
 class RecommendationReport(StrictModel):
+    """What :func:`stimwise.recommend` found for one person: the recommendations best first
+    (each with a prescription verified with the screening's caps), every protocol not
+    recommended with its reasons, and notes.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> report = sw.recommend(sw.load_intake(sw.example_patient_path("crps-allodynia")))
+    >>> best = report.recommendations[0]
+    >>> best.rank, best.protocol_id, best.safety_verdict
+    (1, 'crps-gentle-sensory', 'pass')
+    >>> best.prescription.protocol.id == best.protocol_id  # verified with the screening's caps
+    True
+    """
+
     patient_id: str
     screening_decision: str
     goals: tuple[Goal, ...]

@@ -36,6 +36,15 @@ class DriverEntry:
         ``"module:Class"``; the class is called with the port (or with nothing).
     capabilities
         ``"module:NAME"`` of the driver's :class:`Capabilities`.
+
+    Examples
+    --------
+    >>> from stimwise.device.registry import drivers
+    >>> sim = drivers()[0]
+    >>> sim.scheme, sim.usage, sim.needs_port
+    ('sim', 'sim', False)
+    >>> sim.load_capabilities().channels > 0
+    True
     """
 
     scheme: str
@@ -74,7 +83,14 @@ def register(entry: DriverEntry) -> None:
 
 
 def drivers() -> tuple[DriverEntry, ...]:
-    """Every registered driver, in registration order."""
+    """Every registered driver, in registration order.
+
+    Examples
+    --------
+    >>> from stimwise.device import drivers
+    >>> [entry.usage for entry in drivers()]
+    ['sim', 'rehastim2:PORT', 'p24:PORT']
+    """
     return tuple(_DRIVERS.values())
 
 
@@ -103,7 +119,20 @@ def resolve(spec: str, field: str = "--device") -> tuple[DriverEntry, str]:
 
 def open_device(spec: str, field: str = "--device") -> Stimulator:
     """A new driver for ``spec`` (``sim``, ``rehastim2:PORT``, ``p24:PORT``); nothing is opened
-    until its ``connect``. ``InputError`` (exit code 2) names every known spec otherwise."""
+    until its ``connect``. ``InputError`` (exit code 2) names every known spec otherwise.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> device = sw.open_device("sim")  # nothing is opened until device.connect()
+    >>> device.capabilities.channels
+    8
+    >>> sw.open_device("rehastim3:/dev/ttyUSB0")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input (1 problem): --device: got 'rehastim3:/dev/ttyUSB0';
+    expected one of 'sim', 'rehastim2:PORT', 'p24:PORT'
+    """
     entry, port = resolve(spec, field)
     return entry.open(port)
 

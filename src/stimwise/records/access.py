@@ -41,7 +41,18 @@ class AccessDeniedError(StimwiseError):
 @dataclass(frozen=True)
 class Actor:
     """Who is acting: a user name (for the audit log), a role and, for a patient, their own
-    pseudonym."""
+    pseudonym.
+
+    Examples
+    --------
+    >>> from stimwise.records import Actor
+    >>> Actor(username="dr-lee", role="clinician").role
+    'clinician'
+    >>> Actor(username="p001", role="patient")
+    Traceback (most recent call last):
+    ...
+    stimwise.records.access.AccessDeniedError: a patient actor is tied to exactly one pseudonym
+    """
 
     username: str
     role: Literal["clinician", "patient", "researcher", "administrator"]

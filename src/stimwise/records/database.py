@@ -224,6 +224,18 @@ class Database:
     Use :meth:`transaction` for anything that writes (commits at the end of the block, rolls
     everything back on an exception, so nothing is half-written) and :meth:`reading` for reads.
     Objects loaded in a transaction stay readable after it ends.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sqlalchemy import select
+    >>> from stimwise.records import open_database
+    >>> from stimwise.records.models import Patient
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     with database.reading() as session:
+    ...         session.scalars(select(Patient)).all()
+    []
     """
 
     def __init__(self, url: str) -> None:

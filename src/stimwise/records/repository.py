@@ -135,7 +135,23 @@ def patient_row(data: PatientIn, now: datetime) -> Patient:
 def create_patient(
     session: Session, actor: Actor, data: PatientIn, *, now: datetime | None = None
 ) -> Patient:
-    """Add a patient (and their identity, when given); a pseudonym already in use is an error."""
+    """Add a patient (and their identity, when given); a pseudonym already in use is an error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from datetime import date
+    >>> from stimwise.records import Actor, create_patient, open_database
+    >>> from stimwise.records.inputs import PatientIn
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> clinician = Actor(username="dr-lee", role="clinician")
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     with database.transaction() as session:
+    ...         patient = create_patient(
+    ...             session, clinician, PatientIn(pseudonym="P001", enrolled_on=date(2026, 1, 5)))
+    ...     patient.pseudonym
+    'P001'
+    """
     require(actor, "write_clinical")
     if session.scalar(select(Patient.id).where(Patient.pseudonym == data.pseudonym)) is not None:
         raise InputError(FieldProblem("pseudonym", data.pseudonym, "a pseudonym not yet in use"))

@@ -81,7 +81,20 @@ def check_known(revision: str | None, where: str) -> None:
 
 def open_database(url: str | None = None) -> Database:
     """Open the records at ``url`` (see :func:`~stimwise.records.database.resolve_url`),
-    creating the schema in an empty database and refusing one at another revision."""
+    creating the schema in an empty database and refusing one at another revision.
+
+    Examples
+    --------
+    A new SQLite file gets the current schema; ``None`` opens the default (``$STIMWISE_DB_URL`` or
+    the user data folder):
+
+    >>> import tempfile, pathlib
+    >>> from stimwise.records import open_database
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     database.url.startswith("sqlite:///")
+    True
+    """
     database = Database(resolve_url(url))
     try:
         with database.engine.begin() as connection:

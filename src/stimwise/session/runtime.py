@@ -74,7 +74,18 @@ from stimwise.waveform.timefunctions import envelope_fraction
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """Control parameters; the defaults are stimwise choices (confidence U) unless cited."""
+    """Control parameters; the defaults are stimwise choices (confidence U) unless cited.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> sw.SessionSettings(calibrate=False, target_ma=12).max_slew_ma_per_s
+    10.0
+    >>> sw.SessionSettings(tick_s=float("nan"))
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input in session settings (1 problem): settings.tick_s: ...
+    """
 
     tick_s: float = 0.05
     heartbeat_timeout_s: float = 2.0
@@ -119,7 +130,22 @@ class SessionSettings:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a user interface shows at one moment."""
+    """What a user interface shows at one moment.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import stimwise as sw
+    >>> from stimwise.session import Journal, SessionRunner
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "session.jsonl")
+    >>> person = sw.ScriptedResponder.typical(30)
+    >>> runner = SessionRunner(plan, sw.open_device("sim"), journal, person)
+    >>> snapshot = runner.snapshot()
+    >>> snapshot.state, snapshot.prompt.kind, snapshot.remaining_s
+    ('idle', 'nrs_pre', 1800.0)
+    >>> runner.emergency_stop(); _ = runner.tick()  # ends the session, closes its journal
+    """
 
     state: SessionState
     applied_ma: float
@@ -139,7 +165,26 @@ class Snapshot:
 
 
 class SessionRunner:
-    """Runs one session on one device; see the module docstring for the interlocks."""
+    """Runs one session on one device; see the module docstring for the interlocks.
+
+    Examples
+    --------
+    :func:`stimwise.run_session` drives a runner until the session ends; a user interface drives it
+    itself, calling :meth:`tick` at the control rate and :meth:`heartbeat` while it is alive:
+
+    >>> import tempfile, pathlib
+    >>> import stimwise as sw
+    >>> from stimwise.session import Journal, SessionRunner
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "session.jsonl")
+    >>> person = sw.ScriptedResponder.typical(30)
+    >>> runner = SessionRunner(plan, sw.open_device("sim"), journal, person)
+    >>> runner.ceiling_ma  # the lowest of the plan's amplitude, the caps and the device range
+    30.0
+    >>> runner.emergency_stop()  # from any state and any thread: the output is zeroed first
+    >>> runner.tick().state, runner.record.outcome
+    ('aborted', 'aborted')
+    """
 
     def __init__(
         self,

@@ -63,7 +63,22 @@ def app_from_environment() -> FastAPI:
 
 def create_app(settings: WebSettings | None = None, database: Database | None = None) -> FastAPI:
     """The web application on ``settings`` (embedded defaults when ``None``); ``database``
-    overrides ``settings.db_url`` with an already opened one."""
+    overrides ``settings.db_url`` with an already opened one.
+
+    Examples
+    --------
+    ``stimwise serve`` runs it with uvicorn; any ASGI server or test client can:
+
+    >>> import tempfile, pathlib
+    >>> from stimwise.records import open_database
+    >>> from stimwise.web import create_app
+    >>> from stimwise.web.settings import WebSettings
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     app = create_app(WebSettings(secret_key="0" * 32), database=database)
+    ...     "/api/v1/patients" in app.openapi()["paths"]
+    True
+    """
     settings = settings or WebSettings()
     db = database or open_database(settings.db_url)
 
