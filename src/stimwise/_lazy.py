@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+
+TYPE_CHECKING = False  # typing itself costs milliseconds at start-up; type checkers read True
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 
 def attach(
