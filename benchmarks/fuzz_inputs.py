@@ -962,6 +962,7 @@ class CliTarget(Target):
         """``session run`` on the simulated stimulator without real waits: its runner, journal
         and device read a virtual clock that the tick loop advances."""
         import stimwise.cli.session as cli_session
+        import stimwise.device.registry as registry
         import stimwise.session.journal as journal_module
         import stimwise.session.runtime as runtime
         from stimwise.device.simulated import SimulatedStimulator
@@ -977,9 +978,9 @@ class CliTarget(Target):
             def __init__(self, path, **kwargs):
                 super().__init__(path, clock=clock)
 
-        def open_device(spec):
+        def open_device(spec, field="--device"):
             if spec != "sim":
-                return original_open(spec)
+                return original_open(spec, field)
             return SimulatedStimulator(clock=clock, command_latency_s=0.0)
 
         def run_live(console, runner, responder, *, interactive):
@@ -992,10 +993,10 @@ class CliTarget(Target):
                     raise _VirtualBudget
             return runner.record
 
-        original_open = cli_session.open_device
+        original_open = registry.open_device  # session run imports it when it runs
         with mock.patch.object(runtime, "SessionRunner", Runner), \
                 mock.patch.object(journal_module, "Journal", VirtualJournal), \
-                mock.patch.object(cli_session, "open_device", open_device), \
+                mock.patch.object(registry, "open_device", open_device), \
                 mock.patch.object(cli_session, "run_live", run_live):
             yield clock
 
