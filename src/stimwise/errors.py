@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "ArgumentTypeError",
+    "FieldProblem",
+    "InputError",
+    "PlanBindingError",
+    "SafetyBlockError",
+    "StimwiseError",
+    "UnverifiedPlanError",
+]
+
 
 class StimwiseError(Exception):
     """Root of all errors stimwise raises on purpose.

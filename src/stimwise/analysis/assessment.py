@@ -15,6 +15,8 @@ from stimwise.analysis.relief import ReliefSummary, relief_summary
 from stimwise.analysis.responder import LABELS, ResponderVerdict, classify
 from stimwise.analysis.series import PatientSeries
 
+__all__ = ["DataProvenance", "ResponseAssessment", "assess", "provenance"]
+
 
 @dataclass(frozen=True)
 class DataProvenance:

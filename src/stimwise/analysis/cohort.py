@@ -31,6 +31,23 @@ from stimwise.analysis.responder import (
 )
 from stimwise.analysis.series import DailyPain, PatientSeries, Sessions
 
+__all__ = [
+    "DOSE_SPACE",
+    "DOSE_WIDTH",
+    "HABITUATION_FLOOR",
+    "KIND_SHARES",
+    "SYNTHETIC_PREFIX",
+    "THERAPY_START",
+    "CohortSettings",
+    "DoseSpace",
+    "Kind",
+    "SimulatedPatient",
+    "VirtualPatient",
+    "draw_patient",
+    "simulate_cohort",
+    "simulate_patient",
+]
+
 Kind = Literal[
     "non_responder", "responder", "habituating_responder", "dose_dependent_responder"
 ]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from stimwise.errors import FieldProblem, InputError
 
+__all__ = ["example_names", "example_patient_path"]
+
 _PACKAGE = "stimwise.clinical.data.examples"
 
 

@@ -11,6 +11,15 @@ from stimwise.protocol.base import StrictModel
 from stimwise.protocol.models import Channel, Citation, IntensityLevel
 from stimwise.protocol.prescription import Prescription
 
+__all__ = [
+    "IntensityGuidance",
+    "NotRecommended",
+    "PlacementChoice",
+    "Recommendation",
+    "RecommendationReport",
+    "ScheduleGuidance",
+]
+
 
 class PlacementChoice(StrictModel):
     """Where the electrodes go, which templates that came from, and what was refused."""

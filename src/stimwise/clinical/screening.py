@@ -26,6 +26,17 @@ from stimwise.protocol.models import Citation, IntensityLevel
 from stimwise.safety.caps import LEVEL_ORDER, PatientCaps
 from stimwise.safety.limits import limits
 
+__all__ = [
+    "DECISION_ORDER",
+    "Decision",
+    "RequiredAction",
+    "RuleFinding",
+    "Screening",
+    "not_asked_action",
+    "screen",
+    "unknown_action",
+]
+
 Decision = Literal[
     "eligible", "eligible_with_precautions", "needs_specialist_clearance", "not_eligible"
 ]

@@ -53,6 +53,25 @@ from typing import Literal, get_args
 from stimwise.errors import StimwiseError
 from stimwise.safety.plan import VerifiedPlan
 
+__all__ = [
+    "ANY_STATE",
+    "CONFIGURABLE_STATES",
+    "NEXT_STEP",
+    "OUTPUT_STATES",
+    "Capabilities",
+    "ChannelStatus",
+    "DeviceError",
+    "DeviceEvent",
+    "DeviceRefusalError",
+    "DeviceState",
+    "DeviceStatus",
+    "DeviceTimeoutError",
+    "ElectrodeState",
+    "EventKind",
+    "EventStream",
+    "Stimulator",
+]
+
 DeviceState = Literal[
     "disconnected", "connected", "configured", "armed", "stimulating", "stopped", "fault"
 ]

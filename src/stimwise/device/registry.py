@@ -18,6 +18,14 @@ from typing import cast
 from stimwise.device.interface import Capabilities, Stimulator
 from stimwise.errors import FieldProblem, InputError
 
+__all__ = [
+    "DriverEntry",
+    "drivers",
+    "open_device",
+    "register",
+    "resolve",
+]
+
 
 @dataclass(frozen=True)
 class DriverEntry:

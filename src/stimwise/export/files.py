@@ -48,6 +48,15 @@ from stimwise.waveform.sampler import (
     stream_samples,
 )
 
+__all__ = [
+    "CHUNK_SAMPLES",
+    "EXPORT_FORMATS",
+    "MAX_EXPORT_SECONDS",
+    "MAX_EXPORT_VALUES",
+    "WAV_FULL_SCALE",
+    "export_samples",
+]
+
 EXPORT_FORMATS = ("npz", "csv", "wav")
 
 CHUNK_SAMPLES = 1 << 18

@@ -24,6 +24,20 @@ from stimwise.interop.fhir_export import PersonRecord, load_record
 from stimwise.interop.record_keys import instant
 from stimwise.records.access import Actor
 
+__all__ = [
+    "ADVERSE_EVENT_COLUMNS",
+    "DIARY_COLUMNS",
+    "INTAKE_COLUMNS",
+    "PRESCRIPTION_COLUMNS",
+    "README",
+    "SCORE_COLUMNS",
+    "SESSION_COLUMNS",
+    "cell",
+    "csv_files",
+    "export_csv_zip",
+    "table",
+]
+
 DIARY_COLUMNS = (
     "entry_uuid", "recorded_at", "body_site", "pain_current_nrs", "pain_average_nrs",
     "pain_worst_nrs", "sleep_interference_nrs", "function_interference_nrs",

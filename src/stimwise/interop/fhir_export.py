@@ -58,6 +58,36 @@ from stimwise.records.models import (
     SessionEntry,
 )
 
+__all__ = [
+    "CALIBRATION_FIELDS",
+    "SCALAR_SESSION_FIELDS",
+    "ExportError",
+    "PersonRecord",
+    "Resource",
+    "adverse_event_resource",
+    "answer_value",
+    "attachment",
+    "bundle_of",
+    "check_bundle",
+    "device_request",
+    "diary_observation",
+    "export_bundle",
+    "extension",
+    "home_device",
+    "identifier",
+    "load_record",
+    "patient_resource",
+    "prescription_parameters",
+    "questionnaire",
+    "questionnaire_response",
+    "reference",
+    "require_export",
+    "resource_model",
+    "score_observation",
+    "self_logged_statement",
+    "session_procedure",
+]
+
 Resource = dict[str, Any]
 
 

@@ -42,6 +42,23 @@ from stimwise.interop.fhir_export import (
 )
 from stimwise.records.access import Actor
 
+__all__ = [
+    "JSON_BOOLEAN",
+    "JSON_DECIMAL",
+    "JSON_INTEGER",
+    "MAX_REPORTED",
+    "QUANTITY_KEYS",
+    "RATING_CODES",
+    "SCORE_CODES",
+    "SUPPORTED",
+    "Entry",
+    "ImportSummary",
+    "Resource",
+    "import_bundle",
+    "json_type_problems",
+    "parse_bundle",
+]
+
 Resource = dict[str, Any]
 MAX_REPORTED = 20
 """Problems listed in one error at most (a wholly wrong file would otherwise list thousands)."""

@@ -18,6 +18,16 @@ import numpy as np
 from stimwise.errors import FieldProblem, InputError
 from stimwise.physiology.parameters import model_parameters
 
+__all__ = [
+    "KIND_MRG_NODE",
+    "KIND_PASSIVE",
+    "KIND_SUNDT",
+    "MODELS",
+    "Fiber",
+    "build_fiber",
+    "mrg_geometry",
+]
+
 KIND_PASSIVE = 0
 KIND_MRG_NODE = 1
 KIND_SUNDT = 2

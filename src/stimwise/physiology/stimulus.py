@@ -14,6 +14,8 @@ import numpy as np
 
 from stimwise.errors import FieldProblem, InputError
 
+__all__ = ["MAX_PULSE_WIDTH_MS", "WAVEFORMS", "Stimulus"]
+
 WAVEFORMS = ("monophasic", "biphasic")
 MAX_PULSE_WIDTH_MS = 10.0  # [U] longer "pulses" are DC-like and far outside TENS/NMES practice
 

@@ -27,6 +27,15 @@ from stimwise.physiology.fibers import Fiber
 from stimwise.physiology.solver import SimulationError, simulate
 from stimwise.physiology.stimulus import Stimulus
 
+__all__ = [
+    "MAX_AMPLITUDE_MA",
+    "MAX_ROUNDS",
+    "SCAN_RATIO",
+    "ThresholdResult",
+    "estimate_threshold_ma",
+    "find_thresholds",
+]
+
 log = logging.getLogger(__name__)
 
 SCAN_RATIO = 1.5  # geometric step of the upward scan [U] stimwise's choice (see module docstring)

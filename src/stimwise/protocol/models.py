@@ -26,6 +26,35 @@ from stimwise.protocol.modulation import (
     check_unique_parameters,
 )
 
+__all__ = [
+    "UNION_TAGS",
+    "AsymmetricBiphasicPulse",
+    "CarrierBurst",
+    "CarrierSweep",
+    "CarrierTrain",
+    "Channel",
+    "Citation",
+    "Confidence",
+    "Electrode",
+    "Envelope",
+    "EvidenceRanges",
+    "Goal",
+    "Intensity",
+    "IntensityLevel",
+    "LeadingPolarity",
+    "MonophasicPulse",
+    "Polarity",
+    "Protocol",
+    "Pulse",
+    "PulseBurst",
+    "PulseTrain",
+    "SessionDose",
+    "SymmetricBiphasicPulse",
+    "ValueRange",
+    "Waveform",
+    "check_channels_fit_waveform",
+]
+
 Polarity = Literal["cathodic", "anodic"]
 LeadingPolarity = Literal["cathodic", "anodic", "alternating"]
 IntensityLevel = Literal["subsensory", "sensory", "motor"]

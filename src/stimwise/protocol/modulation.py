@@ -18,6 +18,15 @@ from pydantic import Field
 
 from stimwise.protocol.base import Float, StrictModel
 
+__all__ = [
+    "AmplitudeModulation",
+    "FrequencyModulation",
+    "Modulation",
+    "ModulationShape",
+    "PulseWidthModulation",
+    "check_unique_parameters",
+]
+
 ModulationShape = Literal["sine", "triangle", "alternate"]
 
 

@@ -19,6 +19,15 @@ from typing import Literal
 
 from stimwise.errors import StimwiseError
 
+__all__ = [
+    "AccessDeniedError",
+    "Actor",
+    "Permission",
+    "local_administrator",
+    "local_clinician",
+    "require",
+]
+
 Permission = Literal[
     "read", "read_identity", "write_identity", "write_clinical", "write_own", "administer"
 ]

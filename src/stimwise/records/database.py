@@ -33,6 +33,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stimwise.errors import StimwiseError
 
+__all__ = [
+    "ENV_SYNCHRONOUS",
+    "ENV_URL",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "WRITE_LOCK_TIMEOUT_S",
+    "Database",
+    "DatabaseBusyError",
+    "default_url",
+    "make_engine",
+    "resolve_url",
+    "shown_url",
+    "sqlite_path",
+    "sqlite_synchronous",
+]
+
 ENV_URL = "STIMWISE_DB_URL"
 ENV_SYNCHRONOUS = "STIMWISE_SQLITE_SYNCHRONOUS"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -46,6 +46,47 @@ from stimwise.records.models import (
 )
 from stimwise.records.review import active_on, check_review_on, default_review_on
 
+__all__ = [
+    "CLOCK_SKEW",
+    "RowT",
+    "acknowledge_adverse_event",
+    "actor_for",
+    "add_adverse_event",
+    "add_diary_entries",
+    "add_instrument_scores",
+    "add_intake",
+    "add_prescription",
+    "add_user",
+    "adverse_event_row",
+    "count_unacknowledged_adverse_events",
+    "create_patient",
+    "date_problems",
+    "diary_problems",
+    "diary_row",
+    "display_names",
+    "find_patient",
+    "get_identity",
+    "get_patient",
+    "latest_diary",
+    "list_adverse_events",
+    "list_diary",
+    "list_instrument_scores",
+    "list_patients",
+    "list_prescriptions",
+    "now_utc",
+    "patient_row",
+    "race_guard",
+    "raise_if",
+    "record_counts",
+    "remove_identity",
+    "set_display_name",
+    "set_identity",
+    "store",
+    "supersede_prescriptions",
+    "unacknowledged_adverse_events",
+    "unacknowledged_adverse_events_count",
+]
+
 RowT = TypeVar("RowT")
 
 CLOCK_SKEW = timedelta(minutes=5)

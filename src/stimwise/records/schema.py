@@ -20,6 +20,20 @@ from sqlalchemy import Connection, inspect
 from stimwise.errors import StimwiseError
 from stimwise.records.database import Database, resolve_url, shown_url
 
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SchemaVersionError",
+    "check_known",
+    "current_revision",
+    "head_revision",
+    "is_empty",
+    "known_revisions",
+    "migrate",
+    "open_database",
+    "revision_of",
+    "upgrade",
+]
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

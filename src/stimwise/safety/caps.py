@@ -8,6 +8,8 @@ from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.body_sites import SITE_NAMES
 from stimwise.protocol.models import IntensityLevel
 
+__all__ = ["LEVEL_ORDER", "PatientCaps"]
+
 LEVEL_ORDER: dict[str, int] = {"subsensory": 0, "sensory": 1, "motor": 2}
 
 

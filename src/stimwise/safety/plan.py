@@ -44,6 +44,14 @@ if TYPE_CHECKING:
     from stimwise.safety.report import SafetyReport
     from stimwise.waveform.metrics import PlanMetrics
 
+__all__ = [
+    "NOT_PATIENT_SPECIFIC",
+    "VerifiedPlan",
+    "check_binding",
+    "prescription_fingerprint",
+    "require_verified",
+]
+
 NOT_PATIENT_SPECIFIC = "not patient-specific"
 """How journals and pages name a plan verified without a person's screening caps."""
 

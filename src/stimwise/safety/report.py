@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from stimwise.safety.plan import VerifiedPlan
     from stimwise.waveform.metrics import PlanMetrics
 
+__all__ = ["Finding", "SafetyReport", "Verdict"]
+
 Verdict = Literal["pass", "warn", "block"]
 
 

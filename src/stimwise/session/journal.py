@@ -55,6 +55,31 @@ from stimwise import strict_json
 from stimwise.errors import FieldProblem, InputError, StimwiseError
 from stimwise.protocol.io import check_file_size
 
+__all__ = [
+    "HASH_FIELD",
+    "JOURNAL_FORMAT",
+    "MAX_JOURNAL_BYTES",
+    "MAX_REPORTED",
+    "PREV_FIELD",
+    "RECOVERY_REASON",
+    "SESSION_END",
+    "SESSION_START",
+    "Journal",
+    "JournalContents",
+    "JournalError",
+    "TornTail",
+    "canonical_bytes",
+    "chained_lines",
+    "genesis_hash",
+    "journal_record",
+    "line_hash",
+    "load_journal",
+    "parse_line",
+    "read_journal",
+    "recover",
+    "refuse_damaged",
+]
+
 SESSION_END = "session_end"
 SESSION_START = "session_start"
 JOURNAL_FORMAT = "stimwise-journal/2"

@@ -13,6 +13,16 @@ import queue
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = [
+    "ANSWERS",
+    "QUESTIONS",
+    "Prompt",
+    "PromptKind",
+    "QueuedResponder",
+    "Responder",
+    "ScriptedResponder",
+]
+
 PromptKind = Literal[
     "nrs_pre", "skin_pre", "sensation", "comfort", "motor", "nrs_post", "skin_post"
 ]

@@ -23,6 +23,20 @@ from pydantic import Field, model_validator
 
 from stimwise.protocol.base import StrictModel, field_contradictions
 
+__all__ = [
+    "AMPLITUDE_SLACK_MA",
+    "BAND_SLACK_S",
+    "N_AMPLITUDE_BINS",
+    "CalibrationResult",
+    "Count",
+    "Milliamps",
+    "Nrs",
+    "SessionRecord",
+    "SkinCheck",
+    "delivered_amplitude_ma",
+    "record_from_events",
+]
+
 N_AMPLITUDE_BINS = 10
 
 

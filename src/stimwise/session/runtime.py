@@ -71,6 +71,8 @@ from stimwise.session.record import SessionRecord, record_from_events
 from stimwise.session.states import OUTPUT_STATES, TERMINAL, TRANSITIONS, SessionState
 from stimwise.waveform.timefunctions import envelope_fraction
 
+__all__ = ["SessionRunner", "SessionSettings", "Snapshot"]
+
 
 @dataclass(frozen=True)
 class SessionSettings:

@@ -29,6 +29,14 @@ from stimwise.web.security.throttle import LoginThrottle
 from stimwise.web.settings import WebSettings, load_or_create_secret
 from stimwise.web.static_files import StaticAssets
 
+__all__ = [
+    "PLOTLY_FILE",
+    "app_from_environment",
+    "create_app",
+    "discover_routers",
+    "plotly_js_path",
+]
+
 PLOTLY_FILE = "vendor/plotly.min.js"
 
 
