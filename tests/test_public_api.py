@@ -20,6 +20,7 @@ import stimwise
 from stimwise.errors import ArgumentTypeError, InputError, SafetyBlockError
 
 SRC = Path(stimwise.__file__).parent
+REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("numpy", "scipy", "numba", "matplotlib", "sqlalchemy", "fastapi", "pydantic", "yaml")
 """What ``import stimwise`` must not import (the issue names the first six; pydantic and PyYAML
 are cheap but not needed either)."""
@@ -44,8 +45,10 @@ reliably)."""
 
 
 def _run(code: str) -> str:
+    """Run ``code`` in a fresh interpreter from the repository root (the five-line script
+    reads ``examples/patients``)."""
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+                            check=False, cwd=REPO)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -208,10 +211,12 @@ def test_the_five_line_script_of_the_issue():
                                    journal_path="j.jsonl"), "run_session",
          "stimwise.verify(prescription).require_plan()"),
         (lambda sw: sw.save_figure("figure", "f.png"), "save_figure", "plot function"),
+        (lambda sw: sw.open_device(5), "open_device", "a device spec such as 'sim'"),
     ],
     ids=["verify-id", "verify-screening-as-caps", "metrics-dict", "plot-report", "sample-plan",
          "from-protocol-id", "screen-path", "recommend-dict", "recommend-screening-path",
-         "load-intake-int", "load-protocol-none", "run-session-prescription", "save-str"],
+         "load-intake-int", "load-protocol-none", "run-session-prescription", "save-str",
+         "open-device-int"],
 )
 def test_entry_points_refuse_wrong_types_by_name_and_say_what_to_do(call, function, hint):
     import stimwise as sw
@@ -222,6 +227,17 @@ def test_entry_points_refuse_wrong_types_by_name_and_say_what_to_do(call, functi
     assert message.startswith(f"{function}() expects ")
     assert hint is None or hint in message
     assert isinstance(caught.value, InputError) and isinstance(caught.value, TypeError)
+
+
+@pytest.mark.parametrize("name", ["diameter_um", "distance_mm", "pulse_width_ms",
+                                  "temperature_c", "rel_tol"])
+@pytest.mark.parametrize("value", ["10", None, True, float("nan")])
+def test_fiber_threshold_names_an_argument_that_is_not_a_number(name, value):
+    import stimwise as sw
+
+    with pytest.raises(InputError) as caught:
+        sw.fiber_threshold("mrg", **{name: value})
+    assert caught.value.problems[0].path == name
 
 
 def test_an_argument_type_error_is_an_input_error_for_the_cli_and_the_api():

@@ -15,6 +15,7 @@ import importlib
 from dataclasses import dataclass
 from typing import cast
 
+from stimwise.arguments import check_type
 from stimwise.device.interface import Capabilities, Stimulator
 from stimwise.errors import FieldProblem, InputError
 
@@ -141,6 +142,8 @@ def open_device(spec: str, field: str = "--device") -> Stimulator:
     stimwise.errors.InputError: Invalid input (1 problem): --device: got 'rehastim3:/dev/ttyUSB0';
     expected one of 'sim', 'rehastim2:PORT', 'p24:PORT'
     """
+    check_type(spec, str, function="open_device", name="spec",
+               hint="a device spec such as 'sim' or 'p24:/dev/ttyUSB0'")
     entry, port = resolve(spec, field)
     return entry.open(port)
 

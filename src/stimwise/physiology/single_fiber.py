@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from stimwise.errors import FieldProblem, InputError
+from stimwise.numbers import Bounds
 from stimwise.physiology.fibers import MODELS, Fiber, build_fiber
 from stimwise.physiology.stimulus import Stimulus
 
@@ -34,6 +35,19 @@ under a source 1 mm away (the reference windows of ``docs/physiology.md``)."""
 
 DISTANCE_RANGE_MM = (0.01, 100.0)
 """Distances of the point source from the fibre that the model is meant for (mm)."""
+
+_NUMBERS = {
+    "diameter_um": Bounds("µm", gt=0),
+    "distance_mm": Bounds("mm", gt=0),
+    "pulse_width_ms": Bounds("ms", gt=0),
+    "temperature_c": Bounds("°C"),
+    "length_mm": Bounds("mm", gt=0),
+    "conductivity_s_per_m": Bounds("S/m", gt=0),
+    "duration_ms": Bounds("ms", gt=0),
+    "rel_tol": Bounds("", gt=0),
+}
+"""Every number of :func:`fiber_threshold` is a finite number (not text, not a boolean) before
+the engine checks its range, so ``diameter_um="10"`` is an :class:`InputError` naming it."""
 
 
 def fiber_under_point_source(
@@ -250,7 +264,7 @@ def fiber_threshold(
     Raises
     ------
     InputError
-        A value out of its range, named by its argument.
+        A value that is not a finite number or is out of its range, named by its argument.
 
     Examples
     --------
@@ -267,10 +281,26 @@ def fiber_threshold(
     >>> longer = sw.fiber_threshold("mrg", diameter_um=10, distance_mm=1, pulse_width_ms=0.5)
     >>> longer.threshold_ma < result.threshold_ma
     True
+    >>> sw.fiber_threshold("mrg", diameter_um="10")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input (1 problem): diameter_um: got '10'; expected a
+    finite number of µm > 0
     """
     from stimwise.physiology.strength_duration import run_duration_ms
     from stimwise.physiology.threshold import find_thresholds
 
+    given = {"diameter_um": diameter_um, "distance_mm": distance_mm,
+             "pulse_width_ms": pulse_width_ms, "temperature_c": temperature_c,
+             "length_mm": length_mm, "conductivity_s_per_m": conductivity_s_per_m,
+             "duration_ms": duration_ms, "rel_tol": rel_tol}
+    problems = [
+        problem for name, value in given.items()
+        if not (value is None and name in ("length_mm", "duration_ms"))  # None: the default
+        and (problem := _NUMBERS[name].problem(name, value)) is not None
+    ]
+    if problems:
+        raise InputError(problems)
     built, potentials = fiber_under_point_source(
         fiber, diameter_um, distance_mm, temperature_c=temperature_c, length_mm=length_mm,
         conductivity_s_per_m=conductivity_s_per_m,

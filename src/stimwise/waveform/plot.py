@@ -82,9 +82,10 @@ def plot_prescription(
         Axes to draw into, one per panel (a single Axes when one panel is asked); by default a
         new figure with one row per panel and a title naming the protocol and the dose.
     panels
-        Which panels, in order: ``"pulse"`` (one pulse at full amplitude and width, or the
-        first carrier cycles), ``"second"`` (one second of steady stimulation), ``"envelope"``
-        (peak amplitude over the session or over three on/off cycles).
+        Which panels, in order (one name alone is one panel): ``"pulse"`` (one pulse at full
+        amplitude and width, or the first carrier cycles), ``"second"`` (one second of steady
+        stimulation), ``"envelope"`` (peak amplitude over the session or over three on/off
+        cycles).
     sample_rate_hz
         Rate of the pulse and one-second panels (e.g. the rate an export would use); by
         default a fine rate for the pulse and :func:`default_sample_rate_hz` for the second.
