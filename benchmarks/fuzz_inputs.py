@@ -962,9 +962,9 @@ class CliTarget(Target):
         """``session run`` on the simulated stimulator without real waits: its runner, journal
         and device read a virtual clock that the tick loop advances."""
         import stimwise.cli.session as cli_session
-        import stimwise.device.registry as registry
         import stimwise.session.journal as journal_module
         import stimwise.session.runtime as runtime
+        from stimwise.device import registry
         from stimwise.device.simulated import SimulatedStimulator
 
         clock = VirtualClock()
@@ -993,7 +993,7 @@ class CliTarget(Target):
                     raise _VirtualBudget
             return runner.record
 
-        original_open = registry.open_device  # session run imports it when it runs
+        original_open = registry.open_device
         with mock.patch.object(runtime, "SessionRunner", Runner), \
                 mock.patch.object(journal_module, "Journal", VirtualJournal), \
                 mock.patch.object(registry, "open_device", open_device), \
