@@ -433,11 +433,10 @@ def test_HAZ087_a_stream_of_1e308_seconds_is_an_input_error_not_an_overflow():
         stream_samples(make_prescription(), sample_rate_hz=20_000, duration_s=1e308)
 
 
-def test_HAZ087_plots_are_bounded_in_span_and_rate(tmp_path):
+def test_HAZ087_plots_are_bounded_in_span_and_rate():
     rx = make_prescription()  # 30 min session
     with pytest.raises(InputError, match="envelope_seconds"):
-        plot_prescription(rx, tmp_path / "p.png", envelope_seconds=1e308)
+        plot_prescription(rx, envelope_seconds=1e308)
     with pytest.raises(InputError, match="sample_rate_hz"):
-        plot_prescription(rx, tmp_path / "p.png", sample_rate_hz=1e9)
-    assert list(tmp_path.iterdir()) == []
+        plot_prescription(rx, sample_rate_hz=1e9)
 

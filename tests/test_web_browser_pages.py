@@ -41,7 +41,7 @@ from stimwise.records.home_device import choose_device
 from stimwise.records.inputs import AdverseEventIn, IdentityIn
 from stimwise.records.models import PrescriptionRecord, SessionEntry
 from stimwise.records.self_logged import log_self_session
-from stimwise.web.app import discover_routers
+from stimwise.web.app import ROUTERS
 from web_fixtures import ensure_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -126,7 +126,7 @@ def page_routes() -> set[str]:
     """Every GET route outside the API of the routers the application includes (the pages
     and their downloads)."""
     return {
-        route.path for _name, router in discover_routers() for route in router.routes
+        route.path for router in ROUTERS for route in router.routes
         if isinstance(route, APIRoute) and "GET" in route.methods
         and not route.path.startswith(("/api/", "/ws/"))
     }

@@ -25,7 +25,7 @@ from stimwise.records.models import AuditEntry, PatientStatusChange, SelfLoggedS
 from stimwise.records.patient_status import ProgrammeNotOfferedError, set_status
 from stimwise.records.self_logged import log_self_session
 from stimwise.web import wording
-from stimwise.web.app import discover_routers
+from stimwise.web.app import ROUTERS
 from stimwise.web.patient_menu import SECTIONS
 from stimwise.web.services.live_session import start_refusal
 from test_web_clinical_support import CRPS
@@ -299,7 +299,7 @@ def patient_page_routes() -> set[str]:
     from fastapi.routing import APIRoute
 
     return {
-        route.path for _name, router in discover_routers() for route in router.routes
+        route.path for router in ROUTERS for route in router.routes
         if isinstance(route, APIRoute) and "GET" in route.methods
         and route.path.startswith("/patients/{pseudonym}")
         and not route.path.endswith((".pdf", "/sheet"))

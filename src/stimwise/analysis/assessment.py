@@ -15,6 +15,8 @@ from stimwise.analysis.relief import ReliefSummary, relief_summary
 from stimwise.analysis.responder import LABELS, ResponderVerdict, classify
 from stimwise.analysis.series import PatientSeries
 
+__all__ = ["DataProvenance", "ResponseAssessment", "assess", "provenance"]
+
 
 @dataclass(frozen=True)
 class DataProvenance:
@@ -43,6 +45,19 @@ def provenance(series: PatientSeries) -> DataProvenance:
 
 @dataclass(frozen=True)
 class ResponseAssessment:
+    """The answer to "is it working for me?": the IMMPACT verdict against the person's own
+    baseline, relief within sessions, dose-response and habituation, and where the data come
+    from (:func:`assess`).
+
+    Examples
+    --------
+    >>> from stimwise.analysis import assess, simulate_cohort
+    >>> person = simulate_cohort(2, seed=1)[1]  # a synthetic responder
+    >>> assessment = assess(person.series)
+    >>> assessment.verdict.category, assessment.provenance.self_reported
+    ('substantial', 0)
+    """
+
     verdict: ResponderVerdict
     relief: ReliefSummary
     dose_response: DoseResponse
@@ -53,6 +68,31 @@ class ResponseAssessment:
 
 
 def assess(series: PatientSeries) -> ResponseAssessment:
+    """Judge one person's response from their diary and sessions.
+
+    Parameters
+    ----------
+    series
+        The person's daily pain and sessions up to the day of the analysis.
+
+    Returns
+    -------
+    ResponseAssessment
+        A fading response is reported as "response faded", never as a plain non-response
+        (HAZ-053); self-reported sessions are named in the verdict's reasons.
+
+    Examples
+    --------
+    One person from a synthetic cohort, whose true class is known:
+
+    >>> from stimwise.analysis import assess, simulate_cohort
+    >>> person = simulate_cohort(1, seed=1)[0]
+    >>> person.truth.kind, assess(person.series).verdict.category
+    ('habituating_responder', 'faded')
+
+    From the records: ``assess(load_series(session, actor, pseudonym))`` with
+    :func:`stimwise.analysis.from_records.load_series`.
+    """
     verdict = classify(series)
     doses = dose_response(series)
     if verdict.category == "non_responder" and doses.habituation.detected:

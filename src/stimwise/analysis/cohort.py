@@ -31,6 +31,23 @@ from stimwise.analysis.responder import (
 )
 from stimwise.analysis.series import DailyPain, PatientSeries, Sessions
 
+__all__ = [
+    "DOSE_SPACE",
+    "DOSE_WIDTH",
+    "HABITUATION_FLOOR",
+    "KIND_SHARES",
+    "SYNTHETIC_PREFIX",
+    "THERAPY_START",
+    "CohortSettings",
+    "DoseSpace",
+    "Kind",
+    "SimulatedPatient",
+    "VirtualPatient",
+    "draw_patient",
+    "simulate_cohort",
+    "simulate_patient",
+]
+
 Kind = Literal[
     "non_responder", "responder", "habituating_responder", "dose_dependent_responder"
 ]
@@ -277,7 +294,17 @@ def simulate_patient(truth: VirtualPatient, rng: np.random.Generator,
 
 def simulate_cohort(n: int, seed: int, settings: CohortSettings = CohortSettings()
                     ) -> list[SimulatedPatient]:
-    """``n`` virtual people, reproducible from ``seed`` (each person has its own stream)."""
+    """``n`` virtual people, reproducible from ``seed`` (each person has its own stream).
+
+    Examples
+    --------
+    >>> from stimwise.analysis import simulate_cohort
+    >>> cohort = simulate_cohort(3, seed=7)
+    >>> [person.series.patient_id for person in cohort]
+    ['SIM7-00000', 'SIM7-00001', 'SIM7-00002']
+    >>> cohort[0].series.as_of_day  # days of therapy so far
+    111
+    """
     streams = np.random.SeedSequence(seed).spawn(n)
     cohort = []
     for index, stream in enumerate(streams):

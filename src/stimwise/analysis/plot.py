@@ -1,33 +1,66 @@
 """A picture of one person's response: the diary with its windows, and relief per session.
 
-matplotlib is imported inside :func:`plot_response` and used through an Agg canvas (no pyplot,
-no display), as in :mod:`stimwise.waveform.plot`.
+Returns a :class:`matplotlib.figure.Figure` and draws into the caller's axes when given, as every
+stimwise plot does (:mod:`stimwise.plotting`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stimwise.analysis.assessment import ResponseAssessment
 from stimwise.analysis.series import PatientSeries
-from stimwise.errors import FieldProblem, InputError
+from stimwise.arguments import check_type
+from stimwise.plotting import figure_and_axes
 
-FORMATS = ("png", "svg", "pdf")
-
-
-def plot_response(series: PatientSeries, assessment: ResponseAssessment, out: Path) -> Path:
-    path = Path(out)
-    if path.suffix.lower().lstrip(".") not in FORMATS or not path.parent.is_dir():
-        raise InputError(FieldProblem("--plot", str(out), "a .png, .svg or .pdf file in an "
-                                      "existing directory"))
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(9.0, 6.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    diary_ax, relief_ax = figure.subplots(2, 1)
+__all__ = ["plot_response"]
+
+
+def plot_response(
+    series: PatientSeries,
+    assessment: ResponseAssessment,
+    *,
+    ax: Sequence[Axes] | None = None,
+) -> Figure:
+    """Daily pain with the baseline and assessment windows, and relief per session.
+
+    Parameters
+    ----------
+    series
+        One person's diary and sessions (:func:`stimwise.analysis.from_records.load_series`).
+    assessment
+        Its assessment (:func:`stimwise.analysis.assessment.assess`).
+    ax
+        Two axes to draw into (diary, then relief); by default a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    A simulated person from a synthetic cohort (no records needed):
+
+    >>> from stimwise.analysis.assessment import assess
+    >>> from stimwise.analysis.cohort import simulate_cohort
+    >>> person = simulate_cohort(1, seed=3)[0]
+    >>> figure = plot_response(person.series, assess(person.series))
+    >>> [ax.get_xlabel() for ax in figure.axes]
+    ['day of therapy', 'session']
+    """
+    check_type(series, PatientSeries, function="plot_response", name="series")
+    check_type(assessment, ResponseAssessment, function="plot_response", name="assessment",
+               hint="assess it first with stimwise.analysis.assessment.assess(series)")
+    figure, (diary_ax, relief_ax) = figure_and_axes(
+        ax, 2, function="plot_response", figsize=(9.0, 6.5)
+    )
     verdict = assessment.verdict
     diary_ax.plot(series.pain.day, series.pain.nrs, ".", color="0.4", label="daily pain (NRS)")
     for window, colour, name in ((verdict.baseline, "tab:blue", "baseline"),
@@ -49,5 +82,4 @@ def plot_response(series: PatientSeries, assessment: ResponseAssessment, out: Pa
                        label="trend at a constant dose")
         relief_ax.legend(loc="upper right", fontsize=8)
     relief_ax.set(xlabel="session", ylabel="relief (NRS before − after)")
-    figure.savefig(path, dpi=110)
-    return path
+    return figure

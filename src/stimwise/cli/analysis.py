@@ -79,8 +79,9 @@ def response(
     proposal = _suggestion(series, stored, seed) if suggest_dose else None
     if plot is not None:
         from stimwise.analysis.plot import plot_response
+        from stimwise.plotting import save_figure
 
-        plot_response(series, assessment, plot)
+        save_figure(plot_response(series, assessment), plot, field="--plot")
     if as_json:
         document = assessment.to_dict()
         document["patient"] = patient

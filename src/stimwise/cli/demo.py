@@ -23,6 +23,7 @@ DEMO_COHORT_SIZE = 40
 def run_demo(console: Console, out_dir: Path) -> None:
     from stimwise.errors import SafetyBlockError
     from stimwise.export.files import export_samples
+    from stimwise.plotting import save_figure
     from stimwise.protocol.library import get_protocol, library
     from stimwise.protocol.prescription import Prescription
     from stimwise.safety.verify import verify
@@ -59,7 +60,7 @@ def run_demo(console: Console, out_dir: Path) -> None:
 
     console.print(Rule("4. Plot and export of the verified plan"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    plot_path = plot_prescription(prescription, out_dir / f"{DEMO_PROTOCOL}.png")
+    plot_path = save_figure(plot_prescription(prescription), out_dir / f"{DEMO_PROTOCOL}.png")
     plan = report.require_plan()
     rate = default_sample_rate_hz(prescription)
     export_path = export_samples(

@@ -199,13 +199,15 @@ def waveform_plot(
     amplitude_ma: AmplitudeOption = None,
 ) -> None:
     """Plot one pulse, one second of the train and the envelope (png, svg or pdf)."""
+    from stimwise.plotting import check_figure_path, save_figure
     from stimwise.waveform.plot import plot_prescription
 
+    check_figure_path(out, "out")
     prescription = inputs.prescription(protocol, electrode_area_cm2, amplitude_ma, None)
-    path = plot_prescription(
-        prescription, out, sample_rate_hz=sample_rate_hz, envelope_seconds=seconds
+    figure = plot_prescription(
+        prescription, sample_rate_hz=sample_rate_hz, envelope_seconds=seconds
     )
-    print(f"wrote {path}")
+    print(f"wrote {save_figure(figure, out, field='out')}")
 
 
 @waveform_app.command("export")
@@ -394,7 +396,6 @@ def session_run(
         settings_for,
     )
     from stimwise.device.registry import open_device
-    from stimwise.errors import SafetyBlockError
     from stimwise.safety.verify import verify
     from stimwise.session.journal import Journal
     from stimwise.session.prompts import QueuedResponder
@@ -413,13 +414,7 @@ def session_run(
     if intake is not None:
         from stimwise.clinical.screening import screen
 
-        screening = screen(intake)
-        if not screening.eligible:
-            raise SafetyBlockError(
-                f"screening decision is {screening.decision.replace('_', ' ')}: "
-                + "; ".join(screening.decision_reasons)
-            )
-        caps = screening.caps
+        caps = screen(intake).require_eligible()
     plan = verify(prescription, caps=caps).require_plan()
     stimulator = open_device(device)
     path = journal or default_journal_path(prescription.protocol.id)

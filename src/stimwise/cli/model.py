@@ -71,7 +71,6 @@ TolOption = Annotated[
     )
 ]
 MS = Bounds("ms")
-DEFAULT_LENGTH_MM = {"mrg": 40.0, "c": 6.0}
 
 
 @contextlib.contextmanager
@@ -88,24 +87,6 @@ def named_options() -> Iterator[None]:
             for p in error.problems
         ]
         raise InputError(problems, error.source) from None
-
-
-def _fiber_and_potentials(fiber: str, diameter_um: float, distance_mm: float,
-                          temperature_c: float, length_mm: float | None,
-                          conductivity_s_per_m: float):
-    from stimwise.errors import FieldProblem, InputError
-    from stimwise.physiology.conductors import PointSource
-    from stimwise.physiology.fibers import MODELS, build_fiber
-    from stimwise.physiology.geometry import straight_fiber_points_mm
-
-    if not (0.01 <= distance_mm <= 100.0):
-        raise InputError(FieldProblem("distance_mm", distance_mm, "a distance in [0.01, 100] mm"))
-    length = length_mm if length_mm is not None else DEFAULT_LENGTH_MM.get(fiber, 40.0)
-    if fiber not in MODELS:
-        raise InputError(FieldProblem("fiber", fiber, f"one of {', '.join(MODELS)}"))
-    built = build_fiber(fiber, diameter_um, length, temperature_c)
-    source = PointSource(conductivity_s_per_m, (0.0, 0.0, distance_mm))
-    return built, source.potential_mv_per_ma(straight_fiber_points_mm(built))
 
 
 def _inputs(**values) -> dict:
@@ -135,45 +116,37 @@ def threshold_command(
 ) -> None:
     """Threshold current (magnitude, mA) of one fibre under a point source, cathodic first;
     ``--plot`` draws the run at threshold (where the action potential starts and runs)."""
-    from stimwise.physiology.stimulus import Stimulus
-    from stimwise.physiology.strength_duration import run_duration_ms
-    from stimwise.physiology.threshold import find_thresholds
+    from stimwise.physiology.single_fiber import fiber_threshold
+    from stimwise.plotting import check_figure_path, save_figure
 
     start = time.perf_counter()
-    with named_options():
-        built, ve = _fiber_and_potentials(fiber, diameter_um, distance_mm, temperature_c,
-                                          length_mm, conductivity_s_per_m)
-        phases = 2 if waveform == "biphasic" else 1
-        duration = duration_ms or run_duration_ms(built.model, phases * pulse_width_ms)
-        stim = Stimulus.pulse(waveform, pulse_width_ms, duration_ms=duration)
-        with progress_on_stderr("threshold search") as progress:
-            result = find_thresholds([built], [ve], stim, rel_tol=rel_tol, progress=progress)
+    if plot is not None:
+        check_figure_path(plot, "--plot")
+    with named_options(), progress_on_stderr("threshold search") as progress:
+        result = fiber_threshold(
+            fiber, diameter_um=diameter_um, distance_mm=distance_mm,
+            pulse_width_ms=pulse_width_ms, waveform=waveform, temperature_c=temperature_c,
+            length_mm=length_mm, conductivity_s_per_m=conductivity_s_per_m,
+            duration_ms=duration_ms, rel_tol=rel_tol, progress=progress,
+        )
+    built, stim = result.fiber, result.stimulus
     written = None
-    if plot is not None and math.isfinite(result.threshold_ma[0]):
-        from stimwise.physiology.plots_excitability import plot_threshold_run
-        from stimwise.physiology.solver import node_potential_history
-
+    if plot is not None and result.excited:
         with named_options():
-            t_ms, v_nodes = node_potential_history(built, ve, float(result.threshold_ma[0]),
-                                                   stim.samples, stim.dt_ms)
-            written = str(plot_threshold_run(
-                t_ms, v_nodes, built.section_z_mm[built.node_sections], built.detect_node, plot,
-                title=f"{built.description}; {stim.description}; at "
-                      f"{result.threshold_ma[0]:.4g} mA"))
+            written = str(save_figure(result.plot(), plot, field="--plot"))
     document = {
-        "threshold_ma": _number(result.threshold_ma[0]),
-        "lower_ma": _number(result.lower_ma[0]),
-        "upper_ma": _number(result.upper_ma[0]),
-        "relative_bracket": _number((result.upper_ma[0] - result.lower_ma[0])
-                                    / result.upper_ma[0]),
-        "latency_ms": _number(result.latency_ms[0]),
-        "ap_time_ms": _number(result.ap_time_ms[0]),
-        "initiation_node": int(result.initiation_node[0]),
-        "centre_node": built.n_nodes // 2,
+        "threshold_ma": _number(result.threshold_ma),
+        "lower_ma": _number(result.lower_ma),
+        "upper_ma": _number(result.upper_ma),
+        "relative_bracket": _number((result.upper_ma - result.lower_ma) / result.upper_ma),
+        "latency_ms": _number(result.latency_ms),
+        "ap_time_ms": _number(result.ap_time_ms),
+        "initiation_node": result.initiation_node,
+        "centre_node": result.centre_node,
         "detect_node": built.detect_node,
-        "n_simulations": int(result.n_simulations[0]),
+        "n_simulations": result.n_simulations,
         "wall_s": round(time.perf_counter() - start, 3),
-        "warnings": result.warnings[0],
+        "warnings": list(result.warnings),
         "plot": written,
         "model": built.description,
         "stimulus": stim.description + f", run {stim.duration_ms:g} ms at dt {stim.dt_ms:g} ms",
@@ -224,9 +197,13 @@ def strength_duration_command(
 ) -> None:
     """Thresholds over pulse widths with fitted rheobase and chronaxie (Weiss, Lapicque)."""
     from stimwise.errors import FieldProblem, InputError
+    from stimwise.physiology.single_fiber import fiber_under_point_source
     from stimwise.physiology.strength_duration import strength_duration
+    from stimwise.plotting import check_figure_path
 
     start = time.perf_counter()
+    if plot is not None:
+        check_figure_path(plot, "--plot")
     with named_options():
         try:
             widths = tuple(
@@ -235,15 +212,19 @@ def strength_duration_command(
         except ValueError:
             raise InputError(FieldProblem("pulse_widths_ms", pulse_widths_ms,
                                           "comma-separated numbers (ms)")) from None
-        built, ve = _fiber_and_potentials(fiber, diameter_um, distance_mm, temperature_c,
-                                          length_mm, conductivity_s_per_m)
+        built, ve = fiber_under_point_source(
+            fiber, diameter_um, distance_mm, temperature_c=temperature_c, length_mm=length_mm,
+            conductivity_s_per_m=conductivity_s_per_m,
+        )
         with progress_on_stderr("strength-duration") as progress:
             sd = strength_duration(built, ve, widths, waveform, rel_tol, progress)
     written = None
     if plot is not None:
         from stimwise.physiology.plots_excitability import plot_strength_duration
+        from stimwise.plotting import save_figure
 
-        written = str(plot_strength_duration(sd, plot, title=built.description))
+        figure = plot_strength_duration(sd, title=built.description)
+        written = str(save_figure(figure, plot, field="--plot"))
     document = {
         "pulse_widths_ms": sd.pulse_widths_ms.tolist(),
         "thresholds_ma": [_number(v) for v in sd.thresholds_ma],

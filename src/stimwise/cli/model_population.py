@@ -232,8 +232,10 @@ def recruitment_command(
     rows = _class_rows(curves)
     if plot is not None:
         from stimwise.physiology.plots_population import plot_recruitment
+        from stimwise.plotting import save_figure
 
-        plot_recruitment(curves, plot, title=f"{source}: {recipe.label()}")
+        figure = plot_recruitment(curves, title=f"{source}: {recipe.label()}")
+        save_figure(figure, plot, field="--plot")
     if as_json:
         document = {
             "kind": "model_prediction",
@@ -326,8 +328,9 @@ def activation_command(
         )
     if plot is not None:
         from stimwise.physiology.plots_population import plot_activation
+        from stimwise.plotting import save_figure
 
-        plot_activation(report, plot)
+        save_figure(plot_activation(report), plot, field="--plot")
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return

@@ -44,10 +44,8 @@ def scripted_responder(
     motor_ma: float | None,
 ) -> ScriptedResponder:
     """A simulated person; unset thresholds default to 20 / 40 / 60 % of the ceiling."""
-    return ScriptedResponder(
-        sensation_threshold_ma=sensation_ma if sensation_ma is not None else 0.2 * ceiling_ma,
-        comfortable_ma=comfortable_ma if comfortable_ma is not None else 0.4 * ceiling_ma,
-        motor_threshold_ma=motor_ma if motor_ma is not None else 0.6 * ceiling_ma,
+    return ScriptedResponder.typical(
+        ceiling_ma, sensation_ma=sensation_ma, comfortable_ma=comfortable_ma, motor_ma=motor_ma
     )
 
 

@@ -27,8 +27,10 @@ contact details belong in the separable identity store of the records layer, nev
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -43,10 +45,59 @@ from pydantic import (
     model_validator,
 )
 
+from stimwise.arguments import check_type
 from stimwise.clinical.instruments import InstrumentResponse, answer_problems
 from stimwise.protocol.base import Int, PastDate, StrictChoice, StrictModel, field_contradictions
 from stimwise.protocol.body_sites import SELECTOR_NAMES, expand_sites
-from stimwise.protocol.io import register_union_tags
+from stimwise.protocol.io import load_model_file, register_union_tags
+
+__all__ = [
+    "FORMAT_2_QUESTIONS",
+    "LIST_QUESTIONS",
+    "UNKNOWN",
+    "AllodyniaAnswer",
+    "AllodyniaFinding",
+    "ArrhythmiaKind",
+    "ArterialAnswer",
+    "ArterialDisease",
+    "CardiacHistory",
+    "Carer",
+    "Clearance",
+    "Cognition",
+    "CrpsDiagnosis",
+    "DiagnosesAnswer",
+    "Diagnosis",
+    "Goal",
+    "HomeUse",
+    "Implant",
+    "ImplantKind",
+    "ImplantsAnswer",
+    "Intake",
+    "MalignanciesAnswer",
+    "Malignancy",
+    "MalignancyTreatment",
+    "NeuropathyDiagnosis",
+    "OtherDiagnosis",
+    "Radiotherapy",
+    "RadiotherapyAnswer",
+    "SensationAnswer",
+    "SensationFinding",
+    "SiteSelector",
+    "SkinAnswer",
+    "SkinFinding",
+    "SkinFindingKind",
+    "SurgeriesAnswer",
+    "SurgeryOrFracture",
+    "ThrombosesAnswer",
+    "Thrombosis",
+    "WornDevice",
+    "WornDeviceKind",
+    "WornDevicesAnswer",
+    "YesNoUnknown",
+    "check_intake",
+    "load_intake",
+    "unknown_or",
+]
 
 YesNoUnknown = Literal["yes", "no", "unknown"]
 UNKNOWN = "unknown"
@@ -391,7 +442,18 @@ FORMAT_2_QUESTIONS: tuple[str, ...] = (
 
 
 class Intake(StrictModel):
-    """Everything the screening and the recommendation need about one person."""
+    """Everything the screening and the recommendation need about one person.
+
+    Read one from a file with :func:`load_intake`; ``stimwise schema patient`` prints the
+    format, and ``examples/patients`` holds filled-in files.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> intake = sw.load_intake(sw.example_patient_path("crps-allodynia"))
+    >>> intake.patient_id, intake.age_years, intake.pregnancy
+    ('DEMO-CRPS-01', 46, 'not_pregnant')
+    """
 
     model_config = ConfigDict(
         title="Intake",
@@ -622,3 +684,58 @@ class Intake(StrictModel):
         order = {"normal": 0, "reduced": 1, "absent": 2}
         found = [f.status for f in self.entries("sensation") if site in expand_sites(f.site)]
         return max(found, key=order.__getitem__) if found else None
+
+
+def load_intake(path: str | os.PathLike[str]) -> Intake:
+    """Read and validate an intake file (YAML or JSON).
+
+    Parameters
+    ----------
+    path
+        The file; ``stimwise schema patient`` prints its format.
+
+    Returns
+    -------
+    Intake
+        Validated: every safety question answered (``unknown`` is an answer).
+
+    Raises
+    ------
+    InputError
+        A missing, unreadable or malformed file, or invalid answers; the message names every
+        field that is wrong, its value and what was expected.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> intake = sw.load_intake(sw.example_patient_path("diabetic-neuropathy-insensate-feet"))
+    >>> intake.patient_id
+    'DEMO-DPN-02'
+    >>> sw.load_intake("no-such-file.yaml")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input in no-such-file.yaml (1 problem): file: got
+    'no-such-file.yaml'; expected an existing YAML or JSON file
+    """
+    check_type(path, (str, os.PathLike), function="load_intake", name="path")
+    return load_model_file(Intake, Path(path))
+
+
+def check_intake(value: object, function: str) -> None:
+    """Refuse anything but a loaded :class:`Intake`, saying how to load one.
+
+    Examples
+    --------
+    >>> from stimwise.clinical.intake import check_intake
+    >>> check_intake("crps.yaml", "screen")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.ArgumentTypeError: screen() expects intake to be an Intake, got str
+    'crps.yaml'; load it first with stimwise.load_intake('crps.yaml')
+    """
+    hint = None
+    if isinstance(value, str | os.PathLike):
+        hint = f"load it first with stimwise.load_intake({str(value)!r})"
+    elif isinstance(value, dict):
+        hint = "validate it first with stimwise.Intake.model_validate(data)"
+    check_type(value, Intake, function=function, name="intake", hint=hint)

@@ -11,6 +11,15 @@ from stimwise.protocol.base import StrictModel
 from stimwise.protocol.models import Channel, Citation, IntensityLevel
 from stimwise.protocol.prescription import Prescription
 
+__all__ = [
+    "IntensityGuidance",
+    "NotRecommended",
+    "PlacementChoice",
+    "Recommendation",
+    "RecommendationReport",
+    "ScheduleGuidance",
+]
+
 
 class PlacementChoice(StrictModel):
     """Where the electrodes go, which templates that came from, and what was refused."""
@@ -64,6 +73,21 @@ class NotRecommended(StrictModel):
 
 
 class RecommendationReport(StrictModel):
+    """What :func:`stimwise.recommend` found for one person: the recommendations best first
+    (each with a prescription verified with the screening's caps), every protocol not
+    recommended with its reasons, and notes.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> report = sw.recommend(sw.load_intake(sw.example_patient_path("crps-allodynia")))
+    >>> best = report.recommendations[0]
+    >>> best.rank, best.protocol_id, best.safety_verdict
+    (1, 'crps-gentle-sensory', 'pass')
+    >>> best.prescription.protocol.id == best.protocol_id  # verified with the screening's caps
+    True
+    """
+
     patient_id: str
     screening_decision: str
     goals: tuple[Goal, ...]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stimwise.arguments import check_type
 from stimwise.clinical.instruments import INSTRUMENTS, InstrumentScore, score_all
-from stimwise.clinical.intake import Intake
+from stimwise.clinical.intake import Intake, check_intake
 from stimwise.clinical.knowledge import (
     GRADE_WEIGHT,
     Condition,
@@ -36,6 +37,7 @@ from stimwise.clinical.models import (
 )
 from stimwise.clinical.monitoring import intensity_guidance, monitoring_plan, schedule_guidance
 from stimwise.clinical.screening import Screening, screen
+from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.body_sites import SIDES, expand_sites, region_group
 from stimwise.protocol.library import library
 from stimwise.protocol.models import Channel, Protocol
@@ -408,7 +410,44 @@ def recommend(intake: Intake, screening: Screening | None = None) -> Recommendat
         Recommendations best first, each with a verified prescription, and every protocol not
         recommended with its reasons. When the screening does not allow stimulation, nothing is
         recommended and the report says why.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``intake`` is not an :class:`~stimwise.clinical.intake.Intake`, or ``screening`` is
+        neither a :class:`~stimwise.clinical.screening.Screening` nor ``None``.
+    InputError
+        ``screening`` is not this intake's: another person's, or of another assessment day
+        (its caps would not be this person's; HAZ-178).
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> intake = sw.load_intake(sw.example_patient_path("diabetic-neuropathy-insensate-feet"))
+    >>> report = sw.recommend(intake)
+    >>> [r.protocol_id for r in report.recommendations][:2]
+    ['conventional-tens', 'mixed-frequency-tens']
+    >>> report.recommendations[0].safety_verdict in ("pass", "warn")
+    True
+
+    Nothing is recommended while the screening does not allow stimulation:
+
+    >>> report = sw.recommend(sw.load_intake(sw.example_patient_path("pacemaker")))
+    >>> report.recommendations, report.screening_decision
+    ((), 'needs_specialist_clearance')
     """
+    check_intake(intake, "recommend")
+    check_type(screening, Screening, function="recommend", name="screening", allow_none=True,
+               hint="screen the intake first with stimwise.screen(intake)")
+    if screening is not None and (screening.patient_id, screening.assessed_on) != (
+        intake.patient_id, intake.assessed_on
+    ):
+        raise InputError(FieldProblem(
+            "screening", f"screening of {screening.patient_id} assessed on "
+            f"{screening.assessed_on.isoformat()}",
+            f"the screening of this intake ({intake.patient_id}, assessed on "
+            f"{intake.assessed_on.isoformat()}): screen(intake) makes it",
+        ))
     screening = screening or screen(intake)
     scores = score_all(intake.instruments, prefix="instruments")
     kb = knowledge()

@@ -14,17 +14,28 @@ from typing import Literal
 
 from pydantic import Field
 
-from stimwise.clinical.intake import Clearance, Intake
+from stimwise.clinical.intake import Clearance, Intake, check_intake
 from stimwise.clinical.labels import field_label, label_path
 from stimwise.clinical.rules import LoadedRules, ScreeningRule, SiteScope, Tier
 from stimwise.clinical.rules import screening_rules as packaged_rules
 from stimwise.clinical.triggers import Match, evaluate
-from stimwise.errors import FieldProblem, InputError
+from stimwise.errors import FieldProblem, InputError, SafetyBlockError
 from stimwise.protocol.base import StrictModel
 from stimwise.protocol.body_sites import SITE_NAMES, expand_sites, near, region_group, side_of
 from stimwise.protocol.models import Citation, IntensityLevel
 from stimwise.safety.caps import LEVEL_ORDER, PatientCaps
 from stimwise.safety.limits import limits
+
+__all__ = [
+    "DECISION_ORDER",
+    "Decision",
+    "RequiredAction",
+    "RuleFinding",
+    "Screening",
+    "not_asked_action",
+    "screen",
+    "unknown_action",
+]
 
 Decision = Literal[
     "eligible", "eligible_with_precautions", "needs_specialist_clearance", "not_eligible"
@@ -68,7 +79,21 @@ class RequiredAction(StrictModel):
 
 
 class Screening(StrictModel):
-    """The outcome of screening one intake."""
+    """The outcome of screening one intake (:func:`screen`).
+
+    ``caps`` are what :func:`stimwise.safety.verify` then enforces for this person;
+    ``patient_text`` of each finding is worded for the person, ``clinician_text`` for the
+    clinician.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> screening = sw.screen(sw.load_intake(sw.example_patient_path("crps-allodynia")))
+    >>> screening.patient_id, screening.eligible
+    ('DEMO-CRPS-01', True)
+    >>> [f.rule_id for f in screening.findings][:2]
+    ['...', '...']
+    """
 
     patient_id: str
     assessed_on: date
@@ -96,7 +121,28 @@ class Screening(StrictModel):
 
     @property
     def eligible(self) -> bool:
+        """Whether stimulation may be considered (eligible, or with precautions)."""
         return self.decision in ("eligible", "eligible_with_precautions")
+
+    def require_eligible(self) -> PatientCaps:
+        """The caps to verify and deliver with, or a :class:`~stimwise.errors.SafetyBlockError`
+        giving the decision and its reasons when stimulation is not allowed.
+
+        Examples
+        --------
+        >>> import stimwise as sw
+        >>> screening = sw.screen(sw.load_intake(sw.example_patient_path("pacemaker")))
+        >>> screening.require_eligible()
+        Traceback (most recent call last):
+        ...
+        stimwise.errors.SafetyBlockError: screening decision is needs specialist clearance: ...
+        """
+        if not self.eligible:
+            raise SafetyBlockError(
+                f"screening decision is {self.decision.replace('_', ' ')}: "
+                + "; ".join(self.decision_reasons)
+            )
+        return self.caps
 
     def finding(self, rule_id: str) -> RuleFinding | None:
         return next((f for f in self.findings if f.rule_id == rule_id), None)
@@ -247,7 +293,27 @@ def screen(intake: Intake, rules: LoadedRules | None = None) -> Screening:
     ------
     InputError
         A clearance names a rule that does not exist or cannot be lifted.
+    ArgumentTypeError
+        ``intake`` is not an :class:`~stimwise.clinical.intake.Intake` (a file name must be
+        loaded first with :func:`~stimwise.clinical.intake.load_intake`).
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> screening = sw.screen(sw.load_intake(sw.example_patient_path("pacemaker")))
+    >>> screening.decision, screening.eligible
+    ('needs_specialist_clearance', False)
+    >>> screening = sw.screen(sw.load_intake(sw.example_patient_path("crps-allodynia")))
+    >>> screening.decision
+    'eligible_with_precautions'
+    >>> sw.screen("examples/patients/crps-allodynia.yaml")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.ArgumentTypeError: screen() expects intake to be an Intake, got str
+    'examples/patients/crps-allodynia.yaml'; load it first with
+    stimwise.load_intake('examples/patients/crps-allodynia.yaml')
     """
+    check_intake(intake, "screen")
     rules = rules or packaged_rules()
     clearances = _check_clearances(intake, rules)
     acc = _Accumulator()

@@ -4,3 +4,17 @@ their codecs and emulators.
 
 Layers above ``device/`` use only :mod:`.interface` and :mod:`.registry` (and, for
 ``stimwise emulate``, the emulator modules)."""
+
+from stimwise._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "Capabilities": ".interface",
+        "DeviceError": ".interface",
+        "Stimulator": ".interface",
+        "DriverEntry": ".registry",
+        "drivers": ".registry",
+        "open_device": ".registry",
+    },
+)

@@ -53,6 +53,25 @@ from typing import Literal, get_args
 from stimwise.errors import StimwiseError
 from stimwise.safety.plan import VerifiedPlan
 
+__all__ = [
+    "ANY_STATE",
+    "CONFIGURABLE_STATES",
+    "NEXT_STEP",
+    "OUTPUT_STATES",
+    "Capabilities",
+    "ChannelStatus",
+    "DeviceError",
+    "DeviceEvent",
+    "DeviceRefusalError",
+    "DeviceState",
+    "DeviceStatus",
+    "DeviceTimeoutError",
+    "ElectrodeState",
+    "EventKind",
+    "EventStream",
+    "Stimulator",
+]
+
 DeviceState = Literal[
     "disconnected", "connected", "configured", "armed", "stimulating", "stopped", "fault"
 ]
@@ -78,7 +97,19 @@ NEXT_STEP: dict[DeviceState, str] = {
 
 
 class DeviceError(StimwiseError):
-    """A device or link fault (exit code 3): no answer, a broken reply, a reported error."""
+    """A device or link fault (exit code 3): no answer, a broken reply, a reported error.
+
+    Examples
+    --------
+    A call made in the wrong order is refused with what to do instead:
+
+    >>> import stimwise as sw
+    >>> device = sw.open_device("sim")
+    >>> device.arm()
+    Traceback (most recent call last):
+    ...
+    stimwise.device.interface.DeviceError: arm() is not allowed while the ... is disconnected ...
+    """
 
     exit_code = 3
 
@@ -99,7 +130,15 @@ class DeviceRefusalError(StimwiseError):
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a stimulator can deliver; ``configure`` refuses anything outside it."""
+    """What a stimulator can deliver; ``configure`` refuses anything outside it.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> capabilities = sw.open_device("sim").capabilities
+    >>> capabilities.current_range_ma[0] == 0, capabilities.timing
+    (True, '...')
+    """
 
     name: str
     channels: int
@@ -167,7 +206,21 @@ class EventStream:
 
 
 class Stimulator(abc.ABC):
-    """Base class of every stimulator driver (simulated or real)."""
+    """Base class of every stimulator driver (simulated or real).
+
+    Examples
+    --------
+    The steps a session runner takes (:func:`stimwise.run_session` does them for you):
+
+    >>> import stimwise as sw
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> device = sw.open_device("sim")
+    >>> device.connect(); device.configure(plan); device.arm(); device.start()
+    >>> device.update({"left leg": 5.0, "right leg": 5.0})
+    >>> device.status().state
+    'stimulating'
+    >>> device.stop(); device.close()
+    """
 
     def __init__(self) -> None:
         self.events = EventStream()

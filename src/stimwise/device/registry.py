@@ -15,9 +15,18 @@ import importlib
 from dataclasses import dataclass
 from typing import cast
 
+from stimwise.arguments import check_type
 from stimwise.device.interface import Capabilities, Stimulator
 from stimwise.errors import FieldProblem, InputError
 from stimwise.extras import require_extra
+
+__all__ = [
+    "DriverEntry",
+    "drivers",
+    "open_device",
+    "register",
+    "resolve",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,15 @@ class DriverEntry:
     extra
         The optional dependencies the driver needs (``"devices"``: pyserial), checked when a
         spec names it, so that a missing one stops a command before anything starts.
+
+    Examples
+    --------
+    >>> from stimwise.device.registry import drivers
+    >>> sim = drivers()[0]
+    >>> sim.scheme, sim.usage, sim.needs_port
+    ('sim', 'sim', False)
+    >>> sim.load_capabilities().channels > 0
+    True
     """
 
     scheme: str
@@ -81,7 +99,14 @@ def register(entry: DriverEntry) -> None:
 
 
 def drivers() -> tuple[DriverEntry, ...]:
-    """Every registered driver, in registration order."""
+    """Every registered driver, in registration order.
+
+    Examples
+    --------
+    >>> from stimwise.device import drivers
+    >>> [entry.usage for entry in drivers()]
+    ['sim', 'rehastim2:PORT', 'p24:PORT']
+    """
     return tuple(_DRIVERS.values())
 
 
@@ -112,7 +137,22 @@ def resolve(spec: str, field: str = "--device") -> tuple[DriverEntry, str]:
 
 def open_device(spec: str, field: str = "--device") -> Stimulator:
     """A new driver for ``spec`` (``sim``, ``rehastim2:PORT``, ``p24:PORT``); nothing is opened
-    until its ``connect``. ``InputError`` (exit code 2) names every known spec otherwise."""
+    until its ``connect``. ``InputError`` (exit code 2) names every known spec otherwise.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> device = sw.open_device("sim")  # nothing is opened until device.connect()
+    >>> device.capabilities.channels
+    8
+    >>> sw.open_device("rehastim3:/dev/ttyUSB0")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input (1 problem): --device: got 'rehastim3:/dev/ttyUSB0';
+    expected one of 'sim', 'rehastim2:PORT', 'p24:PORT'
+    """
+    check_type(spec, str, function="open_device", name="spec",
+               hint="a device spec such as 'sim' or 'p24:/dev/ttyUSB0'")
     entry, port = resolve(spec, field)
     return entry.open(port)
 

@@ -48,6 +48,15 @@ from stimwise.waveform.sampler import (
     stream_samples,
 )
 
+__all__ = [
+    "CHUNK_SAMPLES",
+    "EXPORT_FORMATS",
+    "MAX_EXPORT_SECONDS",
+    "MAX_EXPORT_VALUES",
+    "WAV_FULL_SCALE",
+    "export_samples",
+]
+
 EXPORT_FORMATS = ("npz", "csv", "wav")
 
 CHUNK_SAMPLES = 1 << 18
@@ -104,6 +113,30 @@ def export_samples(
     -------
     Path
         The data file written.
+
+    Examples
+    --------
+    Two seconds of a verified plan as NPZ, with its JSON sidecar of provenance:
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> import stimwise as sw
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> written = sw.export_samples(plan, folder / "tens.npz", sample_rate_hz=100_000,
+    ...                             duration_s=2.0)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['tens.npz', 'tens.npz.json']
+    >>> np.load(written)["current_ma"].shape
+    (2, 200000)
+
+    A prescription that was not verified is never written:
+
+    >>> sw.export_samples(plan.prescription, folder / "raw.wav", sample_rate_hz=100_000,
+    ...                   duration_s=1.0)
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.UnverifiedPlanError: Refusing to output stimulation from a Prescription: ...
     """
     plan = require_verified(plan)  # first, so nothing unverified gets further (HAZ-004)
     path = Path(out_path)

@@ -14,3 +14,14 @@ FHIR 4.3.0): version 8 of that package has no separate R4 (4.0.1) module, and R4
 in areas these resources do not touch (medication definition, evidence, subscriptions; see
 ``docs/interop.md``).
 """
+
+from stimwise._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "export_csv_zip": ".csv_export",
+        "export_bundle": ".fhir_export",
+        "import_bundle": ".fhir_import",
+    },
+)

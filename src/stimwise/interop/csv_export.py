@@ -24,6 +24,20 @@ from stimwise.interop.fhir_export import PersonRecord, load_record
 from stimwise.interop.record_keys import instant
 from stimwise.records.access import Actor
 
+__all__ = [
+    "ADVERSE_EVENT_COLUMNS",
+    "DIARY_COLUMNS",
+    "INTAKE_COLUMNS",
+    "PRESCRIPTION_COLUMNS",
+    "README",
+    "SCORE_COLUMNS",
+    "SESSION_COLUMNS",
+    "cell",
+    "csv_files",
+    "export_csv_zip",
+    "table",
+]
+
 DIARY_COLUMNS = (
     "entry_uuid", "recorded_at", "body_site", "pain_current_nrs", "pain_average_nrs",
     "pain_worst_nrs", "sleep_interference_nrs", "function_interference_nrs",
@@ -108,7 +122,25 @@ def csv_files(record: PersonRecord, exported: datetime) -> dict[str, str]:
 def export_csv_zip(
     database, actor: Actor, pseudonym: str, *, now: datetime | None = None
 ) -> bytes:
-    """The zip (bytes) of a person's record as CSV files; the export is audited."""
+    """The zip (bytes) of a person's record as CSV files; the export is audited.
+
+    Examples
+    --------
+    >>> import io, tempfile, pathlib, zipfile
+    >>> from datetime import date
+    >>> from stimwise.interop import export_csv_zip
+    >>> from stimwise.records import Actor, create_patient, open_database
+    >>> from stimwise.records.inputs import PatientIn
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> clinician = Actor(username="dr-lee", role="clinician")
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     with database.transaction() as session:
+    ...         _ = create_patient(session, clinician,
+    ...                            PatientIn(pseudonym="P001", enrolled_on=date(2026, 1, 5)))
+    ...     data = export_csv_zip(database, clinician, "P001")
+    >>> sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())[:3]
+    ['P001/README.txt', 'P001/adverse_events.csv', 'P001/diary.csv']
+    """
     from datetime import UTC
 
     exported = now or datetime.now(UTC)

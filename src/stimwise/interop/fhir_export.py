@@ -58,6 +58,36 @@ from stimwise.records.models import (
     SessionEntry,
 )
 
+__all__ = [
+    "CALIBRATION_FIELDS",
+    "SCALAR_SESSION_FIELDS",
+    "ExportError",
+    "PersonRecord",
+    "Resource",
+    "adverse_event_resource",
+    "answer_value",
+    "attachment",
+    "bundle_of",
+    "check_bundle",
+    "device_request",
+    "diary_observation",
+    "export_bundle",
+    "extension",
+    "home_device",
+    "identifier",
+    "load_record",
+    "patient_resource",
+    "prescription_parameters",
+    "questionnaire",
+    "questionnaire_response",
+    "reference",
+    "require_export",
+    "resource_model",
+    "score_observation",
+    "self_logged_statement",
+    "session_procedure",
+]
+
 Resource = dict[str, Any]
 
 
@@ -127,7 +157,25 @@ def export_bundle(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The person's record as a validated FHIR Bundle (a JSON-ready dict); the export is
-    audited."""
+    audited.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from datetime import date
+    >>> from stimwise.interop import export_bundle
+    >>> from stimwise.records import Actor, create_patient, open_database
+    >>> from stimwise.records.inputs import PatientIn
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> clinician = Actor(username="dr-lee", role="clinician")
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     with database.transaction() as session:
+    ...         _ = create_patient(session, clinician,
+    ...                            PatientIn(pseudonym="P001", enrolled_on=date(2026, 1, 5)))
+    ...     bundle = export_bundle(database, clinician, "P001")
+    >>> bundle["resourceType"], bundle["type"], bundle["entry"][0]["resource"]["resourceType"]
+    ('Bundle', 'collection', 'Patient')
+    """
     with database.transaction() as session:
         record = load_record(session, actor, pseudonym, "export_fhir", include_identity)
         return bundle_of(record, now or datetime.now(UTC))

@@ -42,6 +42,23 @@ from stimwise.interop.fhir_export import (
 )
 from stimwise.records.access import Actor
 
+__all__ = [
+    "JSON_BOOLEAN",
+    "JSON_DECIMAL",
+    "JSON_INTEGER",
+    "MAX_REPORTED",
+    "QUANTITY_KEYS",
+    "RATING_CODES",
+    "SCORE_CODES",
+    "SUPPORTED",
+    "Entry",
+    "ImportSummary",
+    "Resource",
+    "import_bundle",
+    "json_type_problems",
+    "parse_bundle",
+]
+
 Resource = dict[str, Any]
 MAX_REPORTED = 20
 """Problems listed in one error at most (a wholly wrong file would otherwise list thousands)."""
@@ -728,6 +745,27 @@ def import_bundle(
     written) for a malformed bundle, naming the entry index and field, and
     :class:`~stimwise.records.access.AccessDeniedError` unless the actor may write clinical
     records.
+
+    Examples
+    --------
+    A record moved from one database to another through FHIR:
+
+    >>> import tempfile, pathlib
+    >>> from datetime import date
+    >>> from stimwise.interop import export_bundle, import_bundle
+    >>> from stimwise.records import Actor, create_patient, open_database
+    >>> from stimwise.records.inputs import PatientIn
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> clinician = Actor(username="dr-lee", role="clinician")
+    >>> with open_database(f"sqlite:///{folder}/clinic-a.sqlite3") as database:
+    ...     with database.transaction() as session:
+    ...         _ = create_patient(session, clinician,
+    ...                            PatientIn(pseudonym="P001", enrolled_on=date(2026, 1, 5)))
+    ...     bundle = export_bundle(database, clinician, "P001")
+    >>> with open_database(f"sqlite:///{folder}/clinic-b.sqlite3") as database:
+    ...     summary = import_bundle(database, clinician, bundle)
+    >>> summary.pseudonym, dict(summary.created)
+    ('P001', {'Patient': 1})
     """
     from stimwise.records.access import require
 

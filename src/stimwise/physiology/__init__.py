@@ -2,3 +2,23 @@
 
 A model, not a diagnosis: predictions explain and seed dosing; they are never a safe dose.
 """
+
+from stimwise._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "Fiber": ".fibers",
+        "build_fiber": ".fibers",
+        "plot_strength_duration": ".plots_excitability",
+        "plot_threshold_run": ".plots_excitability",
+        "plot_activation": ".plots_population",
+        "plot_recruitment": ".plots_population",
+        "FiberThreshold": ".single_fiber",
+        "fiber_threshold": ".single_fiber",
+        "fiber_under_point_source": ".single_fiber",
+        "Stimulus": ".stimulus",
+        "ThresholdResult": ".threshold",
+        "find_thresholds": ".threshold",
+    },
+)

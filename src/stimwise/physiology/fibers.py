@@ -18,6 +18,16 @@ import numpy as np
 from stimwise.errors import FieldProblem, InputError
 from stimwise.physiology.parameters import model_parameters
 
+__all__ = [
+    "KIND_MRG_NODE",
+    "KIND_PASSIVE",
+    "KIND_SUNDT",
+    "MODELS",
+    "Fiber",
+    "build_fiber",
+    "mrg_geometry",
+]
+
 KIND_PASSIVE = 0
 KIND_MRG_NODE = 1
 KIND_SUNDT = 2
@@ -32,6 +42,13 @@ class Fiber:
     ``ra_ohm_cm``, membrane ``cm_uf_per_cm2``, leak ``g_leak_s_per_cm2``/``e_leak_mv``,
     periaxonal ``xraxial_mohm_per_cm``, myelin ``xg_s_per_cm2``/``xc_uf_per_cm2`` and ``kind``
     (passive, MRG node channels or Sundt channels).
+
+    Examples
+    --------
+    >>> from stimwise.physiology import build_fiber
+    >>> fiber = build_fiber("mrg", 10.0)
+    >>> fiber.model, fiber.n_nodes, round(fiber.total_length_mm)  # whole internodes of ~40 mm
+    ('mrg', 35, 38)
     """
 
     model: str
@@ -126,6 +143,17 @@ def build_fiber(
 
     One passive end node at each end (as PyFibers' default) and an odd node count so that a node
     sits at the middle.
+
+    Examples
+    --------
+    >>> from stimwise.physiology import build_fiber
+    >>> build_fiber("c", 1.0, length_mm=6.0).model
+    'c'
+    >>> build_fiber("mrg", 30.0)
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input (1 problem): diameter_um: got 30.0; expected an MRG
+    fibre diameter (um) between 2 and 16
     """
     if model not in MODELS:
         raise InputError(FieldProblem("fiber", model, f"one of {', '.join(MODELS)}"))

@@ -14,13 +14,25 @@ import numpy as np
 
 from stimwise.errors import FieldProblem, InputError
 
+__all__ = ["MAX_PULSE_WIDTH_MS", "WAVEFORMS", "Stimulus"]
+
 WAVEFORMS = ("monophasic", "biphasic")
 MAX_PULSE_WIDTH_MS = 10.0  # [U] longer "pulses" are DC-like and far outside TENS/NMES practice
 
 
 @dataclass(frozen=True, eq=False)
 class Stimulus:
-    """A unit waveform: ``samples`` (dimensionless, |max| 1) at step ``dt_ms``."""
+    """A unit waveform: ``samples`` (dimensionless, |max| 1) at step ``dt_ms``.
+
+    Examples
+    --------
+    >>> from stimwise.physiology import Stimulus
+    >>> stim = Stimulus.pulse("biphasic", 0.1, duration_ms=2.0)
+    >>> stim.n_steps, stim.dt_ms, float(stim.samples.min()), float(stim.samples.max())
+    (2000, 0.001, -1.0, 1.0)
+    >>> stim.description
+    'biphasic cathodic-first pulse, 0.1 ms per phase, from 0.1 ms'
+    """
 
     samples: np.ndarray
     dt_ms: float

@@ -27,6 +27,15 @@ from stimwise.physiology.fibers import Fiber
 from stimwise.physiology.solver import SimulationError, simulate
 from stimwise.physiology.stimulus import Stimulus
 
+__all__ = [
+    "MAX_AMPLITUDE_MA",
+    "MAX_ROUNDS",
+    "SCAN_RATIO",
+    "ThresholdResult",
+    "estimate_threshold_ma",
+    "find_thresholds",
+]
+
 log = logging.getLogger(__name__)
 
 SCAN_RATIO = 1.5  # geometric step of the upward scan [U] stimwise's choice (see module docstring)
@@ -36,7 +45,19 @@ MAX_ROUNDS = 60
 
 @dataclass
 class ThresholdResult:
-    """Thresholds (positive magnitudes, mA) with their final bracket and what was seen there."""
+    """Thresholds (positive magnitudes, mA) with their final bracket and what was seen there.
+
+    Examples
+    --------
+    See :func:`find_thresholds`; :func:`stimwise.fiber_threshold` returns one fibre's result as a
+    :class:`~stimwise.physiology.single_fiber.FiberThreshold`.
+
+    >>> from stimwise.physiology import Stimulus, find_thresholds, fiber_under_point_source
+    >>> fiber, ve = fiber_under_point_source("mrg", 10.0, 1.0)
+    >>> result = find_thresholds([fiber], [ve], Stimulus.pulse("monophasic", 0.1))
+    >>> result.threshold_ma.shape, int(result.n_simulations[0]) > 0
+    ((1,), True)
+    """
 
     threshold_ma: np.ndarray
     lower_ma: np.ndarray
@@ -155,6 +176,20 @@ def find_thresholds(
 
     ``progress(resolved, total)`` is called after each round. NaN marks a fibre not excited up to
     1 A, or whose integration diverged below its first exciting amplitude (with a warning).
+
+    Examples
+    --------
+    Two fibres in one batch, 1 and 2 mm from the source: the farther one needs more current.
+
+    >>> from stimwise.physiology import Stimulus, find_thresholds, fiber_under_point_source
+    >>> near = fiber_under_point_source("mrg", 10.0, 1.0)
+    >>> far = fiber_under_point_source("mrg", 10.0, 2.0)
+    >>> result = find_thresholds([near[0], far[0]], [near[1], far[1]],
+    ...                          Stimulus.pulse("monophasic", 0.1))
+    >>> [round(float(t), 3) for t in result.threshold_ma]
+    [0.122, ...]
+    >>> bool(result.threshold_ma[1] > result.threshold_ma[0])
+    True
     """
     if len(fibers) != len(ve_list) or not fibers:
         raise InputError(FieldProblem("ve_list", len(ve_list),

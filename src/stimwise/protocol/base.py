@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Self
 
@@ -10,10 +11,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    GetJsonSchemaHandler,
     Strict,
     ValidationError,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from stimwise.numbers import parse_number
 
@@ -110,6 +113,23 @@ class StrictModel(BaseModel):
     def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
         """Validates like the constructor (pydantic's version skips validation)."""
         return cls.model_validate(values)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The JSON Schema with the docstring's prose as the description, without its numpydoc
+        sections (Attributes, Examples...), which are for Python readers, not file writers."""
+        json_schema = handler.resolve_ref_schema(handler(core_schema))
+        description = json_schema.get("description")
+        if isinstance(description, str):
+            json_schema["description"] = _NUMPYDOC_SECTION.split(description, maxsplit=1)[0]
+        return json_schema
+
+
+_NUMPYDOC_SECTION = re.compile(
+    r"\n+(?:Attributes|Examples|Notes|Parameters|See Also)\n-{3,}\n.*", re.DOTALL
+)
 
 
 def field_contradictions(

@@ -26,6 +26,35 @@ from stimwise.protocol.modulation import (
     check_unique_parameters,
 )
 
+__all__ = [
+    "UNION_TAGS",
+    "AsymmetricBiphasicPulse",
+    "CarrierBurst",
+    "CarrierSweep",
+    "CarrierTrain",
+    "Channel",
+    "Citation",
+    "Confidence",
+    "Electrode",
+    "Envelope",
+    "EvidenceRanges",
+    "Goal",
+    "Intensity",
+    "IntensityLevel",
+    "LeadingPolarity",
+    "MonophasicPulse",
+    "Polarity",
+    "Protocol",
+    "Pulse",
+    "PulseBurst",
+    "PulseTrain",
+    "SessionDose",
+    "SymmetricBiphasicPulse",
+    "ValueRange",
+    "Waveform",
+    "check_channels_fit_waveform",
+]
+
 Polarity = Literal["cathodic", "anodic"]
 LeadingPolarity = Literal["cathodic", "anodic", "alternating"]
 IntensityLevel = Literal["subsensory", "sensory", "motor"]
@@ -46,7 +75,15 @@ Goal = Literal[
 
 class MonophasicPulse(StrictModel):
     """One rectangular phase, optionally with periodic polarity reversal (microcurrent devices
-    reverse polarity to average out the DC component; clinical-facts.md §1.1, Enraf IFU [C-s])."""
+    reverse polarity to average out the DC component; clinical-facts.md §1.1, Enraf IFU [C-s]).
+
+    Examples
+    --------
+    >>> from stimwise.protocol import MonophasicPulse
+    >>> pulse = MonophasicPulse(phase_width_us=250, polarity_reversal_interval_s=2)
+    >>> pulse.polarity, pulse.pulse_duration_us
+    ('cathodic', 250.0)
+    """
 
     kind: Literal["monophasic"] = "monophasic"
     phase_width_us: Float = Field(gt=0, le=1_000_000)
@@ -68,7 +105,15 @@ class MonophasicPulse(StrictModel):
 
 
 class SymmetricBiphasicPulse(StrictModel):
-    """Two equal rectangular phases of opposite sign, charge-balanced by construction."""
+    """Two equal rectangular phases of opposite sign, charge-balanced by construction.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import SymmetricBiphasicPulse
+    >>> pulse = SymmetricBiphasicPulse(phase_width_us=200, interphase_gap_us=50)
+    >>> pulse.pulse_duration_us
+    450.0
+    """
 
     kind: Literal["biphasic_symmetric"] = "biphasic_symmetric"
     phase_width_us: Float = Field(gt=0, le=100_000)
@@ -93,6 +138,14 @@ class AsymmetricBiphasicPulse(StrictModel):
     (ratio = phase_width_us / second_phase_width_us), as most TENS units do (clinical-facts.md
     §1.1, [C-s]). An explicit ratio that leaves net charge is representable on purpose: the safety
     verification must see and block it.
+
+    Examples
+    --------
+    Without an amplitude ratio the second phase balances the charge of the first:
+
+    >>> from stimwise.protocol import AsymmetricBiphasicPulse
+    >>> AsymmetricBiphasicPulse(phase_width_us=100, second_phase_width_us=400).amplitude_ratio
+    0.25
     """
 
     kind: Literal["biphasic_asymmetric"] = "biphasic_asymmetric"
@@ -138,14 +191,31 @@ Pulse = Annotated[
 class PulseBurst(StrictModel):
     """Groups of pulses at the train's ``frequency_hz``, repeated at ``burst_frequency_hz``.
 
-    Burst TENS: 7 pulses at 100 Hz repeated at 2 Hz (Sjölund & Eriksson, clinical-facts.md §1.1)."""
+    Burst TENS: 7 pulses at 100 Hz repeated at 2 Hz (Sjölund & Eriksson, clinical-facts.md §1.1).
+
+    Examples
+    --------
+    >>> from stimwise.protocol import PulseBurst
+    >>> PulseBurst(pulses_per_burst=7, burst_frequency_hz=2)
+    PulseBurst(pulses_per_burst=7, burst_frequency_hz=2.0)
+    """
 
     pulses_per_burst: Int = Field(ge=2, le=10_000)
     burst_frequency_hz: Float = Field(gt=0, le=1000)
 
 
 class PulseTrain(StrictModel):
-    """A train of rectangular pulses: the waveform of TENS, NMES and microcurrent."""
+    """A train of rectangular pulses: the waveform of TENS, NMES and microcurrent.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import FrequencyModulation, PulseTrain, SymmetricBiphasicPulse
+    >>> train = PulseTrain(
+    ...     pulse=SymmetricBiphasicPulse(phase_width_us=200), frequency_hz=100,
+    ...     modulations=[FrequencyModulation(shape="alternate", period_s=6, low_frequency_hz=4)])
+    >>> train.shortest_phase_us, train.modulations[0].parameter
+    (200.0, 'frequency')
+    """
 
     kind: Literal["pulse_train"] = "pulse_train"
     pulse: Pulse
@@ -202,7 +272,14 @@ class PulseTrain(StrictModel):
 class CarrierSweep(StrictModel):
     """Carrier frequency swept from the carrier frequency to ``stop_frequency_hz`` every
     ``period_s`` (sawtooth). HF-EMS sweeps 4,096 → 32,768 Hz every 1/20 s (clinical-facts.md §1.1,
-    psiram / May 2005 [C-s])."""
+    psiram / May 2005 [C-s]).
+
+    Examples
+    --------
+    >>> from stimwise.protocol import CarrierSweep
+    >>> CarrierSweep(stop_frequency_hz=32_768, period_s=0.05).law
+    'exponential'
+    """
 
     stop_frequency_hz: Float = Field(ge=1000, le=100_000)
     period_s: Float = Field(gt=0, le=60)
@@ -211,14 +288,35 @@ class CarrierSweep(StrictModel):
 
 class CarrierBurst(StrictModel):
     """Carrier switched on for ``burst_duration_ms`` at ``burst_frequency_hz`` (Russian current:
-    2.5 kHz in 10 ms bursts at 50 Hz). The carrier phase restarts at every burst."""
+    2.5 kHz in 10 ms bursts at 50 Hz). The carrier phase restarts at every burst.
+
+    Examples
+    --------
+    Russian current: 2.5 kHz in 10 ms bursts, 50 bursts per second:
+
+    >>> from stimwise.protocol import CarrierBurst, CarrierTrain
+    >>> train = CarrierTrain(shape="sine", carrier_frequency_hz=2500,
+    ...                      burst=CarrierBurst(burst_frequency_hz=50, burst_duration_ms=10))
+    >>> train.burst.burst_duration_ms
+    10.0
+    """
 
     burst_frequency_hz: Float = Field(gt=0, le=1000)
     burst_duration_ms: Float = Field(gt=0, le=1000)
 
 
 class CarrierTrain(StrictModel):
-    """A kilohertz sine or square carrier with optional sweep, bursts and amplitude modulation."""
+    """A kilohertz sine or square carrier with optional sweep, bursts and amplitude modulation.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import AmplitudeModulation, CarrierTrain
+    >>> train = CarrierTrain(
+    ...     shape="sine", carrier_frequency_hz=4000,
+    ...     amplitude_modulation=AmplitudeModulation(shape="sine", period_s=2, low_fraction=0.3))
+    >>> train.lowest_carrier_hz, train.highest_carrier_hz
+    (4000.0, 4000.0)
+    """
 
     kind: Literal["carrier"] = "carrier"
     shape: Literal["sine", "square"]
@@ -290,7 +388,16 @@ class Envelope(StrictModel):
 
     With ``on_s`` unset stimulation is continuous: it ramps up once at the start of the session and
     down once at its end. With ``on_s`` set, every on-period ramps up and down within itself
-    (NMES: on/off 10/50 s, ramp-up 0.5–3.5 s; clinical-facts.md §1.1 [C])."""
+    (NMES: on/off 10/50 s, ramp-up 0.5–3.5 s; clinical-facts.md §1.1 [C]).
+
+    Examples
+    --------
+    >>> from stimwise.protocol import Envelope
+    >>> Envelope(ramp_up_s=2, ramp_down_s=1, on_s=10, off_s=50).duty_cycle
+    0.16666666666666666
+    >>> Envelope(ramp_up_s=5, ramp_down_s=5).cycle_s is None  # continuous
+    True
+    """
 
     ramp_up_s: Float = Field(default=0, ge=0, le=600)
     ramp_down_s: Float = Field(default=0, ge=0, le=600)
@@ -321,7 +428,19 @@ class Envelope(StrictModel):
 
 
 class Electrode(StrictModel):
-    """A surface electrode: where it sits and its conductive area."""
+    """A surface electrode: where it sits and its conductive area.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import Electrode
+    >>> Electrode(site="left_calf", area_cm2=25)
+    Electrode(site='left_calf', area_cm2=25.0)
+    >>> Electrode(site="left_leg", area_cm2=25)
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Electrode
+    ...
+    """
 
     site: str = Field(description="Body site from stimwise.protocol.body_sites.")
     area_cm2: Float = Field(gt=0, le=1000, description="Conductive area in cm².")
@@ -338,7 +457,16 @@ class Electrode(StrictModel):
 
 
 class Channel(StrictModel):
-    """One output channel: an active electrode and one or more return electrodes."""
+    """One output channel: an active electrode and one or more return electrodes.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import Channel, Electrode
+    >>> channel = Channel(label="A", electrodes=[Electrode(site="left_calf", area_cm2=25),
+    ...                                          Electrode(site="left_knee", area_cm2=25)])
+    >>> [e.site for e in channel.electrodes]
+    ['left_calf', 'left_knee']
+    """
 
     label: str = Field(min_length=1, max_length=40)
     electrodes: tuple[Electrode, ...] = Field(min_length=2, max_length=8)
@@ -363,13 +491,29 @@ class Channel(StrictModel):
 
 
 class Intensity(StrictModel):
-    """Target sensation level and the prescribed maximum peak amplitude."""
+    """Target sensation level and the prescribed maximum peak amplitude.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import Intensity
+    >>> Intensity(level="sensory", max_amplitude_ma=30)
+    Intensity(level='sensory', max_amplitude_ma=30.0)
+    """
 
     level: IntensityLevel
     max_amplitude_ma: Float = Field(gt=0, le=200)
 
 
 class SessionDose(StrictModel):
+    """How long one session lasts and how often sessions are given.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import SessionDose
+    >>> SessionDose(duration_min=30, sessions_per_week=5)
+    SessionDose(duration_min=30.0, sessions_per_day=1, sessions_per_week=5)
+    """
+
     duration_min: Float = Field(gt=0, le=480)
     sessions_per_day: Int = Field(default=1, ge=1, le=12)
     sessions_per_week: Int = Field(default=7, ge=1, le=84)
@@ -385,7 +529,14 @@ class SessionDose(StrictModel):
 
 
 class Citation(StrictModel):
-    """A source and how firmly it was confirmed (marks as in shared/reference)."""
+    """A source and how firmly it was confirmed (marks as in shared/reference).
+
+    Examples
+    --------
+    >>> from stimwise.protocol import Citation
+    >>> Citation(source="Johnson 2014", confidence="C", note="a textbook")
+    Citation(source='Johnson 2014', confidence='C', note='a textbook')
+    """
 
     source: str = Field(min_length=3)
     confidence: Confidence
@@ -393,7 +544,14 @@ class Citation(StrictModel):
 
 
 class ValueRange(StrictModel):
-    """An allowed range of one parameter, with the sources that support it."""
+    """An allowed range of one parameter, with the sources that support it.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import Citation, ValueRange
+    >>> ValueRange(min=80, max=120, sources=[Citation(source="a textbook", confidence="C-s")]).max
+    120.0
+    """
 
     min: Float
     max: Float
@@ -410,7 +568,15 @@ class ValueRange(StrictModel):
 
 
 class EvidenceRanges(StrictModel):
-    """Parameter ranges supported by the protocol's evidence; outside them verify() warns."""
+    """Parameter ranges supported by the protocol's evidence; outside them verify() warns.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> ranges = sw.load_protocol("conventional-tens").ranges
+    >>> ranges.frequency_hz.min <= 100 <= ranges.frequency_hz.max
+    True
+    """
 
     frequency_hz: ValueRange | None = None
     phase_width_us: ValueRange | None = None
@@ -420,7 +586,17 @@ class EvidenceRanges(StrictModel):
 
 
 class Protocol(StrictModel):
-    """A complete, reproducible stimulation protocol (library entry or user file)."""
+    """A complete, reproducible stimulation protocol (library entry or user file).
+
+    Examples
+    --------
+    Protocols come from the library or from a file (``stimwise schema protocol`` prints the format):
+
+    >>> import stimwise as sw
+    >>> burst = sw.load_protocol("burst-tens")
+    >>> burst.modality, burst.waveform.burst.pulses_per_burst, burst.intensity.level
+    ('TENS', 7, 'motor')
+    """
 
     schema_version: Annotated[Literal[1], StrictChoice] = 1
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")

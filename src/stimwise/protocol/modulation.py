@@ -18,6 +18,15 @@ from pydantic import Field
 
 from stimwise.protocol.base import Float, StrictModel
 
+__all__ = [
+    "AmplitudeModulation",
+    "FrequencyModulation",
+    "Modulation",
+    "ModulationShape",
+    "PulseWidthModulation",
+    "check_unique_parameters",
+]
+
 ModulationShape = Literal["sine", "triangle", "alternate"]
 
 
@@ -27,21 +36,44 @@ class _Modulation(StrictModel):
 
 
 class FrequencyModulation(_Modulation):
-    """Pulse rate swept between ``low_frequency_hz`` and the train's ``frequency_hz``."""
+    """Pulse rate swept between ``low_frequency_hz`` and the train's ``frequency_hz``.
+
+    Examples
+    --------
+    Mixed-frequency TENS: 100 Hz and 4 Hz alternating every 3 s:
+
+    >>> from stimwise.protocol import FrequencyModulation
+    >>> FrequencyModulation(shape="alternate", period_s=6, low_frequency_hz=4).parameter
+    'frequency'
+    """
 
     parameter: Literal["frequency"] = "frequency"
     low_frequency_hz: Float = Field(gt=0, le=10_000)
 
 
 class AmplitudeModulation(_Modulation):
-    """Amplitude swept between ``low_fraction`` of the prescribed amplitude and all of it."""
+    """Amplitude swept between ``low_fraction`` of the prescribed amplitude and all of it.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import AmplitudeModulation
+    >>> AmplitudeModulation(shape="triangle", period_s=10, low_fraction=0.5).low_fraction
+    0.5
+    """
 
     parameter: Literal["amplitude"] = "amplitude"
     low_fraction: Float = Field(ge=0, lt=1)
 
 
 class PulseWidthModulation(_Modulation):
-    """Phase widths swept between ``low_fraction`` of the nominal widths and the nominal widths."""
+    """Phase widths swept between ``low_fraction`` of the nominal widths and the nominal widths.
+
+    Examples
+    --------
+    >>> from stimwise.protocol import PulseWidthModulation
+    >>> PulseWidthModulation(shape="sine", period_s=4, low_fraction=0.5).shape
+    'sine'
+    """
 
     parameter: Literal["pulse_width"] = "pulse_width"
     low_fraction: Float = Field(gt=0, lt=1)

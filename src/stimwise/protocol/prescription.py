@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from stimwise.arguments import check_type
 from stimwise.errors import FieldProblem, InputError
 from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.io import validate_model
@@ -13,12 +14,36 @@ DOSE_PARAMETERS = ("amplitude_ma", "frequency_hz", "phase_width_us", "session_du
 """The dose parameters :meth:`Prescription.with_dose` replaces (those a clinician adjusts, a
 person reports from their own device, and the dose tuner searches)."""
 
+__all__ = ["Prescription", "as_prescription"]
+
 
 class Prescription(StrictModel):
     """What would actually be delivered: the protocol's waveform with this person's dose.
 
     The safety verification checks these values (not the protocol's defaults) against the limits
-    and against the ranges of the protocol's own evidence.
+    and against the ranges of the protocol's own evidence. Make one with :meth:`from_protocol`.
+
+    Attributes
+    ----------
+    protocol : Protocol
+        The protocol whose waveform and envelope are delivered.
+    channels : tuple of Channel
+        The electrodes actually placed (1 to 8 channels).
+    max_amplitude_ma : float
+        The highest peak amplitude any channel may reach (mA, > 0 and at most 200).
+    session_duration_min : float
+        The length of one session (min, > 0 and at most 480).
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> rx = sw.Prescription.from_protocol(
+    ...     sw.load_protocol("conventional-tens"), max_amplitude_ma=25, session_duration_min=20
+    ... )
+    >>> rx.max_amplitude_ma, rx.session_duration_min
+    (25.0, 20.0)
+    >>> [channel.label for channel in rx.channels]
+    ['left leg', 'right leg']
     """
 
     protocol: Protocol
@@ -43,8 +68,45 @@ class Prescription(StrictModel):
     ) -> Prescription:
         """Take the protocol's defaults, replacing those given.
 
-        ``electrode_area_cm2`` resizes every electrode of every channel (the CLI's
-        ``--electrode-area-cm2``). Invalid overrides raise :class:`InputError`."""
+        Parameters
+        ----------
+        protocol
+            A loaded protocol (:func:`stimwise.load_protocol`).
+        max_amplitude_ma
+            The prescribed maximum amplitude (mA); the protocol's by default.
+        electrode_area_cm2
+            Resizes every electrode of every channel (the CLI's ``--electrode-area-cm2``).
+        session_duration_min
+            The session length (min); the protocol's by default.
+        channels
+            Other electrode placements; the protocol's by default.
+
+        Returns
+        -------
+        Prescription
+            Validated; not yet verified (:func:`stimwise.verify` judges it).
+
+        Raises
+        ------
+        InputError
+            An override out of its range (the message names the field).
+        ArgumentTypeError
+            ``protocol`` is not a :class:`Protocol` (a library id must be loaded first).
+
+        Examples
+        --------
+        >>> import stimwise as sw
+        >>> tens = sw.load_protocol("conventional-tens")
+        >>> rx = sw.Prescription.from_protocol(tens, electrode_area_cm2=16)
+        >>> {e.area_cm2 for c in rx.channels for e in c.electrodes}
+        {16.0}
+        >>> sw.Prescription.from_protocol(tens, max_amplitude_ma=500)
+        Traceback (most recent call last):
+        ...
+        stimwise.errors.InputError: Invalid input in prescription of conventional-tens ...
+        """
+        check_type(protocol, Protocol, function="Prescription.from_protocol", name="protocol",
+                   hint=_load_hint(protocol))
         chosen = channels if channels is not None else protocol.channels
         channel_data = [c.model_dump() for c in chosen]
         if electrode_area_cm2 is not None:
@@ -119,3 +181,55 @@ class Prescription(StrictModel):
     @property
     def envelope(self):
         return self.protocol.envelope
+
+
+def as_prescription(value: object, *, function: str, name: str = "prescription") -> Prescription:
+    """``value`` as a prescription: a :class:`Prescription` as it is, a
+    :class:`~stimwise.protocol.models.Protocol` as its defaults
+    (:meth:`Prescription.from_protocol` with no overrides).
+
+    The one place that decides what public functions taking a prescription (``verify``,
+    ``compute_metrics``, ``sample_window``, ``plot_prescription``) accept.
+
+    Parameters
+    ----------
+    value
+        What the caller passed.
+    function, name
+        The public function and argument, for the error message.
+
+    Raises
+    ------
+    ArgumentTypeError
+        Anything else, with what to call instead.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> from stimwise.protocol.prescription import as_prescription
+    >>> rx = as_prescription(sw.load_protocol("burst-tens"), function="demo")
+    >>> rx.max_amplitude_ma == sw.load_protocol("burst-tens").intensity.max_amplitude_ma
+    True
+    >>> as_prescription("burst-tens", function="demo")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.ArgumentTypeError: demo() expects prescription to be a Prescription or a \
+Protocol, got str 'burst-tens'; load it first with stimwise.load_protocol('burst-tens')
+    """
+    if isinstance(value, Protocol):
+        return Prescription.from_protocol(value)
+    check_type(value, (Prescription, Protocol), function=function, name=name,
+               hint=_load_hint(value))
+    return value  # type: ignore[return-value]
+
+
+def _load_hint(value: object) -> str:
+    """What to call to get a protocol or prescription from what was passed instead."""
+    kind = type(value).__name__
+    if isinstance(value, str) or kind.endswith("Path"):
+        return f"load it first with stimwise.load_protocol({str(value)!r})"
+    if kind == "VerifiedPlan":
+        return "a verified plan's prescription is plan.prescription"
+    if kind == "SafetyReport":
+        return "the report's prescription is report.plan.prescription (when it did not block)"
+    return "make one with stimwise.Prescription.from_protocol(stimwise.load_protocol(...))"

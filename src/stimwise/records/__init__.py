@@ -6,3 +6,15 @@ Start with :func:`stimwise.records.schema.open_database` and the functions of
 :mod:`stimwise.records.repository`, :mod:`stimwise.records.sessions` and
 :mod:`stimwise.records.cohort`; see ``docs/records.md``.
 """
+
+from stimwise._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "Actor": ".access",
+        "Database": ".database",
+        "create_patient": ".repository",
+        "open_database": ".schema",
+    },
+)

@@ -19,6 +19,15 @@ from typing import Literal
 
 from stimwise.errors import StimwiseError
 
+__all__ = [
+    "AccessDeniedError",
+    "Actor",
+    "Permission",
+    "local_administrator",
+    "local_clinician",
+    "require",
+]
+
 Permission = Literal[
     "read", "read_identity", "search_identity", "write_identity", "write_clinical", "write_own",
     "administer",
@@ -43,7 +52,18 @@ class AccessDeniedError(StimwiseError):
 @dataclass(frozen=True)
 class Actor:
     """Who is acting: a user name (for the audit log), a role and, for a patient, their own
-    pseudonym."""
+    pseudonym.
+
+    Examples
+    --------
+    >>> from stimwise.records import Actor
+    >>> Actor(username="dr-lee", role="clinician").role
+    'clinician'
+    >>> Actor(username="p001", role="patient")
+    Traceback (most recent call last):
+    ...
+    stimwise.records.access.AccessDeniedError: a patient actor is tied to exactly one pseudonym
+    """
 
     username: str
     role: Literal["clinician", "patient", "researcher", "administrator"]

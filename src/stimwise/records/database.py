@@ -34,6 +34,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stimwise.errors import StimwiseError
 
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "WRITE_LOCK_TIMEOUT_S",
+    "Database",
+    "DatabaseBusyError",
+    "default_url",
+    "make_engine",
+    "resolve_url",
+    "shown_url",
+    "sqlite_path",
+    "sqlite_synchronous",
+]
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_LOCK_TIMEOUT_S = SQLITE_BUSY_TIMEOUT_MS / 1000
 _READ_ONLY = "stimwise_read_only"
@@ -224,6 +237,18 @@ class Database:
     Use :meth:`transaction` for anything that writes (commits at the end of the block, rolls
     everything back on an exception, so nothing is half-written) and :meth:`reading` for reads.
     Objects loaded in a transaction stay readable after it ends.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sqlalchemy import select
+    >>> from stimwise.records import open_database
+    >>> from stimwise.records.models import Patient
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     with database.reading() as session:
+    ...         session.scalars(select(Patient)).all()
+    []
     """
 
     def __init__(self, url: str) -> None:

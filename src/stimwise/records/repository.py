@@ -46,6 +46,46 @@ from stimwise.records.models import (
 )
 from stimwise.records.review import active_on, check_review_on, default_review_on
 
+__all__ = [
+    "CLOCK_SKEW",
+    "RowT",
+    "acknowledge_adverse_event",
+    "actor_for",
+    "add_adverse_event",
+    "add_diary_entries",
+    "add_instrument_scores",
+    "add_intake",
+    "add_prescription",
+    "add_user",
+    "adverse_event_row",
+    "create_patient",
+    "date_problems",
+    "diary_problems",
+    "diary_row",
+    "display_names",
+    "find_patient",
+    "get_identity",
+    "get_patient",
+    "latest_diary",
+    "list_adverse_events",
+    "list_diary",
+    "list_instrument_scores",
+    "list_patients",
+    "list_prescriptions",
+    "now_utc",
+    "patient_row",
+    "race_guard",
+    "raise_if",
+    "record_counts",
+    "remove_identity",
+    "set_display_name",
+    "set_identity",
+    "store",
+    "supersede_prescriptions",
+    "unacknowledged_adverse_events",
+    "unacknowledged_adverse_events_count",
+]
+
 RowT = TypeVar("RowT")
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -135,7 +175,23 @@ def patient_row(data: PatientIn, now: datetime) -> Patient:
 def create_patient(
     session: Session, actor: Actor, data: PatientIn, *, now: datetime | None = None
 ) -> Patient:
-    """Add a patient (and their identity, when given); a pseudonym already in use is an error."""
+    """Add a patient (and their identity, when given); a pseudonym already in use is an error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from datetime import date
+    >>> from stimwise.records import Actor, create_patient, open_database
+    >>> from stimwise.records.inputs import PatientIn
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> clinician = Actor(username="dr-lee", role="clinician")
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     with database.transaction() as session:
+    ...         patient = create_patient(
+    ...             session, clinician, PatientIn(pseudonym="P001", enrolled_on=date(2026, 1, 5)))
+    ...     patient.pseudonym
+    'P001'
+    """
     require(actor, "write_clinical")
     if session.scalar(select(Patient.id).where(Patient.pseudonym == data.pseudonym)) is not None:
         raise InputError(FieldProblem("pseudonym", data.pseudonym, "a pseudonym not yet in use"))

@@ -20,6 +20,20 @@ from sqlalchemy import Connection, inspect
 from stimwise.errors import StimwiseError
 from stimwise.records.database import Database, resolve_url, shown_url
 
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SchemaVersionError",
+    "check_known",
+    "current_revision",
+    "head_revision",
+    "is_empty",
+    "known_revisions",
+    "migrate",
+    "open_database",
+    "revision_of",
+    "upgrade",
+]
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -81,7 +95,20 @@ def check_known(revision: str | None, where: str) -> None:
 
 def open_database(url: str | None = None) -> Database:
     """Open the records at ``url`` (see :func:`~stimwise.records.database.resolve_url`),
-    creating the schema in an empty database and refusing one at another revision."""
+    creating the schema in an empty database and refusing one at another revision.
+
+    Examples
+    --------
+    A new SQLite file gets the current schema; ``None`` opens the default (``$STIMWISE_DB_URL`` or
+    the user data folder):
+
+    >>> import tempfile, pathlib
+    >>> from stimwise.records import open_database
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     database.url.startswith("sqlite:///")
+    True
+    """
     database = Database(resolve_url(url))
     try:
         with database.engine.begin() as connection:

@@ -8,11 +8,24 @@ from stimwise.protocol.base import Float, StrictModel
 from stimwise.protocol.body_sites import SITE_NAMES
 from stimwise.protocol.models import IntensityLevel
 
+__all__ = ["LEVEL_ORDER", "PatientCaps"]
+
 LEVEL_ORDER: dict[str, int] = {"subsensory": 0, "sensory": 1, "motor": 2}
 
 
 class PatientCaps(StrictModel):
-    """Upper bounds for one person; each blocks the verification when exceeded."""
+    """Upper bounds for one person; each blocks the verification when exceeded.
+
+    Examples
+    --------
+    Usually a screening's (``screening.caps``); written by hand here:
+
+    >>> import stimwise as sw
+    >>> caps = sw.PatientCaps(max_amplitude_ma=20, forbidden_sites={"left_knee": "recent surgery"})
+    >>> report = sw.verify(sw.load_protocol("conventional-tens"), caps=caps)
+    >>> report.verdict
+    'block'
+    """
 
     max_amplitude_ma: Float | None = Field(default=None, gt=0, le=200)
     max_level: IntensityLevel | None = None

@@ -47,6 +47,14 @@ if TYPE_CHECKING:
     from stimwise.safety.report import SafetyReport
     from stimwise.waveform.metrics import PlanMetrics
 
+__all__ = [
+    "NOT_PATIENT_SPECIFIC",
+    "VerifiedPlan",
+    "check_binding",
+    "prescription_fingerprint",
+    "require_verified",
+]
+
 NOT_PATIENT_SPECIFIC = "not patient-specific"
 """How journals and pages name a plan verified without a person's screening caps."""
 
@@ -102,6 +110,18 @@ class VerifiedPlan:
 
     Only :func:`stimwise.safety.verify` makes one. ``patient_id`` is the person whose screening
     caps it was verified with (``None``: verified without caps, *not patient-specific*).
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> plan.prescription.protocol.id, plan.patient_specific, len(plan.fingerprint)
+    ('conventional-tens', False, 64)
+    >>> sw.VerifiedPlan()
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.UnverifiedPlanError: A VerifiedPlan can only be made by
+    stimwise.safety.verify(); run the safety verification instead of constructing one.
     """
 
     __slots__ = ("__weakref__",)
@@ -217,6 +237,19 @@ def require_verified(plan: object, *, patient_id: str | None = None) -> Verified
         Not a plan issued by ``verify()``, or changed after verification.
     PlanBindingError
         Verified for another person, or for no one while ``patient_id`` names someone.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> from stimwise.safety import require_verified
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> require_verified(plan) is plan
+    True
+    >>> require_verified(plan.prescription)
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.UnverifiedPlanError: Refusing to output stimulation from a Prescription: only a
+    VerifiedPlan returned by stimwise.safety.verify() may be delivered, streamed or exported.
     """
     if type(plan) is not VerifiedPlan:
         raise UnverifiedPlanError(

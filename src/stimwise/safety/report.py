@@ -12,12 +12,26 @@ if TYPE_CHECKING:
     from stimwise.safety.plan import VerifiedPlan
     from stimwise.waveform.metrics import PlanMetrics
 
+__all__ = ["Finding", "SafetyReport", "Verdict"]
+
 Verdict = Literal["pass", "warn", "block"]
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One rule's result: what was measured, against which limit, and where the limit comes from."""
+    """One rule's result: what was measured, against which limit, and where the limit comes from.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> rx = sw.Prescription.from_protocol(sw.load_protocol("conventional-tens"),
+    ...                                    max_amplitude_ma=60)
+    >>> finding = sw.verify(rx).findings[0]
+    >>> finding.rule_id, finding.severity, finding.measured, finding.limit
+    ('evidence-range', 'warn', 60.0, '10–35.5')
+    >>> finding.message
+    "amplitude_ma = 60 lies outside 10–35.5, the range of this protocol's evidence"
+    """
 
     rule_id: str
     severity: Severity
@@ -62,7 +76,25 @@ class Finding:
 
 @dataclass(frozen=True)
 class SafetyReport:
-    """Verdict (pass / warn / block), findings, and the exact metrics they were judged on."""
+    """Verdict (pass / warn / block), findings, and the exact metrics they were judged on.
+
+    Examples
+    --------
+    200 mA through 1 cm² electrodes: blocked, so no plan.
+
+    >>> import stimwise as sw
+    >>> rx = sw.Prescription.from_protocol(sw.load_protocol("conventional-tens"),
+    ...                                    max_amplitude_ma=200, electrode_area_cm2=1)
+    >>> report = sw.verify(rx)
+    >>> report.verdict, report.plan
+    ('block', None)
+    >>> sorted({f.rule_id for f in report.blocking})
+    ['FDA.power-density']
+    >>> report.require_plan()
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.SafetyBlockError: Safety verification blocked conventional-tens: ...
+    """
 
     protocol_id: str
     findings: tuple[Finding, ...]

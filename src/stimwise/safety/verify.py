@@ -8,10 +8,12 @@ from typing import TypeVar
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
+from stimwise.arguments import check_type
 from stimwise.errors import FieldProblem, InputError
 from stimwise.numbers import Bounds
 from stimwise.protocol.io import validate_model
-from stimwise.protocol.prescription import Prescription
+from stimwise.protocol.models import Protocol
+from stimwise.protocol.prescription import Prescription, as_prescription
 from stimwise.safety.caps import PatientCaps
 from stimwise.safety.limits import limits
 from stimwise.safety.plan import _issue
@@ -53,7 +55,7 @@ def _load(value: object, name: str) -> float:
 
 
 def verify(
-    prescription: Prescription,
+    prescription: Prescription | Protocol,
     *,
     caps: PatientCaps | None = None,
     load_ohm: float = DEFAULT_LOAD_OHM,
@@ -64,9 +66,12 @@ def verify(
     Parameters
     ----------
     prescription
-        What would be delivered.
+        What would be delivered. A :class:`~stimwise.protocol.models.Protocol` is verified as
+        its default prescription (:meth:`Prescription.from_protocol` without overrides: the
+        protocol's electrodes, amplitude and session length).
     caps
-        Patient-specific caps from screening; each one blocks when exceeded.
+        Patient-specific caps from screening (``screening.caps``); each one blocks when
+        exceeded.
     load_ohm
         The load for the standard limits (500 Ω, as IEC 60601-2-10 and the FDA characterise).
     extra_loads_ohm
@@ -86,8 +91,42 @@ def verify(
     InputError
         ``prescription`` or ``caps`` holds a value their models refuse (NaN, infinity, out of
         range — e.g. one slipped in past validation), or a load is not a finite positive number.
+    ArgumentTypeError
+        ``prescription`` is neither a Prescription nor a Protocol (a library id must be loaded
+        first with :func:`stimwise.load_protocol`), or ``caps`` is not a PatientCaps.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> report = sw.verify(sw.load_protocol("conventional-tens"))
+    >>> report.verdict, report.plan is not None
+    ('pass', True)
+    >>> plan = report.require_plan()  # the VerifiedPlan devices, sessions and exports accept
+    >>> plan.prescription.protocol.id
+    'conventional-tens'
+
+    With a person's caps, a prescription beyond them is blocked and has no plan:
+
+    >>> intake = sw.load_intake(sw.example_patient_path("crps-allodynia"))
+    >>> caps = sw.screen(intake).caps.model_copy(update={"max_amplitude_ma": 10.0})
+    >>> report = sw.verify(sw.load_protocol("conventional-tens"), caps=caps)
+    >>> report.verdict, report.plan
+    ('block', None)
+
+    A library id is not loaded implicitly:
+
+    >>> sw.verify("conventional-tens")
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.ArgumentTypeError: verify() expects prescription to be a Prescription or a
+    Protocol, got str 'conventional-tens'; load it first with
+    stimwise.load_protocol('conventional-tens')
     """
-    prescription = _canonical(Prescription, prescription, "prescription")
+    prescription = _canonical(
+        Prescription, as_prescription(prescription, function="verify"), "prescription"
+    )
+    check_type(caps, PatientCaps, function="verify", name="caps", allow_none=True,
+               hint="a screening's caps are screening.caps")
     caps = None if caps is None else _canonical(PatientCaps, caps, "caps")
     primary_load = _load(load_ohm, "load_ohm")
     extra = [_load(r, "extra_loads_ohm") for r in extra_loads_ohm]

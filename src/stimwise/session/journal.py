@@ -55,6 +55,31 @@ from stimwise import strict_json
 from stimwise.errors import FieldProblem, InputError, StimwiseError
 from stimwise.protocol.io import check_file_size
 
+__all__ = [
+    "HASH_FIELD",
+    "JOURNAL_FORMAT",
+    "MAX_JOURNAL_BYTES",
+    "MAX_REPORTED",
+    "PREV_FIELD",
+    "RECOVERY_REASON",
+    "SESSION_END",
+    "SESSION_START",
+    "Journal",
+    "JournalContents",
+    "JournalError",
+    "TornTail",
+    "canonical_bytes",
+    "chained_lines",
+    "genesis_hash",
+    "journal_record",
+    "line_hash",
+    "load_journal",
+    "parse_line",
+    "read_journal",
+    "recover",
+    "refuse_damaged",
+]
+
 SESSION_END = "session_end"
 SESSION_START = "session_start"
 JOURNAL_FORMAT = "stimwise-journal/2"
@@ -125,7 +150,26 @@ def _write_durably(fd: int, line: bytes) -> None:
 class Journal:
     """Append-only, hash-chained JSON-lines journal with a sequence number per event.
 
-    The first event must be ``session_start`` with the plan's ``plan_fingerprint``."""
+    The first event must be ``session_start`` with the plan's ``plan_fingerprint``.
+
+    Examples
+    --------
+    Sessions write it (:class:`~stimwise.session.runtime.SessionRunner`); it begins with the plan's
+    fingerprint and chains every line to the one before:
+
+    >>> import tempfile, pathlib
+    >>> from stimwise.session import Journal, read_journal
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.jsonl"
+    >>> journal = Journal(path)
+    >>> event = journal.append("session_start", plan_fingerprint="0" * 64)
+    >>> event["seq"], event["type"]
+    (0, 'session_start')
+    >>> journal.close()
+    >>> Journal(path)
+    Traceback (most recent call last):
+    ...
+    stimwise.session.journal.JournalError: journal ... already holds a session; ...
+    """
 
     def __init__(self, path: str | Path, *, clock=time.monotonic) -> None:
         self.path = Path(path)
@@ -381,7 +425,22 @@ def read_journal(path: str | Path) -> JournalContents:
 
     Never raises for what the file holds: damage is listed in ``problems`` with the line
     numbers; :class:`InputError` only when the file is missing or larger than
-    :data:`MAX_JOURNAL_BYTES`."""
+    :data:`MAX_JOURNAL_BYTES`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import stimwise as sw
+    >>> from stimwise.session import Journal, SessionRunner, read_journal
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.jsonl"
+    >>> runner = SessionRunner(plan, sw.open_device("sim"), Journal(path),
+    ...                        sw.ScriptedResponder.typical(30))
+    >>> runner.emergency_stop(); _ = runner.tick()
+    >>> contents = read_journal(path)
+    >>> contents.problems, contents.events[0]["type"], contents.events[-1]["type"]
+    ((), 'session_start', 'session_end')
+    """
     from stimwise.session.journal_events import event_problems
 
     data = _file_bytes(Path(path))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from stimwise.errors import FieldProblem, InputError
 from stimwise.numbers import Bounds
 
+__all__ = ["SETTING_BOUNDS", "SessionSettings"]
+
 SETTING_BOUNDS: dict[str, Bounds] = {
     "tick_s": Bounds("s", gt=0, le=1),
     "heartbeat_timeout_s": Bounds("s", gt=0, le=60),
@@ -33,7 +35,18 @@ SETTING_BOUNDS: dict[str, Bounds] = {
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """Control parameters; the defaults are stimwise choices (confidence U) unless cited."""
+    """Control parameters; the defaults are stimwise choices (confidence U) unless cited.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> sw.SessionSettings(calibrate=False, target_ma=12).max_slew_ma_per_s
+    10.0
+    >>> sw.SessionSettings(tick_s=float("nan"))
+    Traceback (most recent call last):
+    ...
+    stimwise.errors.InputError: Invalid input in session settings (1 problem): settings.tick_s: ...
+    """
 
     tick_s: float = 0.05
     heartbeat_timeout_s: float = 2.0

@@ -13,6 +13,16 @@ import queue
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = [
+    "ANSWERS",
+    "QUESTIONS",
+    "Prompt",
+    "PromptKind",
+    "QueuedResponder",
+    "Responder",
+    "ScriptedResponder",
+]
+
 PromptKind = Literal[
     "nrs_pre", "skin_pre", "sensation", "comfort", "motor", "nrs_post", "skin_post"
 ]
@@ -52,7 +62,21 @@ class Prompt:
 
 
 class Responder:
-    """Source of answers; ``answer`` returns ``None`` while the person has not answered."""
+    """Source of answers; ``answer`` returns ``None`` while the person has not answered.
+
+    Examples
+    --------
+    A person at a keyboard or on a web page answers through a
+    :class:`QueuedResponder`; a script can answer with its own subclass:
+
+    >>> from stimwise.session import Responder
+    >>> from stimwise.session.prompts import Prompt
+    >>> class AlwaysComfortable(Responder):
+    ...     def answer(self, prompt):
+    ...         return {"sensation": "yes", "comfort": "strong_comfortable"}.get(prompt.kind, "ok")
+    >>> AlwaysComfortable().answer(Prompt("comfort", amplitude_ma=8.0))
+    'strong_comfortable'
+    """
 
     def answer(self, prompt: Prompt) -> str | None:
         raise NotImplementedError
@@ -77,7 +101,17 @@ class QueuedResponder(Responder):
 @dataclass(frozen=True)
 class ScriptedResponder(Responder):
     """A simulated person: feels the current from ``sensation_threshold_ma``, finds it strong but
-    comfortable from ``comfortable_ma``, twitches from ``motor_threshold_ma``."""
+    comfortable from ``comfortable_ma``, twitches from ``motor_threshold_ma``.
+
+    Examples
+    --------
+    >>> from stimwise.session import ScriptedResponder
+    >>> from stimwise.session.prompts import Prompt
+    >>> person = ScriptedResponder(sensation_threshold_ma=4, comfortable_ma=9,
+    ...                            motor_threshold_ma=15)
+    >>> person.answer(Prompt("sensation", 3.0)), person.answer(Prompt("sensation", 5.0))
+    ('no', 'yes')
+    """
 
     sensation_threshold_ma: float
     comfortable_ma: float
@@ -86,6 +120,31 @@ class ScriptedResponder(Responder):
     nrs_post: int = 4
     skin_pre: str = "ok"
     skin_post: str = "ok"
+
+    @classmethod
+    def typical(
+        cls,
+        ceiling_ma: float,
+        *,
+        sensation_ma: float | None = None,
+        comfortable_ma: float | None = None,
+        motor_ma: float | None = None,
+    ) -> ScriptedResponder:
+        """A simulated person whose unset thresholds are 20 / 40 / 60 % of ``ceiling_ma``
+        (stimwise's choice for demonstrations, not a clinical figure).
+
+        Examples
+        --------
+        >>> from stimwise.session.prompts import ScriptedResponder
+        >>> person = ScriptedResponder.typical(30.0, motor_ma=25.0)
+        >>> person.sensation_threshold_ma, person.comfortable_ma, person.motor_threshold_ma
+        (6.0, 12.0, 25.0)
+        """
+        return cls(
+            sensation_threshold_ma=sensation_ma if sensation_ma is not None else 0.2 * ceiling_ma,
+            comfortable_ma=comfortable_ma if comfortable_ma is not None else 0.4 * ceiling_ma,
+            motor_threshold_ma=motor_ma if motor_ma is not None else 0.6 * ceiling_ma,
+        )
 
     def answer(self, prompt: Prompt) -> str | None:
         a = prompt.amplitude_ma

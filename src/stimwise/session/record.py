@@ -23,6 +23,20 @@ from pydantic import Field, model_validator
 
 from stimwise.protocol.base import StrictModel, field_contradictions
 
+__all__ = [
+    "AMPLITUDE_SLACK_MA",
+    "BAND_SLACK_S",
+    "N_AMPLITUDE_BINS",
+    "CalibrationResult",
+    "Count",
+    "Milliamps",
+    "Nrs",
+    "SessionRecord",
+    "SkinCheck",
+    "delivered_amplitude_ma",
+    "record_from_events",
+]
+
 N_AMPLITUDE_BINS = 10
 
 
@@ -50,7 +64,27 @@ class SessionRecord(StrictModel):
     Whatever made it (a journal, a FHIR Procedure), a record holds only finite values in their
     ranges: amplitudes, charge and times not negative, the mean amplitude not above the
     maximum, no more minutes in the amplitude bands than the stimulation time, pain ratings
-    0-10 in whole numbers, skin checks and outcomes from their lists (hazard HAZ-092)."""
+    0-10 in whole numbers, skin checks and outcomes from their lists (hazard HAZ-092).
+
+    Examples
+    --------
+    What :func:`stimwise.run_session` returns; a journal gives the same record back:
+
+    >>> import tempfile, pathlib
+    >>> import stimwise as sw
+    >>> from stimwise.session import Journal, SessionRunner
+    >>> from stimwise.session.journal import journal_record, read_journal
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.jsonl"
+    >>> runner = SessionRunner(plan, sw.open_device("sim"), Journal(path),
+    ...                        sw.ScriptedResponder.typical(30))
+    >>> runner.emergency_stop(); _ = runner.tick()
+    >>> record = journal_record(read_journal(path), str(path))
+    >>> record.outcome, record.reason, record.stimulation_s
+    ('aborted', 'emergency stop by the user', 0.0)
+    >>> record == runner.record
+    True
+    """
 
     protocol_id: str = Field(min_length=1, max_length=64)
     plan_fingerprint: str = Field(min_length=1, max_length=64)

@@ -71,10 +71,27 @@ from stimwise.session.record import SessionRecord, record_from_events
 from stimwise.session.states import OUTPUT_STATES, TERMINAL, TRANSITIONS, SessionState
 from stimwise.waveform.timefunctions import envelope_fraction
 
+__all__ = ["SessionRunner", "Snapshot"]
+
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a user interface shows at one moment."""
+    """What a user interface shows at one moment.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import stimwise as sw
+    >>> from stimwise.session import Journal, SessionRunner
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "session.jsonl")
+    >>> person = sw.ScriptedResponder.typical(30)
+    >>> runner = SessionRunner(plan, sw.open_device("sim"), journal, person)
+    >>> snapshot = runner.snapshot()
+    >>> snapshot.state, snapshot.prompt.kind, snapshot.remaining_s
+    ('idle', 'nrs_pre', 1800.0)
+    >>> runner.emergency_stop(); _ = runner.tick()  # ends the session, closes its journal
+    """
 
     state: SessionState
     applied_ma: float
@@ -94,7 +111,26 @@ class Snapshot:
 
 
 class SessionRunner:
-    """Runs one session on one device; see the module docstring for the interlocks."""
+    """Runs one session on one device; see the module docstring for the interlocks.
+
+    Examples
+    --------
+    :func:`stimwise.run_session` drives a runner until the session ends; a user interface drives it
+    itself, calling :meth:`tick` at the control rate and :meth:`heartbeat` while it is alive:
+
+    >>> import tempfile, pathlib
+    >>> import stimwise as sw
+    >>> from stimwise.session import Journal, SessionRunner
+    >>> plan = sw.verify(sw.load_protocol("conventional-tens")).require_plan()
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "session.jsonl")
+    >>> person = sw.ScriptedResponder.typical(30)
+    >>> runner = SessionRunner(plan, sw.open_device("sim"), journal, person)
+    >>> runner.ceiling_ma  # the lowest of the plan's amplitude, the caps and the device range
+    30.0
+    >>> runner.emergency_stop()  # from any state and any thread: the output is zeroed first
+    >>> runner.tick().state, runner.record.outcome
+    ('aborted', 'aborted')
+    """
 
     def __init__(
         self,

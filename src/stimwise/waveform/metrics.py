@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from stimwise.protocol.models import CarrierTrain, Channel, Envelope, PulseTrain
-from stimwise.protocol.prescription import Prescription
+from stimwise.protocol.models import CarrierTrain, Channel, Envelope, Protocol, PulseTrain
+from stimwise.protocol.prescription import Prescription, as_prescription
 from stimwise.waveform.carrier import burst_unit_integrals, mean_carrier_frequency_hz
 from stimwise.waveform.schedule import PulseShapeIntegrals, pulse_events
 from stimwise.waveform.timefunctions import envelope_power_factor, mean_square_scaled
@@ -44,6 +44,15 @@ DEFAULT_LOAD_OHM = 500.0
 
 FDA_CHARACTERISATION_LOADS_OHM = (500.0, 2000.0, 10_000.0)
 """FDA PMS guidance 1999 Att. II: tracings at 500 Ω, 2 kΩ and 10 kΩ (clinical-facts.md §3.2)."""
+
+__all__ = [
+    "DEFAULT_LOAD_OHM",
+    "FDA_CHARACTERISATION_LOADS_OHM",
+    "ChannelMetrics",
+    "ElectrodeMetrics",
+    "PlanMetrics",
+    "compute_metrics",
+]
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,16 @@ class ElectrodeMetrics:
 
 @dataclass(frozen=True)
 class ChannelMetrics:
+    """The exact metrics of one channel at one load; the module docstring defines each figure.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> channel = sw.compute_metrics(sw.load_protocol("conventional-tens")).channels[0]
+    >>> channel.channel, channel.pulses_per_second
+    ('left leg', 100.0)
+    """
+
     channel: str
     load_ohm: float
     peak_current_ma: float
@@ -87,7 +106,17 @@ class ChannelMetrics:
 
 @dataclass(frozen=True)
 class PlanMetrics:
-    """Metrics of every channel of a prescription at one load."""
+    """Metrics of every channel of a prescription at one load (:func:`compute_metrics`).
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> metrics = sw.compute_metrics(sw.load_protocol("conventional-tens"))
+    >>> metrics.load_ohm, [c.channel for c in metrics.channels]
+    (500.0, ['left leg', 'right leg'])
+    >>> metrics.channel("left leg").net_charge_per_pulse_uc  # charge-balanced
+    0.0
+    """
 
     load_ohm: float
     steady_window_s: float
@@ -279,8 +308,39 @@ def _channel_metrics(
     )
 
 
-def compute_metrics(prescription: Prescription, load_ohm: float = DEFAULT_LOAD_OHM) -> PlanMetrics:
-    """Exact metrics of every channel of ``prescription`` into a resistive ``load_ohm``."""
+def compute_metrics(
+    prescription: Prescription | Protocol, load_ohm: float = DEFAULT_LOAD_OHM
+) -> PlanMetrics:
+    """Exact metrics of every channel of ``prescription`` into a resistive ``load_ohm``.
+
+    Computed from the description, never from samples (the module docstring defines every
+    figure); :func:`stimwise.verify` judges these same numbers against the limits.
+
+    Parameters
+    ----------
+    prescription
+        What would be delivered; a protocol is measured at its defaults.
+    load_ohm
+        The resistive load (Ω); 500 Ω as IEC 60601-2-10 and the FDA characterise.
+
+    Returns
+    -------
+    PlanMetrics
+        One :class:`ChannelMetrics` per channel.
+
+    Examples
+    --------
+    Conventional TENS at its defaults: 30 mA, a 100 µs leading phase, 100 Hz, 25 cm²
+    electrodes.
+
+    >>> import stimwise as sw
+    >>> channel = sw.compute_metrics(sw.load_protocol("conventional-tens")).channels[0]
+    >>> round(channel.charge_per_phase_uc, 3), round(channel.rms_current_ma, 2)
+    (3.0, 3.35)
+    >>> round(channel.charge_density_uc_per_cm2, 3)  # 3 µC over 25 cm²
+    0.12
+    """
+    prescription = as_prescription(prescription, function="compute_metrics")
     if not load_ohm > 0:
         raise ValueError(f"load_ohm must be positive, got {load_ohm!r}")
     waveform = prescription.waveform

@@ -6,26 +6,24 @@ a ``VerifiedPlan``. The pulse and train panels are drawn from the streaming samp
 the envelope from the same time functions the exact metrics use, so the picture shows what would
 be exported, not a separate re-drawing.
 
-matplotlib is imported inside :func:`plot_prescription` and used through an Agg canvas without
-pyplot, so ``import stimwise`` stays fast, no display is needed and no global matplotlib state
-(backend, open figures) is touched.
+matplotlib is imported only when a figure is made (:func:`stimwise.plotting.figure_and_axes`,
+the Figure API without pyplot), so ``import stimwise`` stays fast, no display is needed and no
+global matplotlib state (backend, open figures) is touched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 import textwrap
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stimwise.errors import FieldProblem, InputError
-from stimwise.protocol.models import PulseTrain
-from stimwise.protocol.prescription import Prescription
+from stimwise.plotting import figure_and_axes
+from stimwise.protocol.models import Protocol, PulseTrain
+from stimwise.protocol.prescription import Prescription, as_prescription
 from stimwise.waveform.sampler import (
     check_sample_rate_hz,
     default_sample_rate_hz,
@@ -36,8 +34,12 @@ from stimwise.waveform.timefunctions import envelope_fraction, modulation_fracti
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-PLOT_FORMATS = ("png", "svg", "pdf")
+__all__ = ["PANELS", "plot_prescription"]
+
+PANELS = ("pulse", "second", "envelope")
+"""The panels :func:`plot_prescription` can draw, in its default order."""
 
 PULSE_SAMPLES_PER_PHASE = 200
 """Samples across the shortest phase in the one-pulse panel when no rate is given."""
@@ -63,23 +65,29 @@ _SIGN_NOTE = "+ anodic at the active electrode"
 
 
 def plot_prescription(
-    prescription: Prescription,
-    out_path: str | os.PathLike[str],
+    prescription: Prescription | Protocol,
     *,
+    ax: Axes | Sequence[Axes] | None = None,
+    panels: Sequence[str] = PANELS,
     sample_rate_hz: float | None = None,
     envelope_seconds: float | None = None,
-) -> Path:
-    """Draw the three panels and save them; the suffix of ``out_path`` picks png, svg or pdf.
+) -> Figure:
+    """Draw one pulse, one second of the train and the envelope of a prescription.
 
     Parameters
     ----------
     prescription
-        What to draw (verified or not: a plot is a view).
-    out_path
-        Destination in an existing directory. Written via a temporary file and a rename, so a
-        failure never leaves a half-written picture.
+        What to draw, verified or not (a plot is a view). A protocol is drawn at its defaults.
+    ax
+        Axes to draw into, one per panel (a single Axes when one panel is asked); by default a
+        new figure with one row per panel and a title naming the protocol and the dose.
+    panels
+        Which panels, in order (one name alone is one panel): ``"pulse"`` (one pulse at full
+        amplitude and width, or the first carrier cycles), ``"second"`` (one second of steady
+        stimulation), ``"envelope"`` (peak amplitude over the session or over three on/off
+        cycles).
     sample_rate_hz
-        Rate of the one-pulse and one-second panels (e.g. the rate an export would use); by
+        Rate of the pulse and one-second panels (e.g. the rate an export would use); by
         default a fine rate for the pulse and :func:`default_sample_rate_hz` for the second.
     envelope_seconds
         Span of the envelope panel; by default the whole session for continuous stimulation or
@@ -87,49 +95,63 @@ def plot_prescription(
 
     Returns
     -------
-    Path
-        ``out_path`` as a :class:`~pathlib.Path`.
+    matplotlib.figure.Figure
+        The figure drawn into; save it with :func:`stimwise.save_figure`.
+
+    Raises
+    ------
+    InputError
+        An unknown panel, a sample rate below what the waveform needs, or an envelope span
+        outside the session.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> figure = sw.plot_prescription(sw.load_protocol("conventional-tens"))
+    >>> [ax.get_title().split(" (")[0] for ax in figure.axes]
+    ['one pulse', 'one second of steady stimulation', 'envelope: peak amplitude over the session']
+
+    Into your own axes, one panel:
+
+    >>> from matplotlib.figure import Figure
+    >>> mine = Figure().subplots()
+    >>> figure = sw.plot_prescription(sw.load_protocol("burst-tens"), ax=mine, panels=["pulse"])
+    >>> figure is mine.figure
+    True
     """
-    path = Path(out_path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in PLOT_FORMATS:
-        raise InputError(FieldProblem("out", str(out_path), "a .png, .svg or .pdf file"))
-    if not path.parent.is_dir():
-        raise InputError(FieldProblem("out", str(out_path), "a file in an existing directory"))
+    prescription = as_prescription(prescription, function="plot_prescription")
+    chosen = tuple(panels) if not isinstance(panels, str) else (panels,)
+    for name in chosen:
+        if name not in PANELS:
+            raise InputError(FieldProblem("panels", name, f"one of {', '.join(PANELS)}"))
+    if not chosen:
+        raise InputError(FieldProblem("panels", [], f"at least one of {', '.join(PANELS)}"))
     rate = None if sample_rate_hz is None else check_sample_rate_hz(prescription, sample_rate_hz)
     span_s = None
     if envelope_seconds is not None:
         span_s = _positive_seconds(
             "envelope_seconds", envelope_seconds, prescription.session_duration_min * 60.0
         )
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9.0, 9.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    pulse_ax, second_ax, envelope_ax = figure.subplots(3, 1)
-    _draw_single_event(pulse_ax, prescription, rate)
-    _draw_one_second(second_ax, prescription, rate)
-    _draw_envelope(envelope_ax, prescription, span_s)
-    protocol = prescription.protocol
-    headline = textwrap.shorten(protocol.name, width=90, placeholder="…")
-    figure.suptitle(
-        f"{headline}\n{protocol.id}: {protocol.modality}, {prescription.max_amplitude_ma:g} mA, "
-        f"{prescription.session_duration_min:g} min · current {_SIGN_NOTE} · "
-        "a view, not a verification",
-        fontsize=10,
+    figure, axes = figure_and_axes(
+        ax, len(chosen), function="plot_prescription", figsize=(9.0, 3.0 * len(chosen) + 0.5)
     )
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format=fmt, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return path
+    for name, panel_ax in zip(chosen, axes, strict=True):
+        if name == "pulse":
+            _draw_single_event(panel_ax, prescription, rate)
+        elif name == "second":
+            _draw_one_second(panel_ax, prescription, rate)
+        else:
+            _draw_envelope(panel_ax, prescription, span_s)
+    if ax is None:
+        protocol = prescription.protocol
+        headline = textwrap.shorten(protocol.name, width=90, placeholder="…")
+        figure.suptitle(
+            f"{headline}\n{protocol.id}: {protocol.modality}, "
+            f"{prescription.max_amplitude_ma:g} mA, {prescription.session_duration_min:g} min · "
+            f"current {_SIGN_NOTE} · a view, not a verification",
+            fontsize=10,
+        )
+    return figure
 
 
 def _positive_seconds(field: str, value: object, session_s: float) -> float:

@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from stimwise.errors import FieldProblem, InputError
-from stimwise.protocol.models import CarrierTrain, Envelope, PulseTrain
-from stimwise.protocol.prescription import Prescription
+from stimwise.protocol.models import CarrierTrain, Envelope, Protocol, PulseTrain
+from stimwise.protocol.prescription import Prescription, as_prescription
 from stimwise.waveform.carrier import carrier_gate, carrier_phase_cycles, carrier_unit_wave
 from stimwise.waveform.schedule import PulseShapeIntegrals, pulse_events
 from stimwise.waveform.timefunctions import envelope_fraction, modulation_fraction, scaled_value
@@ -43,6 +43,14 @@ CARRIER_SAMPLES_PER_CYCLE = 4
 """Fewest samples per cycle of the highest carrier frequency (twice Nyquist): point samples of a
 carrier at fewer would alias into a lower frequency."""
 
+__all__ = [
+    "SampleChunk",
+    "default_sample_rate_hz",
+    "minimum_sample_rate_hz",
+    "sample_window",
+    "stream_samples",
+]
+
 
 @dataclass(frozen=True, eq=False)
 class SampleChunk:
@@ -50,6 +58,14 @@ class SampleChunk:
 
     ``current_ma[c, j]`` is the current of channel ``channel_labels[c]`` over the sample interval
     starting at ``start_s + j / sample_rate_hz`` (positive = anodic at the active electrode).
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> chunk = sw.sample_window(sw.load_protocol("conventional-tens"),
+    ...                          sample_rate_hz=50_000, duration_s=0.01)
+    >>> chunk.channel_labels, chunk.current_ma.shape, chunk.duration_s
+    (('left leg', 'right leg'), (2, 500), 0.01)
     """
 
     start_s: float
@@ -76,7 +92,17 @@ def minimum_sample_rate_hz(prescription: Prescription) -> float:
     Pulse trains need :data:`PULSE_SAMPLES_PER_PHASE` samples across the shortest phase (pulse-width
     modulation included, via ``PulseTrain.shortest_phase_us``); carriers need
     :data:`CARRIER_SAMPLES_PER_CYCLE` samples per cycle of the highest carrier frequency on any
-    channel (channel offsets included)."""
+    channel (channel offsets included).
+
+    Examples
+    --------
+    A 100 µs phase needs at least two samples:
+
+    >>> import stimwise as sw
+    >>> from stimwise.waveform.sampler import minimum_sample_rate_hz
+    >>> minimum_sample_rate_hz(sw.Prescription.from_protocol(sw.load_protocol("conventional-tens")))
+    20000.0
+    """
     waveform = prescription.waveform
     if isinstance(waveform, PulseTrain):
         return PULSE_SAMPLES_PER_PHASE * 1e6 / waveform.shortest_phase_us
@@ -99,7 +125,15 @@ _RATE_LADDER_HZ = tuple(m * 10**e for e in range(3, 9) for m in (1, 2, 5))
 
 def default_sample_rate_hz(prescription: Prescription) -> float:
     """A round rate (1-2-5 series, ≥ 1 kHz, whole hertz as WAV needs) with
-    :data:`DEFAULT_SAMPLES_PER_FEATURE` samples per shortest phase or carrier cycle."""
+    :data:`DEFAULT_SAMPLES_PER_FEATURE` samples per shortest phase or carrier cycle.
+
+    Examples
+    --------
+    >>> import stimwise as sw
+    >>> from stimwise.waveform.sampler import default_sample_rate_hz
+    >>> default_sample_rate_hz(sw.Prescription.from_protocol(sw.load_protocol("conventional-tens")))
+    100000.0
+    """
     waveform = prescription.waveform
     if isinstance(waveform, PulseTrain):
         wanted = DEFAULT_SAMPLES_PER_FEATURE * 1e6 / waveform.shortest_phase_us
@@ -281,7 +315,7 @@ class _CarrierRenderer:
 
 
 def stream_samples(
-    prescription: Prescription,
+    prescription: Prescription | Protocol,
     *,
     sample_rate_hz: float,
     duration_s: float | None = None,
@@ -314,8 +348,20 @@ def stream_samples(
         Floating dtype of the returned samples (computed in float64).
 
     Arguments are checked before anything is rendered: a bad one raises :class:`InputError` at
-    the call, not at the first chunk.
+    the call, not at the first chunk. A protocol is rendered at its defaults.
+
+    Examples
+    --------
+    Three seconds at 50 kHz, one second at a time (a whole session streams the same way, in
+    constant memory):
+
+    >>> import stimwise as sw
+    >>> rx = sw.Prescription.from_protocol(sw.load_protocol("conventional-tens"))
+    >>> chunks = stream_samples(rx, sample_rate_hz=50_000, duration_s=3.0, chunk_s=1.0)
+    >>> [chunk.n_samples for chunk in chunks]
+    [50000, 50000, 50000]
     """
+    prescription = as_prescription(prescription, function="stream_samples")
     fs = check_sample_rate_hz(prescription, sample_rate_hz)
     session_s = prescription.session_duration_min * 60.0
     start = _finite("start_s", start_s)
@@ -380,7 +426,7 @@ def _chunks(
 
 
 def sample_window(
-    prescription: Prescription,
+    prescription: Prescription | Protocol,
     *,
     sample_rate_hz: float,
     duration_s: float,
@@ -388,7 +434,30 @@ def sample_window(
     steady: bool = False,
     dtype: npt.DTypeLike = np.float64,
 ) -> SampleChunk:
-    """A short window as one chunk (for plots and tests); memory grows with ``duration_s``."""
+    """A short window as one chunk (for plots and analysis); memory grows with ``duration_s``.
+
+    The arguments are those of :func:`stream_samples` (a protocol is sampled at its
+    defaults); for long spans stream instead.
+
+    Returns
+    -------
+    SampleChunk
+        ``current_ma`` has one row per channel (mA; positive = anodic at the active
+        electrode).
+
+    Examples
+    --------
+    The charge of the 100 µs leading phase at 30 mA, from the samples (exact at any rate: each
+    sample is the mean current over its interval):
+
+    >>> import stimwise as sw
+    >>> chunk = sw.sample_window(sw.load_protocol("conventional-tens"),
+    ...                          sample_rate_hz=100_000, duration_s=0.01, steady=True)
+    >>> cathodic_uc = -chunk.current_ma[chunk.current_ma < 0].sum() / chunk.sample_rate_hz * 1e3
+    >>> round(float(cathodic_uc), 6)  # one pulse per channel in 10 ms: 2 × 30 mA × 100 µs
+    6.0
+    """
+    prescription = as_prescription(prescription, function="sample_window")
     return next(
         stream_samples(
             prescription,

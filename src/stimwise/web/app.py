@@ -57,6 +57,8 @@ from stimwise.web.security.throttle import LoginThrottle
 from stimwise.web.settings import load_or_create_secret
 from stimwise.web.static_files import StaticAssets
 
+__all__ = ["ROUTERS", "app_from_environment", "create_app"]
+
 ROUTERS: tuple[APIRouter, ...] = (
     api_audit.router,
     api_auth.router,
@@ -104,7 +106,22 @@ def create_app(
     """The web application on ``settings`` (:func:`~stimwise.settings.get_settings` when
     ``None``); ``database`` overrides ``settings.db_url`` with an already opened one.
     ``password_hashing`` is argon2id's cost: RFC 9106's low-memory profile, or the cheapest for
-    tests (a code argument only: no setting can weaken it)."""
+    tests (a code argument only: no setting can weaken it).
+
+    Examples
+    --------
+    ``stimwise serve`` runs it with uvicorn; any ASGI server or test client can:
+
+    >>> import tempfile, pathlib
+    >>> from stimwise.records import open_database
+    >>> from stimwise.settings import Settings
+    >>> from stimwise.web import create_app
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with open_database(f"sqlite:///{folder}/records.sqlite3") as database:
+    ...     app = create_app(Settings(secret_key="0" * 32), database=database)
+    ...     "/api/v1/patients" in app.openapi()["paths"]
+    True
+    """
     settings = settings or get_settings()
     db = database or open_database(settings.db_url)
 
