@@ -57,13 +57,36 @@ def test_cohort_of_self_logged_sessions_gives_adherence_and_a_verdict(tmp_path, 
     assert made.exit_code == 0, made.output
     assert json.loads(made.output)["sessions"] == "self-reported on tu-7000"
     answer = runner.invoke(app, ["response", "SIM3-00000", "--db", url, "--json"])
-    document = json.loads(answer.output)
+    document = json.loads(answer.output, parse_constant=_refuse_non_json_number)
     assert document["provenance"]["device_recorded"] == 0
     assert document["provenance"]["self_reported"] > 0
     assert "self-reported" in document["verdict"]["reasons"][-1]
     assert document["weekly_adherence"]["complete_weeks"] == weeks
     assert 0 < document["weekly_adherence"]["sessions_share"] <= 1
     assert (document["verdict"]["category"] != "not_enough_data") is settled
+
+
+def _refuse_non_json_number(name: str):
+    raise AssertionError(f"{name} is not JSON: an unknown number must be written as null")
+
+
+def test_response_on_self_reported_sessions_says_the_unknown_current_is_not_known(tmp_path):
+    """The current of a self-reported session is unknown (the person reports a level): the
+    JSON has null where the number is missing, and the table says "not known", never nan."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    made = runner.invoke(app, ["cohort", "simulate", "1", "--seed", "3", "--db", url,
+                               "--self-logged", "tu-7000", "--weeks", "7",
+                               "--end-date", "2026-11-30"])
+    assert made.exit_code == 0, made.output
+    answer = runner.invoke(app, ["response", "SIM3-00000", "--db", url, "--json"])
+    document = json.loads(answer.output, parse_constant=_refuse_non_json_number)
+    current = next(e for e in document["dose_response"]["effects"]
+                   if e["parameter"] == "amplitude_ma")
+    assert current["low"] is None and current["high"] is None
+    table = runner.invoke(app, ["response", "SIM3-00000", "--db", url], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "nan" not in table.output.lower()
+    assert "not known" in table.output
 
 
 def test_fhir_export_carries_self_reported_sessions_and_import_skips_them(tmp_path):

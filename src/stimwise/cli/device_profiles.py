@@ -3,11 +3,11 @@ over :mod:`stimwise.device.profiles`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
+from stimwise.cli import output
 from stimwise.cli.errors import report_errors
 from stimwise.cli.options import JsonFlag
 
@@ -39,7 +39,7 @@ def profiles_list(as_json: JsonFlag = False) -> None:
 
     rows = [_summary(p) for p in profiles().values()]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        output.print_json(rows)
         return
     from rich.console import Console
     from rich.table import Table
@@ -68,7 +68,7 @@ def profiles_show(
     document = profile.model_dump(mode="json")
     document["unknown"] = profile.unknowns()
     if as_json:
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
         return
     import yaml
     from rich.console import Console

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 import typer
 
+from stimwise.cli import output
 from stimwise.errors import InputError, StimwiseError
 from stimwise.extras import as_missing_extra
 
@@ -44,7 +44,7 @@ def report_errors(json_flag: str | None = "as_json") -> Callable[[F], F]:
                         if isinstance(error, InputError)
                         else {"error": type(error).__name__, "message": str(error)}
                     )
-                    print(json.dumps(payload, indent=2))
+                    output.print_json(payload)
                 else:
                     print(f"stimwise: {error}", file=sys.stderr)
                 raise typer.Exit(error.exit_code) from None

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from stimwise.cli import inputs
+from stimwise.cli import inputs, output
 from stimwise.cli.errors import report_errors
 from stimwise.cli.options import DbOption, JsonFlag, PseudonymArg
 
@@ -58,8 +58,8 @@ def fhir_export(
         kind = entry["resource"]["resourceType"]
         counts[kind] = counts.get(kind, 0) + 1
     if as_json:
-        print(json.dumps({"patient": pseudonym, "out": str(out), "resources": counts,
-                          "identity": include_identity}, indent=2))
+        output.print_json({"patient": pseudonym, "out": str(out), "resources": counts,
+                          "identity": include_identity})
     else:
         listed = ", ".join(f"{n} {kind}" for kind, n in counts.items())
         print(f"wrote {out}: FHIR R4 Bundle of {pseudonym} ({listed})")
@@ -82,7 +82,7 @@ def fhir_import(
     with open_database(db) as database:
         summary = import_bundle(database, inputs.actor(), data, source=str(bundle))
     if as_json:
-        print(json.dumps(summary.as_dict(), indent=2))
+        output.print_json(summary.as_dict())
         return
     created = ", ".join(f"{n} {k}" for k, n in summary.created.items()) or "nothing new"
     skipped = sum(summary.skipped.values())
@@ -107,6 +107,6 @@ def export_csv(
         data = export_csv_zip(database, inputs.actor(), pseudonym)
     out.write_bytes(data)
     if as_json:
-        print(json.dumps({"patient": pseudonym, "out": str(out), "bytes": len(data)}, indent=2))
+        output.print_json({"patient": pseudonym, "out": str(out), "bytes": len(data)})
     else:
         print(f"wrote {out}: CSV export of {pseudonym} ({len(data)} bytes)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -85,8 +84,7 @@ def protocols_list(as_json: JsonFlag = False) -> None:
 
     protocols = list(library().values())
     if as_json:
-        print(
-            json.dumps(
+        output.print_json(
                 [
                     {
                         "id": p.id,
@@ -96,10 +94,7 @@ def protocols_list(as_json: JsonFlag = False) -> None:
                         "expected_verdict": p.expected_verdict,
                     }
                     for p in protocols
-                ],
-                indent=2,
-            )
-        )
+                ])
         return
     from stimwise.cli.render import protocols_table
 
@@ -164,7 +159,7 @@ def check(
     if as_json:
         from stimwise.cli.documents import check_document
 
-        print(json.dumps(check_document(report), indent=2))
+        output.print_json(check_document(report))
     else:
         from stimwise.cli.render import print_report
 
@@ -256,7 +251,7 @@ def screen_command(patient: IntakeFileArg, as_json: JsonFlag = False) -> None:
         document = screening.model_dump(mode="json")
         document["clinician_text"] = clinician_text(screening)
         document["patient_text"] = patient_text(screening)
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
     else:
         from stimwise.cli.render_clinical import print_screening
 
@@ -298,7 +293,7 @@ def instruments_list(as_json: JsonFlag = False) -> None:
         for spec in INSTRUMENTS.values()
     ]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        output.print_json(rows)
         return
     from rich.table import Table
 
@@ -321,7 +316,7 @@ def instruments_score(
 
     scores = score_all(load_responses_file(answers))
     if as_json:
-        print(json.dumps([s.model_dump(mode="json") for s in scores], indent=2))
+        output.print_json([s.model_dump(mode="json") for s in scores])
         return
     console = output.console()
     for s in scores:
@@ -440,7 +435,7 @@ def session_run(
         document = record.model_dump(mode="json")
         document["journal"] = str(path)
         document["cause"] = runner.end_cause
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
     console.print(closing_paragraph(runner, record, path), markup=False)
     code = exit_code(runner, record)
     if code:
@@ -465,7 +460,7 @@ def session_recover(
     if as_json:
         document = record.model_dump(mode="json")
         document.update(recovered_now=not was_ended, torn_lines=contents.torn_lines)
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
         return
     status = (
         "already closed by its session end"
@@ -579,7 +574,7 @@ def devices_list(as_json: JsonFlag = False) -> None:
     from stimwise.cli.render_devices import device_table, devices_document
 
     if as_json:
-        print(json.dumps(devices_document(), indent=2))
+        output.print_json(devices_document())
     else:
         output.console().print(device_table())
 
@@ -601,7 +596,7 @@ def schema(
     """Print the JSON Schema of a file format (or the list of body sites)."""
     from stimwise.cli.schemas import schema_document
 
-    print(json.dumps(schema_document(name), indent=2))
+    output.print_json(schema_document(name))
 
 
 @app.command("demo")

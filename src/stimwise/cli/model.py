@@ -9,7 +9,6 @@ diagnosis and not a dose, and deliver nothing.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from stimwise.cli import output
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 from stimwise.cli.options import JsonFlag, PlotOption
@@ -157,7 +157,7 @@ def threshold_command(
         "note": DISCLAIMER,
     }
     if as_json:
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
         return
     from rich.console import Console
 
@@ -242,7 +242,7 @@ def strength_duration_command(
         "note": DISCLAIMER,
     }
     if as_json:
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
         return
     from rich.console import Console
     from rich.table import Table

@@ -8,7 +8,6 @@ stdout. Both commands describe model predictions; neither delivers or exports st
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from stimwise.cli import inputs
+from stimwise.cli import inputs, output
 from stimwise.cli import values as v
 from stimwise.cli.errors import report_errors
 from stimwise.cli.options import AreaOption, JsonFlag, PlotOption
@@ -249,7 +248,7 @@ def recruitment_command(
             "classes": rows,
             "recruitment_curves": curves.to_dict(),
         }
-        print(json.dumps(document, indent=2))
+        output.print_json(document)
         return
     _print_rows(rows, f"{source}: {recipe.label()} — model prediction, not a dose")
     if plot is not None:
@@ -332,7 +331,7 @@ def activation_command(
 
         save_figure(plot_activation(report), plot, field="--plot")
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        output.print_json(report.to_dict())
         return
     _print_activation(report)
     if plot is not None:

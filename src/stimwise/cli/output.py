@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,9 +24,28 @@ def console_to_stderr():
     return Console(stderr=True)
 
 
+def json_ready(document: Any) -> Any:
+    """``document`` with every number JSON can carry: a NaN or infinite float (an unknown
+    current, a mean of nothing) becomes ``null``, and a NumPy scalar or array its Python value.
+
+    ``json.dumps`` would otherwise write ``NaN``, which is not JSON: a strict reader (``jq``,
+    JavaScript's ``JSON.parse``, most languages' parsers) refuses the whole document.
+    """
+    if isinstance(document, dict):
+        return {key: json_ready(value) for key, value in document.items()}
+    if isinstance(document, list | tuple):
+        return [json_ready(value) for value in document]
+    if callable(getattr(document, "tolist", None)):  # a NumPy scalar or array
+        return json_ready(document.tolist())
+    if isinstance(document, float) and not math.isfinite(document):
+        return None
+    return document
+
+
 def print_json(document: Any) -> None:
-    """One JSON document on stdout (dates and paths as text)."""
-    print(json.dumps(document, indent=2, default=str))
+    """One JSON document on stdout: dates and paths as text, unknown numbers as ``null``
+    (never ``NaN``, which strict JSON readers refuse)."""
+    print(json.dumps(json_ready(document), indent=2, default=str, allow_nan=False))
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 
@@ -57,9 +59,15 @@ def print_assessment(console: Console, series, assessment, proposal: dict | None
         table.add_column(column)
     for effect in doses.effects:
         fit = effect.fit
-        table.add_row(effect.parameter, f"{effect.low:.4g}–{effect.high:.4g}",
-                      "did not vary" if fit is None else f"{fit.slope:+.3g} ± {fit.slope_se:.2g}",
-                      "" if fit is None else f"{fit.p_two_sided:.2g}")
+        known = math.isfinite(effect.low) and math.isfinite(effect.high)
+        table.add_row(
+            effect.parameter,
+            f"{effect.low:.4g}–{effect.high:.4g}" if known else "not known",
+            ("not known (no session recorded it)" if not known
+             else "did not vary" if fit is None
+             else f"{fit.slope:+.3g} ± {fit.slope_se:.2g}"),
+            "" if fit is None else f"{fit.p_two_sided:.2g}",
+        )
     console.print(table)
     console.print(f"habituation: {doses.habituation.explanation}")
     _print_suggestion(console, proposal)
