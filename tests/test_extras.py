@@ -238,3 +238,22 @@ def test_HAZ175_the_safety_path_imports_no_optional_package():
             if optional:
                 found[name] = sorted(optional)
     assert found == {}
+
+
+@pytest.mark.slow
+def test_the_library_names_the_missing_physiology_extra_at_first_use():
+    """``sw.fiber_threshold`` on a core install stops at once with the extra to install, not
+    with a ModuleNotFoundError from half-way through a computation."""
+    code = BLOCKER.split("sys.argv")[0].format(blocked=tuple(OPTIONAL)) + (
+        "import stimwise as sw\n"
+        "from stimwise.extras import MissingExtraError\n"
+        "assert sw.verify(sw.load_protocol('conventional-tens')).verdict == 'pass'\n"
+        "try:\n"
+        "    sw.fiber_threshold('mrg', diameter_um=10, distance_mm=1, pulse_width_ms=0.1)\n"
+        "except MissingExtraError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("pip install 'stimwise[physiology]'"), result.stdout
