@@ -52,7 +52,7 @@ from stimwise.interop.report_document import (
 )
 from stimwise.protocol.base import StrictModel
 from stimwise.protocol.library import library
-from stimwise.protocol.site_names import site_label
+from stimwise.protocol.site_names import site_label, site_words
 from stimwise.records import repository as r
 from stimwise.records.access import Actor, require
 from stimwise.records.database import Database
@@ -833,7 +833,7 @@ def _electrodes_text(prescription: dict | None) -> str:
     if prescription is None:
         return "not recorded (no prescription linked)"
     return "; ".join(
-        f"{ch['label']}: {' and '.join(site_label(s) for s in ch['sites'])} "
+        f"{ch['label']}: {' and '.join(site_words(s) for s in ch['sites'])} "
         f"({ch['area_cm2']:g} cm² each)" for ch in prescription["channels"])
 
 
