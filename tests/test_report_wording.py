@@ -27,6 +27,7 @@ def test_durations_are_whole_seconds_minutes_and_hours():
     assert w.duration_text(38.542) == "38 s"
     assert w.duration_text(1198.9) == "19 min 58 s"
     assert w.duration_text(1200.0) == "20 min"
+    assert w.duration_text(0.4) == "less than 1 s" and w.duration_text(0.0) == "0 s"
     assert w.duration_text(3900) == "1 h 5 min"
     assert w.minutes_text(3060.9) == "3,060 min"
 
@@ -40,6 +41,9 @@ def test_HAZ166_delivered_time_is_rounded_down_never_up():
 @given(st.floats(min_value=0, max_value=100_000, allow_nan=False))
 def test_HAZ166_shown_time_never_exceeds_the_delivered_time(seconds):
     shown = w.duration_text(seconds)
+    if shown == "less than 1 s":
+        assert 0 < seconds < 1
+        return
     total = 0
     for number, unit in zip(shown.split()[::2], shown.split()[1::2], strict=True):
         total += int(number) * {"h": 3600, "min": 60, "s": 1}[unit]
@@ -71,6 +75,7 @@ def test_other_units_and_significant_figures():
         "1.0 µC", "0.040 µC", "12 µC", "2.0 nC", "0.49 nC"]
     assert w.nrs_change_text(6, 4) == "6 → 4 (0–10)" and w.nrs_change_text(None, None) == (
         "not asked")
+    assert w.nrs_change_text(6, None) == "6 → not asked (0–10)"
 
 
 def test_times_to_the_minute_in_the_clinics_time_zone():

@@ -55,10 +55,14 @@ def amplitude_against_ceiling(ma: float, ceiling_ma: float | None) -> str:
 
 
 def duration_text(seconds: float | None) -> str:
-    """A delivered time, rounded down to the second: "38 s", "19 min 58 s", "1 h 5 min"."""
+    """A delivered time, rounded down to the second: "38 s", "19 min 58 s", "1 h 5 min"; a
+    moment of output shorter than a second is "less than 1 s" (not "0 s", which would read as
+    none next to the amplitude it reached)."""
     if seconds is None:
         return "–"
     whole = math.floor(max(seconds, 0.0) + 1e-9)
+    if whole == 0 and seconds > 0:
+        return "less than 1 s"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -142,10 +146,15 @@ def nrs_text(value: int | float | None) -> str:
 
 
 def nrs_change_text(before: int | None, after: int | None) -> str:
-    """Pain before and after a session: "6 → 4 (0–10)"."""
+    """Pain before and after a session: "6 → 4 (0–10)"; "6 → not asked (0–10)" when one of
+    the two questions was not answered."""
     if before is None and after is None:
         return "not asked"
-    return f"{nrs_text(before)} → {nrs_text(after)} (0–10)"
+
+    def shown(value: int | None) -> str:
+        return "not asked" if value is None else nrs_text(value)
+
+    return f"{shown(before)} → {shown(after)} (0–10)"
 
 
 def day_text(day: date | datetime | None, zone: ZoneInfo | None = None) -> str:
