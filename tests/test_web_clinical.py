@@ -24,7 +24,8 @@ def test_screening_page_shows_decision_sources_and_body_map(app_client):
     screened_patient(app_client)
     page = app_client.get(f"/patients/{CRPS}/screening").text
     assert "Decision: Eligible with precautions" in page
-    assert "Assessed on " + datetime.now(UTC).date().isoformat() in page
+    today = datetime.now(UTC).date()
+    assert f"Assessed on {today.day} {today:%B %Y}" in page  # a date in words, not ISO
     assert "Why, and sources" in page and "<cite>" in page
     assert '<svg class="body-map"' in page
     hand = re.search(r'<rect class="([^"]+)"[^>]*data-site="left_hand_dorsal"', page).group(1)

@@ -215,6 +215,9 @@ def test_HAZ147_adherence_names_its_provenance_for_the_patient_and_the_clinician
     login_as(app_client, "clinician")
     clinician = visible_text(app_client.get("/patients/P001/home-programme").text)
     assert "logged by the person (self-reported)" in clinician and "1 of 7" in clinician
+    # the logged session in words: the device by its name, the time as a date, no ids
+    assert "TENSunits.com TU 7000 digital TENS" in clinician.split("Sessions the patient logged")[1]
+    assert "tu-7000" not in clinician and not re.search(r"\d{4}-\d\d-\d\d", clinician)
 
 
 def test_the_calendar_file_downloads_at_the_chosen_time_and_names_no_person(app_client):

@@ -207,6 +207,20 @@ def audit_action(action: str) -> str:
     return AUDIT_ACTIONS.get(action, words(action))
 
 
+def device_words(profile_id: str, programme_id: str | None = None) -> str:
+    """A home device and programme as their maker names them ("TENSunits.com TU 7000 digital
+    TENS, TENS (parameter control)"); an id no profile knows any more stays as it is."""
+    from stimwise.device.profiles.loader import profiles
+
+    profile = profiles().get(profile_id)
+    if profile is None:
+        return " · ".join(part for part in (profile_id, programme_id) if part)
+    programme = next((p for p in profile.programmes if p.id == programme_id), None)
+    if programme is None:
+        return profile.name if not programme_id else f"{profile.name}, {programme_id}"
+    return f"{profile.name}, {programme.name}"
+
+
 def install(env: Any) -> None:
     """Register the filters on a Jinja environment."""
     env.filters.update({
@@ -216,4 +230,5 @@ def install(env: Any) -> None:
         "site_words": site_words, "status_words": status_words, "words": words,
         "audit_action": audit_action, "day_words": day_words, "when_words": when_words,
         "record_count": record_count, "problem_words": problem_words,
+        "device_words": device_words,
     })
