@@ -349,3 +349,18 @@ def test_json_schemas_keep_docstring_prose_but_not_examples():
     text = json.dumps(schema_document("protocol"))
     assert ">>>" not in text and "Examples" not in text
     assert "A surface electrode: where it sits and its conductive area." in text
+
+
+def test_the_readme_script_loads_verifies_screens_recommends_and_computes_a_threshold(
+        monkeypatch):
+    """The "From Python" block of the README runs as written (issue 13: a five-line script)."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(root)
+    names: dict = {}
+    exec(compile(block, "README.md", "exec"), names)  # noqa: S102  (our own README)
+    assert names["report"].verdict == "pass"
+    assert names["screening"].decision == "eligible_with_precautions"
+    assert names["plan"].prescription == names["best"].prescription
+    assert 0.05 < names["threshold"].threshold_ma < 1.0  # 10 µm MRG, 1 mm, 100 µs
