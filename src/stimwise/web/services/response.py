@@ -322,8 +322,13 @@ def reject_proposal(db: Database, actor: Actor, pseudonym: str,
 class Nof1Request(StrictModel):
     """An n-of-1 comparison to analyse against the person's diary."""
 
-    treatment_a: str = Field(min_length=1, max_length=120, description="e.g. a protocol id.")
-    treatment_b: str = Field(min_length=1, max_length=120, description="e.g. 'no stimulation'.")
+    treatment_a: str = Field(
+        min_length=1, max_length=120,
+        description="What the person does in the A periods, in words, e.g. 'conventional TENS, "
+        "30 minutes a day'.")
+    treatment_b: str = Field(
+        min_length=1, max_length=120,
+        description="What they do in the B periods, e.g. 'no stimulation'.")
     start: date = Field(description="First day of the first period.")
     pairs: int = Field(default=3, ge=1, le=20)
     period_days: int = Field(default=7, ge=2, le=56)
