@@ -370,7 +370,8 @@ def test_wording_says_counts_durations_and_names_in_words():
     assert wording.plural(1, "entry") == "1 entry" and wording.plural(2, "entry") == "2 entries"
     assert wording.plural(0, "session") == "0 sessions" and wording.plural(3, "day") == "3 days"
     assert wording.duration_words(45) == "45 s" and wording.duration_words(750) == "12 min 30 s"
-    assert wording.duration_words(3900) == "1 h 5 min"
+    assert wording.duration_words(3900) == "1 h 5 min" and wording.duration_words(3600) == "1 h"
+    assert wording.duration_words(1799.6) == "29 min 59 s"  # rounded down, never up (HAZ-166)
     assert wording.protocol_words("crps-gentle-sensory") == "Gentle sensory TENS for CRPS"
     assert wording.protocol_words("my-own-protocol") == "My own protocol"
     assert wording.console_state("ramping") == "Raising the strength slowly"

@@ -22,6 +22,7 @@ from typing import Any
 
 from stimwise.protocol.site_names import site_words as _site_words
 from stimwise.records.patient_status import STATUS_WORDS
+from stimwise.web.services.wording import duration_text
 
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 
@@ -148,17 +149,9 @@ def range_words(key: str, low: float, high: float) -> str:
 
 
 def duration_words(seconds: float | None) -> str:
-    """``12 min 30 s``, ``45 s``, ``1 h 5 min`` (whole seconds)."""
-    if seconds is None:
-        return "–"
-    total = round(float(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
+    """``12 min 30 s``, ``45 s``, ``1 h 5 min``: the reports' wording, rounded down so that a
+    page never credits stimulation that was not delivered (HAZ-166)."""
+    return duration_text(seconds)
 
 
 def site_words(selector: str | None) -> str:

@@ -46,6 +46,12 @@
   function stopBeating() { if (beat) { clearInterval(beat); beat = null; } }
 
   function fmt(value, digits) { return value === null || value === undefined ? "–" : Number(value).toFixed(digits); }
+  // A strength in mA, or words while there is none yet (never a dash beside a unit).
+  function amount(id, value, missing) {
+    var known = value !== null && value !== undefined;
+    $(id).textContent = known ? fmt(value, 1) : missing;
+    $(id + "-unit").hidden = !known;
+  }
   function clock(seconds) {
     if (seconds === null || seconds === undefined) { return "–"; }
     var whole = Math.max(0, Math.round(seconds));
@@ -92,10 +98,11 @@
       $("live-state").textContent = m.state_words;
       $("live-reason").textContent = m.reason && TERMINAL_REASON[m.state] ? "(" + m.reason + ")" : "";
       $("live-applied").textContent = fmt(m.applied_ma, 1);
-      $("live-target").textContent = fmt(m.target_ma, 1);
-      $("live-ceiling").textContent = fmt(m.ceiling_ma, 1);
+      amount("live-target", m.target_ma, "not set yet");
+      amount("live-ceiling", m.ceiling_ma, "set when the session starts");
       $("live-running").textContent = clock(m.running_s);
       $("live-remaining").textContent = clock(m.remaining_s);
+      $("live-left").hidden = m.remaining_s === null || m.remaining_s === undefined;
       root.dataset.state = m.state;
       drawPrompt(m.prompt);
       drawElectrodes(m.electrodes);
