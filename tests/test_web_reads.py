@@ -119,3 +119,17 @@ def test_no_database_work_runs_in_the_event_loop(app_client, monkeypatch):
     assert app_client.post("/patients/P001/baseline/start", headers={"X-CSRF-Token": "wrong"},
                            data={"therapy_start_on": ""}).status_code == 403  # page refused
     assert on_loop == []
+
+
+def test_pages_render_without_checking_the_template_files_on_every_request(app_client,
+                                                                            monkeypatch):
+    import jinja2.loaders
+
+    login_as(app_client, "patient", "P001")
+    app_client.get("/me")  # the templates are compiled once
+    checked = []
+    real = jinja2.loaders.os.path.getmtime
+    monkeypatch.setattr(jinja2.loaders.os.path, "getmtime",
+                        lambda path: checked.append(path) or real(path))
+    assert app_client.get("/me").status_code == 200
+    assert [p for p in checked if p.endswith(".html")] == []

@@ -48,6 +48,9 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNSET = object()
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.auto_reload = False
+"""The templates are package files, so each is compiled once and kept: Jinja's default checks
+every template file's time on every render (a stat() per template per page; issue 17)."""
 wording.install(templates.env)
 
 
