@@ -97,12 +97,12 @@ def seed(url: str, users: int) -> tuple[list[tuple[str, str]], list[str]]:
     return patients, clinicians
 
 
-def start_server(url: str, port: int, folder: Path) -> subprocess.Popen:
+def start_server(url: str, port: int, folder: Path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "STIMWISE_ADMIN_PASSWORD": PASSWORD + " operator",
            "STIMWISE_SECRET_KEY": "load-benchmark-signing-key-" + "x" * 32,
            "XDG_DATA_HOME": str(folder)}
     command = [sys.executable, "-c", "from stimwise.cli.main import run; run()",
-               "serve", "--db", url, "--port", str(port)]
+               "serve", "--db", url, "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -227,6 +227,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--db", default=None, help="Database URL (an empty one); default SQLite.")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Server worker processes (stimwise serve --workers).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stimwise-load-") as tmp:
         folder = Path(tmp)
@@ -234,7 +236,7 @@ def main() -> None:
         patients, clinicians = seed(url, args.users)
         seeded = stored_rows(url)
         port = free_port()
-        server = start_server(url, port, folder)
+        server = start_server(url, port, folder, args.workers)
         base = f"http://127.0.0.1:{port}"
         tally = Tally()
         clients: list[httpx.Client] = []
@@ -267,7 +269,7 @@ def main() -> None:
     requests = sum(len(v) for v in tally.latency_s.values())
     print(json.dumps({
         "backend": url.split(":", 1)[0],
-        "users": args.users, "seconds": round(elapsed, 1),
+        "users": args.users, "workers": args.workers, "seconds": round(elapsed, 1),
         "requests": requests, "requests_per_s": round(requests / elapsed, 1),
         "errors": len(tally.errors), "error_examples": tally.errors[:5],
         "writes_acknowledged": sum(tally.acknowledged.values()),

@@ -696,10 +696,10 @@ def record_counts(session: Session, actor: Actor, pseudonym: str) -> dict[str, i
         "adverse_events": AdverseEvent,
         "self_logged_sessions": SelfLoggedSession,
     }
-    return {
-        name: session.scalar(
-            select(func.count()).select_from(model).where(model.patient_id == patient.id)
-        )
-        or 0
+    # One statement with a counting subquery per table: one round trip instead of seven.
+    counts = session.execute(select(*(
+        select(func.count()).select_from(model).where(model.patient_id == patient.id)
+        .scalar_subquery().label(name)
         for name, model in tables.items()
-    }
+    ))).one()
+    return {name: int(counts._mapping[name] or 0) for name in tables}
