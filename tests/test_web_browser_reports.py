@@ -165,7 +165,7 @@ def test_prescribe_with_review_date_then_signed_session_and_progress_reports(
     page.wait_for_url(f"**/patients/{PATIENT}/sessions/*/report")
     session_url = page.url
     main = page.inner_text("main")
-    assert "Session aborted before the planned end" in main and "Left upper arm, front" in main
+    assert "Session aborted before the planned end" in main and "left upper arm, front" in main
     assert "Riverside Physiotherapy" in main and "Signature:" in main
     check_page(page, "rep-05-session-report-desktop")
     text = pdf_pages(download(page, "a:has-text('Download PDF')"), "rep-session-report")

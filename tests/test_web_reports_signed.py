@@ -116,7 +116,7 @@ def test_HAZ166_session_report_in_words_units_and_the_clinics_time(client, presc
                      "Date:", "5.0 mA", "38 s", "4.3 mA", "0.50 µC",
                      "Emergency stop: the stop key was pressed.", "Skin irritation",
                      f"{local:%H:%M} to", "Gentle sensory TENS for CRPS",
-                     "Left upper arm, front", "6 → 4 (0–10)", "a problem seen",
+                     "left upper arm, front", "6 → 4 (0–10)", "a problem seen",
                      f"Plan fingerprint {prescribed['fingerprint'][:12]}", "Europe/London"):
         assert expected in page, expected
     for machine in ("4.995224", "38.542", "['", "max amplitude ma", "skin_irritation",
