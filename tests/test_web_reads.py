@@ -133,3 +133,21 @@ def test_pages_render_without_checking_the_template_files_on_every_request(app_c
                         lambda path: checked.append(path) or real(path))
     assert app_client.get("/me").status_code == 200
     assert [p for p in checked if p.endswith(".html")] == []
+
+
+def test_requests_run_on_as_many_threads_as_the_setting_allows(tmp_path):
+    """A small thread pool takes handlers in turn (settings.web_threads): with the library's 40,
+    page p95 at 32 users was about twice as long (docs/web.md)."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+    from web_fixtures import app_on, web_settings
+
+    app = app_on(web_settings(f"sqlite:///{tmp_path / 'w.sqlite3'}", web_threads=3))
+    try:
+        with TestClient(app) as client:
+            tokens = client.portal.call(
+                lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+            assert tokens == 3
+            assert client.get("/login").status_code == 200
+    finally:
+        app.state.db.close()

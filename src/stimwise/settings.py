@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the web application listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Its TCP port.")
+    web_threads: int = Field(
+        default=4, ge=1, le=64,
+        description="Requests of one server process handled at once in worker threads; the "
+        "rest wait their turn in order. Python runs one thread at a time, so more threads "
+        "only take turns more often: with 40 (the library default) page p95 at 32 users was "
+        "678 ms, with 4 it was 349-362 ms (benchmarks/bench_web_load.py, 2-core machine) [U]. "
+        "The emergency stop never waits for one.",
+    )
     secure_cookies: bool = Field(
         default=False,
         description="Served over HTTPS (behind a TLS proxy): cookies get the Secure flag and "

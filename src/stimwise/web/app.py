@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -127,6 +128,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Page and API handlers run in the thread pool; a small one takes them in turn instead
+        # of switching the interpreter among 40 at once (settings.web_threads). The live
+        # consoles' emergency stop runs in the event loop and never waits for a thread.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
         # A server shut down mid-session stops the stimulator at once (HAZ-073) rather than
         # leaving it to the device's own link watchdog; then the records close.
