@@ -140,6 +140,7 @@ def test_requests_run_on_as_many_threads_as_the_setting_allows(tmp_path):
     page p95 at 32 users was about twice as long (docs/web.md)."""
     import anyio.to_thread
     from fastapi.testclient import TestClient
+
     from web_fixtures import app_on, web_settings
 
     app = app_on(web_settings(f"sqlite:///{tmp_path / 'w.sqlite3'}", web_threads=3))
