@@ -36,7 +36,7 @@ _OWN_MODULES: dict[str, tuple[str, ...]] = {
     "plots": ("matplotlib",),
     "devices": ("serial",),
     "fhir": ("fhir.resources",),
-    "web": ("fastapi", "starlette", "uvicorn", "jinja2", "argon2", "multipart",
+    "web": ("fastapi", "starlette", "anyio", "uvicorn", "jinja2", "argon2", "multipart",
             "itsdangerous", "fpdf"),
 }
 _INCLUDES: dict[str, tuple[str, ...]] = {"fhir": ("records",), "web": ("records", "fhir", "plots")}
